@@ -1,0 +1,1 @@
+"""essmap HTTP API."""

@@ -1,0 +1,1 @@
+"""Analysis: pure GeoDataFrame in, GeoDataFrame (or plain data) out."""

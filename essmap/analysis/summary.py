@@ -1,0 +1,61 @@
+"""A summary of the stored data: counts, extent and provenance."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from essmap.model import CATEGORIES, located_mask
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    values = series.astype("string").fillna("(non renseigné)")
+    return {str(k): int(v) for k, v in values.value_counts().sort_index().items()}
+
+
+def summarise(
+    neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame, grid: gpd.GeoDataFrame | None = None
+) -> dict[str, object]:
+    """Counts per generation and category, located vs not, bounding box and provenance.
+
+    Returns a JSON-ready dict with at least ``neighbourhoods``, ``actors``, ``located_actors``.
+    """
+    located = located_mask(actors)
+    by_category = {c: 0 for c in CATEGORIES}
+    by_category.update(_counts(actors["category"]))
+    located_by_category = {c: 0 for c in CATEGORIES}
+    located_by_category.update(_counts(actors.loc[located, "category"]))
+    bounds = []
+    for gdf in (neighbourhoods, actors[located]):
+        if len(gdf):
+            bounds.append(gdf.total_bounds)
+    bbox = None
+    if bounds:
+        stack = np.vstack(bounds)
+        bbox = [
+            float(stack[:, 0].min()),
+            float(stack[:, 1].min()),
+            float(stack[:, 2].max()),
+            float(stack[:, 3].max()),
+        ]
+    return {
+        "neighbourhoods": len(neighbourhoods),
+        "neighbourhoods_by_generation": _counts(neighbourhoods["generation"]),
+        "neighbourhoods_with_population": int(neighbourhoods["population"].notna().sum()),
+        "actors": len(actors),
+        "located_actors": int(located.sum()),
+        "unlocated_actors": int((~located).sum()),
+        "actors_by_category": {k: v for k, v in by_category.items() if v},
+        "located_actors_by_category": {k: v for k, v in located_by_category.items() if v},
+        "bbox": bbox,
+        "provenance": {
+            "geometry_source": _counts(neighbourhoods["geometry_source"]),
+            "neighbourhood_sources": _counts(neighbourhoods["source"]),
+            "population_sources": _counts(neighbourhoods["population_source"].dropna()),
+            "location_precision": _counts(actors["location_precision"]),
+            "coordinates_source": _counts(actors.loc[located, "coordinates_source"]),
+            "actor_sources": _counts(actors["source"]),
+        },
+        "population_grid_squares": 0 if grid is None else len(grid),
+    }

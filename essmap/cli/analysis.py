@@ -1,0 +1,1 @@
+"""Analysis commands: nearest, locate, coverage, suggest (issue: proximity and coverage engine)."""

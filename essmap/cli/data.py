@@ -1,0 +1,196 @@
+"""Data commands: ``info``, ``import`` and ``export``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from essmap.analysis.summary import summarise
+from essmap.cli.app import app, console, err_console, print_json, progress_stages, settings, store
+from essmap.importing import ImportReport, import_actors, import_population, import_qpv
+from essmap.model import CATEGORY_LABELS_FR
+from essmap.sources import table_to_file
+
+import_app = typer.Typer(help="Importer des données (QPV, population, acteurs).", no_args_is_help=True)
+export_app = typer.Typer(help="Exporter des données en GeoJSON, CSV ou GeoPackage.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Sortie JSON (un objet) au lieu d'un texte lisible.")
+]
+
+
+@app.command()
+def info(as_json: JsonOption = False) -> None:
+    """Résumé des données : quartiers, acteurs, étendue et provenance."""
+    cfg = settings()
+    st = store(cfg)
+    summary = summarise(st.load_neighbourhoods(), st.load_actors(), st.load_population_grid())
+    summary["data_dir"] = str(cfg.data_dir)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"[bold]Données[/] : {cfg.data_dir}")
+    by_gen = summary["neighbourhoods_by_generation"]
+    gens = ", ".join(f"{n} de {g}" for g, n in by_gen.items()) or "aucun"  # type: ignore[attr-defined]
+    console.print(f"[bold]Quartiers prioritaires (QPV)[/] : {summary['neighbourhoods']} ({gens})")
+    console.print(
+        f"[bold]Acteurs[/] : {summary['actors']} dont {summary['located_actors']} localisés "
+        f"et {summary['unlocated_actors']} sans localisation"
+    )
+    table = Table("Catégorie", "Acteurs", "Localisés")
+    located = summary["located_actors_by_category"]
+    for cat, n in summary["actors_by_category"].items():  # type: ignore[attr-defined]
+        table.add_row(CATEGORY_LABELS_FR.get(cat, cat), str(n), str(located.get(cat, 0)))  # type: ignore[attr-defined]
+    console.print(table)
+    bbox = summary["bbox"]
+    if bbox:
+        console.print("[bold]Étendue[/] (lon/lat WGS 84) : " + ", ".join(f"{v:.5f}" for v in bbox))  # type: ignore[attr-defined]
+    prov = summary["provenance"]
+    console.print("[bold]Provenance[/]")
+    labels = {
+        "geometry_source": "contours des QPV",
+        "population_sources": "population",
+        "location_precision": "précision des localisations",
+        "coordinates_source": "origine des coordonnées",
+    }
+    for key, label in labels.items():
+        values = prov[key]  # type: ignore[index]
+        text = "; ".join(f"{k} : {v}" for k, v in values.items()) or "—"
+        console.print(f"  {label} : {text}")
+    if summary["population_grid_squares"]:
+        console.print(f"[bold]Carroyage de population[/] : {summary['population_grid_squares']} carreaux")
+
+
+def _report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    for warning in report.warnings:
+        err_console.print(f"[yellow]Attention[/] : {warning}", soft_wrap=True)
+    what = {"qpv": "quartiers", "actors": "acteurs", "population": "populations"}[report.kind]
+    console.print(
+        f"{report.file} : {report.read} entrées lues ; "
+        f"{what} créés : {report.created}, mis à jour : {report.updated}"
+    )
+    if report.merged:
+        console.print(
+            f"{len(report.merged)} quartier(s) assemblé(s) à partir de plusieurs entités (une par commune)"
+        )
+
+
+FileArg = Annotated[Path, typer.Argument(help="Fichier à importer.", show_default=False)]
+
+
+@import_app.command("qpv")
+def import_qpv_cmd(
+    file: FileArg,
+    generation: Annotated[
+        int | None, typer.Option(help="Génération (2015 ou 2024) ; déduite du fichier sinon.")
+    ] = None,
+    geometry_source: Annotated[
+        str | None, typer.Option(help="official, schematic ou other (official par défaut).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Provenance (nom du fichier par défaut).")] = None,
+    population: Annotated[
+        Path | None, typer.Option(help="Table CSV de population (code, population, référence) à joindre.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Importer des contours de QPV (shapefile officiel 2015, GeoJSON/GeoPackage 2024…)."""
+    st = store()
+    with progress_stages("Import des QPV", 5) as progress:
+        report = import_qpv(
+            st,
+            file,
+            generation=generation,
+            geometry_source=geometry_source,
+            source=source,
+            population=population,
+            progress=progress,
+        )
+    _report(report, as_json)
+
+
+@import_app.command("actors")
+def import_actors_cmd(
+    file: FileArg,
+    crs: Annotated[
+        str | None, typer.Option(help="Système de coordonnées des colonnes x/y d'un CSV (ex. EPSG:2154).")
+    ] = None,
+    allow_anywhere: Annotated[
+        bool, typer.Option(help="Accepter des positions hors de France métropolitaine et des DOM.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Importer des acteurs (CSV, GeoJSON ou GeoPackage) ; mise à jour par identifiant."""
+    cfg = settings()
+    st = store(cfg)
+    with progress_stages("Import des acteurs", 3) as progress:
+        report = import_actors(
+            st,
+            file,
+            crs=crs,
+            allow_anywhere=allow_anywhere,
+            duplicate_distance_m=cfg.duplicate_distance_m,
+            progress=progress,
+        )
+    _report(report, as_json)
+
+
+@import_app.command("population")
+def import_population_cmd(
+    file: FileArg,
+    reference: Annotated[
+        str | None, typer.Option(help="Référence des chiffres (ex. « Insee RP 2013 »).")
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Année de référence des chiffres.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Joindre une table de population par code de QPV (CSV : code_qp, population, référence)."""
+    report = import_population(store(), file, reference=reference, year=year)
+    _report(report, as_json)
+
+
+class Layer(StrEnum):
+    qpv = "qpv"
+    actors = "actors"
+
+
+class Format(StrEnum):
+    geojson = "geojson"
+    csv = "csv"
+    gpkg = "gpkg"
+
+
+@export_app.callback(invoke_without_command=True)
+def _export_help() -> None:
+    """Exporter des données en GeoJSON, CSV ou GeoPackage."""
+
+
+def _export(layer: Layer, fmt: Format, out: Path) -> None:
+    st = store()
+    table = st.load_neighbourhoods() if layer is Layer.qpv else st.load_actors()
+    table_to_file(table, out, fmt=fmt.value, layer=layer.value, points=layer is Layer.actors)
+    console.print(f"{len(table)} entrées écrites dans {out}")
+
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Format de sortie.")]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Fichier de sortie.")]
+
+
+@export_app.command("qpv")
+def export_qpv(out: OutOption, fmt: FormatOption = Format.geojson) -> None:
+    """Exporter les quartiers prioritaires."""
+    _export(Layer.qpv, fmt, out)
+
+
+@export_app.command("actors")
+def export_actors(out: OutOption, fmt: FormatOption = Format.geojson) -> None:
+    """Exporter les acteurs (les acteurs sans localisation ont une géométrie vide)."""
+    _export(Layer.actors, fmt, out)

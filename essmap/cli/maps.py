@@ -1,0 +1,1 @@
+"""Map commands: essmap map resident|planner|static (issue: thematic maps)."""

@@ -1,0 +1,1 @@
+"""The serve command: run the HTTP API with uvicorn (issue: HTTP API)."""

@@ -1,0 +1,218 @@
+"""Imports: read a file with :mod:`essmap.sources`, check it, and upsert it into a store.
+
+Each import is all or nothing: everything is read and validated before one atomic write.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from essmap.errors import InvalidInputError, Problem
+from essmap.geo import TERRITORY_BY_KEY, territory_keys, transformer
+from essmap.model import WGS84, located_mask
+from essmap.sources import (
+    Progress,
+    _noop,
+    actors_from_file,
+    normalise_name,
+    population_from_csv,
+    qpv_from_file,
+)
+from essmap.store.base import Store
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for the CLI and the API."""
+
+    kind: str
+    file: str
+    read: int
+    created: int = 0
+    updated: int = 0
+    repaired: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["warnings"] = [w.as_dict() for w in self.warnings]
+        return out
+
+
+def demo_data_dir() -> Path:
+    """Folder of the shipped Bayonne demo set (inside the wheel, or the source checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_geodata", here.parent / "geodata"):
+        if (candidate / "actors_demo.csv").exists():
+            return candidate
+    raise FileNotFoundError("the shipped demo data (geodata/) is missing from this installation")
+
+
+def seed_demo(store: Store) -> None:
+    """Fill a new store with the shipped Bayonne demo set (schematic QPVs, 15 actors)."""
+    folder = demo_data_dir()
+    qpv = qpv_from_file(folder / "qpv_schematic.geojson", source="essmap demo set (schematic)")
+    actors = actors_from_file(folder / "actors_demo.csv")
+    initialise = getattr(store, "initialise", None)
+    if initialise is not None:
+        initialise(qpv.table, actors.table)
+    else:
+        store.upsert_neighbourhoods(qpv.table)
+        store.upsert_actors(actors.table)
+
+
+def import_qpv(
+    store: Store,
+    path: Path | str,
+    *,
+    generation: int | None = None,
+    geometry_source: str | None = None,
+    source: str | None = None,
+    population: Path | str | None = None,
+    progress: Progress = _noop,
+) -> ImportReport:
+    """Import QPV outlines (and optionally a population table joined by code)."""
+    parsed = qpv_from_file(
+        path, generation=generation, geometry_source=geometry_source, source=source, progress=progress
+    )
+    table = parsed.table
+    if population is not None:
+        pop = population_from_csv(population)
+        table = _join_population(table, pop, str(population), allow_unknown=False)
+    progress("écriture")
+    counts = store.upsert_neighbourhoods(table)
+    return ImportReport(
+        "qpv",
+        parsed.file,
+        parsed.features_read,
+        counts.created,
+        counts.updated,
+        parsed.repaired,
+        parsed.merged,
+        warnings=parsed.warnings,
+    )
+
+
+def _join_population(
+    table: gpd.GeoDataFrame, pop: pd.DataFrame, fname: str, *, allow_unknown: bool
+) -> gpd.GeoDataFrame:
+    known = set(table["code"].dropna())
+    unknown = pop[~pop["code"].isin(known)]
+    if len(unknown) and not allow_unknown:
+        raise InvalidInputError(
+            [
+                Problem(
+                    f"code {row.code} : aucun quartier de ce code dans les données",
+                    file=fname,
+                    row=int(row.line),
+                    field="code",
+                )
+                for row in unknown.itertuples()
+            ]
+        )
+    by_code = pop.set_index("code")
+    out = table.copy()
+    hit = out["code"].isin(by_code.index)
+    codes = out.loc[hit, "code"]
+    for col in ("population", "population_year", "population_source"):
+        out.loc[hit, col] = by_code.loc[codes, col].to_numpy()
+    return out
+
+
+def import_population(
+    store: Store, path: Path | str, *, reference: str | None = None, year: int | None = None
+) -> ImportReport:
+    """Join a population table (CSV: QPV code, population, reference) to the stored QPVs."""
+    pop = population_from_csv(path, reference=reference, year=year)
+    current = store.load_neighbourhoods()
+    table = _join_population(current, pop, str(path), allow_unknown=False)
+    changed = table[table["code"].isin(pop["code"])]
+    counts = store.upsert_neighbourhoods(changed)
+    return ImportReport("population", str(path), len(pop), counts.created, counts.updated)
+
+
+def find_duplicates(actors: gpd.GeoDataFrame, *, distance_m: float = 50.0) -> list[dict[str, Any]]:
+    """Pairs of located actors with the same name (accents and case ignored) within a distance."""
+    located = actors[located_mask(actors)]
+    if located.empty:
+        return []
+    keys = located["name"].fillna("").map(normalise_name).to_numpy()
+    lon = located.geometry.x.to_numpy()
+    lat = located.geometry.y.to_numpy()
+    terr = territory_keys(lon, lat)
+    x = np.full(len(located), np.nan)
+    y = np.full(len(located), np.nan)
+    for key in set(terr):
+        crs = TERRITORY_BY_KEY[key].metric_crs if key else "EPSG:3857"
+        sel = terr == key
+        x[sel], y[sel] = transformer(WGS84, crs).transform(lon[sel], lat[sel])
+    ids = located["id"].to_numpy()
+    names = located["name"].to_numpy()
+    pairs: list[dict[str, Any]] = []
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
+    for start, stop in itertools.pairwise(bounds):
+        if stop - start < 2:
+            continue
+        members = order[start:stop]
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                d = float(np.hypot(x[a] - x[b], y[a] - y[b]))
+                if d <= distance_m and terr[a] == terr[b]:
+                    pairs.append({"ids": [ids[a], ids[b]], "name": names[a], "distance_m": round(d, 1)})
+    return pairs
+
+
+def import_actors(
+    store: Store,
+    path: Path | str,
+    *,
+    crs: str | None = None,
+    allow_anywhere: bool = False,
+    duplicate_distance_m: float = 50.0,
+    progress: Progress = _noop,
+) -> ImportReport:
+    """Import actors; likely duplicates (same name within ``duplicate_distance_m``) are reported."""
+    parsed = actors_from_file(path, crs=crs, allow_anywhere=allow_anywhere, progress=progress)
+    existing = store.load_actors()
+    others = existing[~existing["id"].isin(parsed.table["id"])]
+    combined = pd.concat([others, parsed.table], ignore_index=True)
+    new_ids = set(parsed.table["id"])
+    dups = [
+        d
+        for d in find_duplicates(
+            gpd.GeoDataFrame(combined, geometry="geometry", crs=WGS84), distance_m=duplicate_distance_m
+        )
+        if set(d["ids"]) & new_ids
+    ]
+    progress("écriture")
+    counts = store.upsert_actors(parsed.table)
+    warnings = list(parsed.warnings)
+    for d in dups:
+        a, b = d["ids"]
+        warnings.append(
+            Problem(
+                f"doublon probable : « {d['name']} » ({a} et {b}) à {d['distance_m']} m l'un de l'autre",
+                file=parsed.file,
+                field="name",
+            )
+        )
+    return ImportReport(
+        "actors",
+        parsed.file,
+        parsed.rows_read,
+        counts.created,
+        counts.updated,
+        duplicates=dups,
+        warnings=warnings,
+    )

@@ -1,0 +1,177 @@
+"""Column names, categories, CRS constants and record schemas shared by every layer.
+
+A neighbourhood is a QPV (quartier prioritaire de la politique de la ville) of one generation
+(the 2015 or the 2024 list); an actor is a social-economy actor, located or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+WGS84: Final = "EPSG:4326"
+LAMBERT93: Final = "EPSG:2154"
+
+GENERATIONS: Final = (2015, 2024)
+
+
+class Category(StrEnum):
+    """The closed list of actor categories."""
+
+    AMAP_DELIVERY_POINT = "amap_delivery_point"
+    COOPERATIVE_GROCERY = "cooperative_grocery"
+    URBAN_FARM = "urban_farm"
+    COMMUNITY_GARDEN = "community_garden"
+    PRODUCER_SHOP = "producer_shop"
+    MARKET = "market"
+    ASSOCIATION = "association"
+    PUBLIC_BODY = "public_body"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+CATEGORIES: Final = tuple(c.value for c in Category)
+
+#: French labels shown to users.
+CATEGORY_LABELS_FR: Final[dict[str, str]] = {
+    "amap_delivery_point": "Point de livraison AMAP",
+    "cooperative_grocery": "Épicerie coopérative",
+    "urban_farm": "Ferme urbaine",
+    "community_garden": "Jardin partagé",
+    "producer_shop": "Magasin de producteurs",
+    "market": "Marché",
+    "association": "Association",
+    "public_body": "Organisme public",
+    "training": "Formation",
+    "other": "Autre",
+}
+
+#: Categories that count as short-circuit food supply by default (a setting overrides it).
+DEFAULT_SUPPLY_CATEGORIES: Final = (
+    "amap_delivery_point",
+    "cooperative_grocery",
+    "urban_farm",
+    "producer_shop",
+    "market",
+)
+
+
+class GeometrySource(StrEnum):
+    """Where a neighbourhood outline comes from."""
+
+    OFFICIAL = "official"
+    SCHEMATIC = "schematic"
+    OTHER = "other"
+
+
+GEOMETRY_SOURCES: Final = tuple(g.value for g in GeometrySource)
+
+
+class LocationPrecision(StrEnum):
+    """How precise an actor's published location is."""
+
+    EXACT = "exact"
+    BUILDING = "building"
+    STREET = "street"
+    NEIGHBOURHOOD = "neighbourhood"
+    COMMUNE = "commune"
+    UNKNOWN = "unknown"
+    NONE = "none"
+
+
+LOCATION_PRECISIONS: Final = tuple(p.value for p in LocationPrecision)
+#: Precisions at which a map must warn that the point is approximate.
+APPROXIMATE_PRECISIONS: Final = frozenset({"street", "neighbourhood", "commune", "unknown"})
+
+#: Separator of multi-valued text fields (communes of a QPV).
+LIST_SEPARATOR: Final = ", "
+
+# --- neighbourhood (QPV) columns -------------------------------------------------------------
+QPV_COLUMNS: Final = (
+    "code",
+    "name",
+    "generation",
+    "commune_codes",
+    "commune_names",
+    "population",
+    "population_year",
+    "population_source",
+    "geometry_source",
+    "source",
+)
+QPV_DTYPES: Final[dict[str, str]] = {
+    "code": "string",
+    "name": "string",
+    "generation": "Int64",
+    "commune_codes": "string",
+    "commune_names": "string",
+    "population": "Int64",
+    "population_year": "Int64",
+    "population_source": "string",
+    "geometry_source": "string",
+    "source": "string",
+}
+
+# --- actor columns ---------------------------------------------------------------------------
+ACTOR_COLUMNS: Final = (
+    "id",
+    "name",
+    "category",
+    "address",
+    "commune",
+    "location_precision",
+    "coordinates_source",
+    "website",
+    "email",
+    "phone",
+    "description",
+    "schedule",
+    "source",
+    "last_verified",
+)
+ACTOR_DTYPES: Final[dict[str, str]] = {c: "string" for c in ACTOR_COLUMNS}
+
+
+def _typed(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    dtypes: dict[str, str],
+    geometry: Sequence[object] | np.ndarray,
+) -> gpd.GeoDataFrame:
+    data = {}
+    for col in columns:
+        values = frame[col] if col in frame else pd.Series([pd.NA] * len(frame), index=frame.index)
+        data[col] = values.astype(dtypes[col])
+    out = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, index=frame.index), crs=WGS84)
+    return out.reset_index(drop=True)
+
+
+def empty_neighbourhoods() -> gpd.GeoDataFrame:
+    """An empty neighbourhood table with the right columns and dtypes."""
+    return neighbourhood_frame(pd.DataFrame(columns=list(QPV_COLUMNS)), [])
+
+
+def empty_actors() -> gpd.GeoDataFrame:
+    """An empty actor table with the right columns and dtypes."""
+    return actor_frame(pd.DataFrame(columns=list(ACTOR_COLUMNS)), [])
+
+
+def neighbourhood_frame(frame: pd.DataFrame, geometry: Sequence[object] | np.ndarray) -> gpd.GeoDataFrame:
+    """Normalise columns and dtypes of a neighbourhood table (geometry in WGS 84)."""
+    return _typed(frame, QPV_COLUMNS, QPV_DTYPES, geometry)
+
+
+def actor_frame(frame: pd.DataFrame, geometry: Sequence[object] | np.ndarray) -> gpd.GeoDataFrame:
+    """Normalise columns and dtypes of an actor table (geometry in WGS 84, None if unlocated)."""
+    return _typed(frame, ACTOR_COLUMNS, ACTOR_DTYPES, geometry)
+
+
+def located_mask(actors: gpd.GeoDataFrame) -> np.ndarray:
+    """Boolean mask of actors that have a location."""
+    geom = actors.geometry
+    return np.asarray(geom.notna() & ~geom.is_empty, dtype=bool)

@@ -1,0 +1,110 @@
+"""Settings, read from environment variables with the prefix ``ESSMAP_``.
+
+List values are given as JSON (``ESSMAP_THRESHOLDS_M='[400, 800]'``) or comma-separated
+(``ESSMAP_THRESHOLDS_M=400,800``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from platformdirs import user_data_path
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from essmap.model import CATEGORIES, DEFAULT_SUPPLY_CATEGORIES
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder (for example ``~/.local/share/essmap`` on Linux)."""
+    return user_data_path("essmap", appauthor=False)
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """essmap settings. Every field can be set with ``ESSMAP_<FIELD NAME IN CAPITALS>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ESSMAP_", extra="ignore")
+
+    # --- data ---------------------------------------------------------------------------------
+    data_dir: Path = Field(default_factory=default_data_dir, description="Data directory")
+    store: Literal["gpkg", "postgis"] = "gpkg"
+    database_url: str | None = Field(default=None, description="PostgreSQL URL of the PostGIS store")
+    init_from_demo: bool = Field(
+        default=True, description="Initialise a new data directory from the shipped demo set"
+    )
+
+    # --- analysis ------------------------------------------------------------------------------
+    supply_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SUPPLY_CATEGORIES)
+    )
+    thresholds_m: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [400.0, 800.0])
+    band_m: float = Field(default=300.0, gt=0, description="Band around a QPV (quartier vécu)")
+    low_access_share: float = Field(default=0.33, ge=0, le=1)
+    low_access_residents: int = Field(default=500, ge=0)
+    duplicate_distance_m: float = Field(default=50.0, gt=0)
+    max_k: int = Field(default=100, ge=1)
+    max_radius_m: float = Field(default=50_000.0, gt=0)
+    max_threshold_m: float = Field(default=5_000.0, gt=0)
+    max_suggestions: int = Field(default=100, ge=1)
+    siting_spacing_m: float = Field(default=100.0, gt=0)
+
+    # --- maps ----------------------------------------------------------------------------------
+    tile_url: str | None = Field(
+        default="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Background tile URL template; empty for no background tiles",
+    )
+    tile_attribution: str = "© les contributeurs d'OpenStreetMap"
+
+    # --- API -----------------------------------------------------------------------------------
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    items_default_limit: int = Field(default=10, ge=1)
+    items_max_limit: int = Field(default=1000, ge=1)
+    max_request_bytes: int = Field(default=5_000_000, ge=1)
+    max_batch_points: int = Field(default=10_000, ge=1)
+
+    @field_validator("supply_categories", "thresholds_m", "cors_origins", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("supply_categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; known: {list(CATEGORIES)}")
+        return value
+
+    @field_validator("thresholds_m")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if not value or any(v <= 0 for v in value):
+            raise ValueError("thresholds must be a non-empty list of positive distances in metres")
+        return value
+
+    @field_validator("tile_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def store_path(self) -> Path:
+        """Path of the embedded GeoPackage store."""
+        return self.data_dir / "essmap.gpkg"
+
+
+def get_settings() -> Settings:
+    """Read settings from the environment."""
+    return Settings()

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install essmap and run it on its embedded default data and store.
+set -euo pipefail
+. "$(dirname "$0")/_venv.sh"
+cd "$top"
+pip install --quiet -e .
+essmap info
