@@ -1,0 +1,5 @@
+"""``python -m essmap`` runs the command line."""
+
+from essmap.cli import main
+
+main()
