@@ -78,11 +78,17 @@ def import_qpv(
     geometry_source: str | None = None,
     source: str | None = None,
     population: Path | str | None = None,
+    encoding: str | None = None,
     progress: Progress = _noop,
 ) -> ImportReport:
     """Import QPV outlines (and optionally a population table joined by code)."""
     parsed = qpv_from_file(
-        path, generation=generation, geometry_source=geometry_source, source=source, progress=progress
+        path,
+        generation=generation,
+        geometry_source=geometry_source,
+        source=source,
+        encoding=encoding,
+        progress=progress,
     )
     table = parsed.table
     if population is not None:

@@ -177,7 +177,9 @@ def read_csv_table(
     return frame, warnings, problems
 
 
-def _read_geo(path: Path, *, layer: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
+def _read_geo(
+    path: Path, *, layer: str | None = None, encoding: str | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
     """Read a geodata file as published; refuse one that declares no CRS."""
     fname = _require_file(path)
     try:
@@ -194,7 +196,7 @@ def _read_geo(path: Path, *, layer: str | None = None) -> tuple[gpd.GeoDataFrame
         )
     if info.get("features", 0) == 0:
         raise InvalidInputError(Problem("le fichier ne contient aucune entité", file=fname))
-    gdf = pyogrio.read_dataframe(path, layer=layer)
+    gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
     if not isinstance(gdf, gpd.GeoDataFrame):
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf)), crs=WGS84)
     gdf.index = pd.RangeIndex(1, len(gdf) + 1, name="feature")
@@ -247,6 +249,7 @@ def qpv_from_file(
     geometry_source: str | None = None,
     source: str | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
     progress: Progress = _noop,
 ) -> ParsedNeighbourhoods:
     """Read QPV outlines from an official file (2015 shapefile, 2024 GeoJSON/GPKG) or the like.
@@ -262,6 +265,9 @@ def qpv_from_file(
         official, schematic or other; otherwise a ``geometry_source`` field, else official.
     source
         Provenance text; defaults to the file name.
+    encoding
+        Text encoding of a shapefile's attributes when its ``.cpg`` does not say it
+        (GDAL reads a shapefile without one as ISO-8859-1).
 
     Returns
     -------
@@ -281,7 +287,7 @@ def qpv_from_file(
             )
         )
     progress("lecture")
-    gdf, fname = _read_geo(path, layer=layer)
+    gdf, fname = _read_geo(path, layer=layer, encoding=encoding)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     cols = {key: _find_column(columns, aliases) for key, aliases in _QPV_ALIASES.items()}
     for key in ("code", "name"):

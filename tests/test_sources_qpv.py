@@ -143,3 +143,20 @@ def test_population_table_reports_bad_rows(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as err:
         population_from_csv(path)
     assert {(p.row, p.field) for p in err.value.problems} == {(3, "population"), (4, "code_qp")}
+
+
+def test_shapefile_encodings(occitanie_qpv: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    accented = occitanie_qpv[occitanie_qpv["nom_qp"].str.contains("[éèàç]")].head(3)
+    assert len(accented) > 0
+    src = accented.rename(columns={"code_qp": "CODE_QP", "nom_qp": "NOM_QP", "commune_qp": "COMMUNE_QP"})
+    src = src[["CODE_QP", "NOM_QP", "COMMUNE_QP", "geometry"]].to_crs("EPSG:2154")
+    latin = tmp_path / "latin" / "qp.shp"
+    latin.parent.mkdir()
+    src.to_file(latin, encoding="ISO-8859-1")
+    latin.with_suffix(".cpg").unlink(missing_ok=True)  # as many published shapefiles: no .cpg
+    assert list(qpv_from_file(latin).table["name"]) == list(accented["nom_qp"])
+    utf8 = tmp_path / "utf8" / "qp.shp"
+    utf8.parent.mkdir()
+    src.to_file(utf8, encoding="UTF-8")
+    utf8.with_suffix(".cpg").unlink()
+    assert list(qpv_from_file(utf8, encoding="UTF-8").table["name"]) == list(accented["nom_qp"])

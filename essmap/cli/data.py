@@ -100,6 +100,9 @@ def import_qpv_cmd(
     population: Annotated[
         Path | None, typer.Option(help="Table CSV de population (code, population, référence) à joindre.")
     ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Encodage des attributs d'un shapefile sans fichier .cpg (ex. UTF-8).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Importer des contours de QPV (shapefile officiel 2015, GeoJSON/GeoPackage 2024…)."""
@@ -112,6 +115,7 @@ def import_qpv_cmd(
             geometry_source=geometry_source,
             source=source,
             population=population,
+            encoding=encoding,
             progress=progress,
         )
     _report(report, as_json)
