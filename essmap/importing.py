@@ -190,6 +190,7 @@ def import_actors(
 ) -> ImportReport:
     """Import actors; likely duplicates (same name within ``duplicate_distance_m``) are reported."""
     parsed = actors_from_file(path, crs=crs, allow_anywhere=allow_anywhere, progress=progress)
+    progress("doublons")
     existing = store.load_actors()
     others = existing[~existing["id"].isin(parsed.table["id"])]
     combined = pd.concat([others, parsed.table], ignore_index=True)

@@ -135,7 +135,7 @@ def import_actors_cmd(
     """Importer des acteurs (CSV, GeoJSON ou GeoPackage) ; mise à jour par identifiant."""
     cfg = settings()
     st = store(cfg)
-    with progress_stages("Import des acteurs", 3) as progress:
+    with progress_stages("Import des acteurs", 4) as progress:
         report = import_actors(
             st,
             file,
