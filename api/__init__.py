@@ -1,1 +1,5 @@
-"""essmap HTTP API."""
+"""essmap HTTP API: ``create_app(settings)`` builds the FastAPI application."""
+
+from api.app import create_app
+
+__all__ = ["create_app"]

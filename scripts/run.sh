@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$top"
 pip install --quiet -e .
 essmap info
+essmap serve

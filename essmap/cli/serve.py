@@ -1,1 +1,31 @@
-"""The serve command: run the HTTP API with uvicorn (issue: HTTP API)."""
+"""The serve command: run the HTTP API with uvicorn on the configured store (issue: HTTP API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from essmap.cli.app import app, console, settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute (0.0.0.0 pour le réseau local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute.", min=1, max=65535)] = 8000,
+) -> None:
+    """Lancer l'API HTTP et les cartes (OGC API - Features, proximité, couverture)."""
+    # The API package imports FastAPI; the library does not, so it is imported only here.
+    import uvicorn
+
+    from api.app import create_app
+
+    cfg = settings()
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    console.print(f"[bold]essmap[/] : données {cfg.data_dir}")
+    console.print(
+        f"API et cartes sur http://{shown}:{port}/ (documentation : http://{shown}:{port}/docs)",
+        soft_wrap=True,
+    )
+    console.print("Arrêt : Ctrl+C")
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="info")

@@ -1,0 +1,106 @@
+"""The application factory: ``create_app(settings)`` builds the essmap HTTP API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+import essmap
+from api.deps import reject_unknown_parameters
+from api.errors import install_error_handlers
+from api.layers import CollectionCache
+from api.openapi import build_openapi
+from api.routes import collections, coverage, docs, ogc, operations, pages, proximity
+from essmap.settings import Settings, get_settings
+from essmap.store import open_store
+
+log = logging.getLogger("essmap.api")
+
+DESCRIPTION = """\
+API de données et de requêtes de proximité d'essmap : acteurs de l'économie sociale et solidaire et
+des circuits courts (points de livraison AMAP, épiceries coopératives, ferme urbaine…) autour des
+quartiers prioritaires de la politique de la ville (QPV).
+
+* **OGC API - Features** (Part 1 Core, GeoJSON, OpenAPI 3.0) : collections `qpv` et `actors`,
+  lisibles par QGIS, GDAL/OGR, OWSLib…
+* **Proximité** : `/nearest`, `/within`, `/locate` (un point, ou plusieurs en POST).
+* **Couverture** : `/coverage`, `/coverage/gaps`, `/suggestions`.
+
+Coordonnées en longitude/latitude WGS 84 ; distances en mètres, mesurées dans une projection
+métrique. Les erreurs sont des « problem details » RFC 9457 (`application/problem+json`).
+"""
+
+TAGS = [
+    {"name": "OGC API - Features", "description": "Données QPV et acteurs au standard OGC"},
+    {"name": "proximité", "description": "Acteurs proches d'un point, relation aux QPV"},
+    {"name": "couverture", "description": "Couverture des QPV par l'approvisionnement en circuits courts"},
+    {"name": "cartes", "description": "Cartes HTML (habitants, aménageurs, iframe)"},
+    {"name": "operations", "description": "Supervision"},
+]
+
+
+def _warm(app: FastAPI) -> None:
+    """Read and serialise the collections and build the spatial index once, before serving."""
+    for collection_id in ("qpv", "actors"):
+        app.state.collections.get(collection_id)
+    try:
+        from essmap.index import index_for
+    except ImportError:  # the proximity engine is not installed: proximity routes answer 503
+        return
+    store = app.state.store
+    app.state.index = (store.revision(), index_for(store, app.state.settings))
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    store = await run_in_threadpool(open_store, settings)
+    app.state.store = store
+    app.state.collections = CollectionCache(store)
+    app.state.index = None
+    await run_in_threadpool(_warm, app)
+    try:
+        yield
+    finally:
+        store.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the essmap API on the store the settings select (the embedded one by default)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="essmap",
+        version=essmap.__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(reject_unknown_parameters)],
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Cache-Control", "Content-Type"],
+        max_age=3600,
+    )
+    for module in (ogc, collections, proximity, coverage, pages, operations, docs):
+        app.include_router(module.router)
+    docs.mount_assets(app)
+    pages.mount_assets(app)
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

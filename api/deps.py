@@ -1,0 +1,92 @@
+"""Dependencies, as ``Annotated`` aliases: settings, store, serialised collections, spatial index.
+
+They are ``async`` so that a request does not hop to a worker thread just to read
+``app.state``; the one that may build something slow (the spatial index, once per store
+revision) builds it in a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import unknown_parameter
+from api.layers import CollectionCache
+from essmap.settings import Settings
+from essmap.store import Store
+
+if TYPE_CHECKING:
+    from essmap.index import SpatialIndex
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def get_collections(request: Request) -> CollectionCache:
+    cache: CollectionCache = request.app.state.collections
+    return cache
+
+
+def _index_for(store: Store, settings: Settings) -> SpatialIndex:
+    from essmap.index import index_for
+
+    return index_for(store, settings)
+
+
+async def get_index(request: Request) -> SpatialIndex:
+    """The spatial index of the current store revision (built once per revision)."""
+    state = request.app.state
+    revision = state.store.revision()
+    cached = getattr(state, "index", None)
+    if cached is not None and cached[0] == revision:
+        index: SpatialIndex = cached[1]
+        return index
+    index = await run_in_threadpool(_index_for, state.store, state.settings)
+    state.index = (revision, index)
+    return index
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+CollectionsDep = Annotated[CollectionCache, Depends(get_collections)]
+IndexDep = Annotated["SpatialIndex", Depends(get_index)]
+
+
+# --- unknown query parameters -----------------------------------------------------------------
+def _allowed_parameters(app: Any) -> dict[tuple[str, str], list[str]]:
+    """Query parameters each operation declares in the OpenAPI document, by (method, path)."""
+    allowed: dict[tuple[str, str], list[str]] = getattr(app.state, "allowed_parameters", None) or {}
+    if allowed:
+        return allowed
+    for path, operations in app.openapi().get("paths", {}).items():
+        for method, operation in operations.items():
+            names = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
+            allowed[(method.upper(), path)] = names
+    app.state.allowed_parameters = allowed
+    return allowed
+
+
+async def reject_unknown_parameters(request: Request) -> None:
+    """Answer 400 to a query parameter the operation does not define (OGC API - Features)."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None)
+    if path is None or not getattr(route, "include_in_schema", False):
+        return
+    method = "GET" if request.method == "HEAD" else request.method
+    names = _allowed_parameters(request.app).get((method, path))
+    if names is None:
+        return
+    for name in request.query_params:
+        if name not in names:
+            raise unknown_parameter(name, names)

@@ -1,0 +1,207 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+One table, :data:`STATUS_BY_ERROR`, maps library errors to HTTP statuses. A client's mistake
+(invalid or unknown parameter, unknown collection or feature, too large a request) is a 4xx with a
+French message that says what is wrong; only a fault of the server is a 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from essmap.errors import (
+    EssmapError,
+    InvalidInputError,
+    InvalidParameterError,
+    NotFoundError,
+    Problem,
+    StoreError,
+)
+
+log = logging.getLogger("essmap.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class PayloadTooLargeError(EssmapError, ValueError):
+    """A request body is larger than ``max_request_bytes`` or holds too many points."""
+
+
+#: Library errors and the HTTP status they become; the first matching class wins.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (NotFoundError, 404),
+    (PayloadTooLargeError, 413),
+    (InvalidInputError, 400),  # InvalidParameterError, MissingCRSError…
+    (StoreError, 503),
+    (EssmapError, 500),
+)
+
+#: French titles of the statuses the API answers with ("about:blank" problems, RFC 9457 §4.2.1).
+TITLES_FR: dict[int, str] = {
+    400: "Requête invalide",
+    404: "Ressource introuvable",
+    405: "Méthode non autorisée",
+    406: "Format non disponible",
+    413: "Requête trop volumineuse",
+    415: "Type de contenu non pris en charge",
+    500: "Erreur interne du serveur",
+    503: "Service indisponible",
+}
+
+
+def status_for(exc: Exception) -> int:
+    """The HTTP status of a library error (500 for anything not in the table)."""
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An ``application/problem+json`` response."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": TITLES_FR.get(status, "Erreur"),
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return Response(
+        json.dumps(body, ensure_ascii=False).encode(),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _problem_items(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [{"field": p.field, "message": p.message} for p in problems]
+
+
+# --- translation of request validation errors (pydantic) to French --------------------------
+def _validation_message(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    messages = {
+        "missing": "paramètre obligatoire absent",
+        "int_parsing": "doit être un nombre entier",
+        "int_from_float": "doit être un nombre entier",
+        "float_parsing": "doit être un nombre",
+        "finite_number": "doit être un nombre fini",
+        "bool_parsing": "doit être true ou false",
+        "string_too_short": "ne doit pas être vide",
+        "json_invalid": "JSON invalide",
+        "extra_forbidden": "paramètre inconnu",
+    }
+    if kind in messages:
+        return messages[kind]
+    bounds = {
+        "greater_than": "doit être strictement supérieur à {gt}",
+        "greater_than_equal": "doit être supérieur ou égal à {ge}",
+        "less_than": "doit être strictement inférieur à {lt}",
+        "less_than_equal": "doit être inférieur ou égal à {le}",
+    }
+    if kind in bounds:
+        return bounds[kind].format(**ctx)
+    if kind in {"enum", "literal_error"}:
+        expected = ctx.get("expected", "")
+        expected = str(expected).replace("' or '", "', '").replace("'", "")
+        return f"valeur non reconnue ; valeurs possibles : {expected}"
+    return f"valeur invalide ({err.get('msg', kind)})"
+
+
+def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
+    items = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        field = loc[-1] if loc and loc[0] != "body" else ".".join(loc[1:]) or "body"
+        value = err.get("input")
+        message = _validation_message(err)
+        if isinstance(value, str | int | float) and err.get("type") != "missing":
+            message = f"{message} (reçu : « {value} »)"
+        items.append({"field": field, "message": message, "location": loc[0] if loc else None})
+    return items
+
+
+def _path_of(request: Request) -> str:
+    return request.url.path
+
+
+async def _essmap_error(request: Request, exc: Exception) -> Response:
+    status = status_for(exc)
+    if status >= 500:
+        log.exception("server error on %s", request.url.path, exc_info=exc)
+    errors = None
+    if isinstance(exc, InvalidInputError):
+        errors = _problem_items(exc.problems)
+    detail = str(exc) if status < 500 or isinstance(exc, EssmapError) else "erreur interne"
+    return problem_response(status, detail, instance=_path_of(request), errors=errors)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    items = _validation_items(exc)
+    on_path = any(item["location"] == "path" for item in items)
+    if on_path:  # a path that names no resource is "not found", not a bad request
+        return problem_response(
+            404, f"aucune ressource à l'adresse {request.url.path}", instance=_path_of(request)
+        )
+    detail = "; ".join(f"{item['field']} : {item['message']}" for item in items)
+    for item in items:
+        item.pop("location", None)
+    return problem_response(400, f"paramètre invalide — {detail}", instance=_path_of(request), errors=items)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if status == 404:
+        if request.url.path.startswith("/collections/"):
+            detail = f"collection ou objet inconnu : {request.url.path}"
+        else:
+            detail = f"aucune ressource à l'adresse {request.url.path}"
+    elif status == 405:
+        detail = f"la méthode {request.method} n'est pas acceptée sur {request.url.path}"
+    elif status == 413:
+        detail = "le corps de la requête est trop volumineux"
+    elif not detail or detail == TITLES_FR.get(status):
+        detail = TITLES_FR.get(status, "erreur")
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(status, detail, instance=_path_of(request), headers=headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    return problem_response(500, "erreur interne du serveur", instance=_path_of(request))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error answer an RFC 9457 problem (400 instead of FastAPI's default 422)."""
+    app.add_exception_handler(EssmapError, _essmap_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def unknown_parameter(name: str, allowed: list[str]) -> InvalidParameterError:
+    """The error for a query parameter the operation does not define (OGC asks for a 400)."""
+    accepted = ", ".join(allowed) if allowed else "aucun"
+    return InvalidParameterError(name, f"paramètre inconnu « {name} » ; paramètres acceptés : {accepted}")

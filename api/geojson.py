@@ -1,0 +1,114 @@
+"""GeoJSON (RFC 7946) helpers: features serialised once, responses assembled from strings.
+
+Geometries are written with :func:`shapely.to_geojson` (vectorised); a missing or empty geometry
+becomes ``null``, which RFC 7946 allows for unlocated features.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from starlette.responses import JSONResponse
+
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+JSON_MEDIA_TYPE = "application/json"
+
+
+class FastJSONResponse(JSONResponse):
+    """A JSON response: compact, accents kept as UTF-8; bytes are sent as they are."""
+
+    media_type = JSON_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return dumps(content).encode()
+
+
+class GeoJSONResponse(FastJSONResponse):
+    """A GeoJSON response (``application/geo+json``), usually from already-serialised text."""
+
+    media_type = GEOJSON_MEDIA_TYPE
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready Python value: NA/NaN become None, numpy scalars Python numbers."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON text, accents kept as UTF-8."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=jsonable)
+
+
+def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows of a table as JSON-ready dicts (missing values are None)."""
+    cols = list(columns) if columns is not None else [c for c in frame.columns if c != "geometry"]
+    data = {c: [jsonable(v) for v in frame[c].tolist()] for c in cols}
+    return [dict(zip(cols, row, strict=True)) for row in zip(*data.values(), strict=True)] if cols else []
+
+
+def geometries_json(geoms: Iterable[Any] | np.ndarray) -> list[str]:
+    """GeoJSON text of each geometry; ``null`` for a missing or empty one."""
+    arr = np.asarray(list(geoms) if not isinstance(geoms, np.ndarray) else geoms, dtype=object)
+    if arr.size == 0:
+        return []
+    missing = shapely.is_missing(arr)
+    empty = np.zeros(arr.shape, dtype=bool)
+    empty[~missing] = shapely.is_empty(arr[~missing])
+    out = np.full(arr.shape, "null", dtype=object)
+    ok = ~missing & ~empty
+    if ok.any():
+        out[ok] = shapely.to_geojson(arr[ok])
+    return [str(s) for s in out]
+
+
+def feature_json(feature_id: str, geometry: str, properties: Mapping[str, Any] | str) -> str:
+    """One GeoJSON Feature as text."""
+    props = properties if isinstance(properties, str) else dumps(properties)
+    return f'{{"type":"Feature","id":{dumps(feature_id)},"geometry":{geometry},"properties":{props}}}'
+
+
+def with_members(feature: str, members: Mapping[str, Any]) -> str:
+    """Add top-level members (``links``…) to a serialised Feature or FeatureCollection."""
+    if not members:
+        return feature
+    extra = ",".join(f"{dumps(k)}:{dumps(v)}" for k, v in members.items())
+    return f"{feature[:-1]},{extra}}}"
+
+
+def feature_collection(features: Iterable[str], members: Mapping[str, Any] | None = None) -> bytes:
+    """A FeatureCollection from serialised features, with extra top-level members."""
+    body = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+    return with_members(body, members or {}).encode()
+
+
+def frame_features(
+    frame: pd.DataFrame, ids: Sequence[str], geometries: Sequence[str], columns: Sequence[str]
+) -> list[str]:
+    """Serialised features of every row of a table (properties are ``columns``)."""
+    props = records(frame, columns)
+    return [feature_json(i, g, p) for i, g, p in zip(ids, geometries, props, strict=True)]
+
+
+def geodataframe_collection(frame: Any, *, id_column: str | None = None) -> bytes:
+    """A GeoDataFrame (WGS 84) as a FeatureCollection; ids from ``id_column`` or the row number."""
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    ids = frame[id_column].astype(str).tolist() if id_column else [str(i + 1) for i in range(len(frame))]
+    geoms = geometries_json(frame.geometry.to_numpy())
+    return feature_collection(frame_features(frame, ids, geoms, columns))

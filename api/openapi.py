@@ -1,0 +1,139 @@
+"""The OpenAPI document: OpenAPI 3.0 (OGC API - Features asks for it), with problem responses.
+
+FastAPI writes OpenAPI 3.1; :func:`downgrade` rewrites the few 3.1 constructs it uses
+(``anyOf`` with ``null``, ``const``, numeric ``exclusiveMinimum``, ``examples``) into 3.0 form.
+Every operation documents its 400 problem (invalid or unknown parameter) instead of FastAPI's 422.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from api.errors import PROBLEM_MEDIA_TYPE
+from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE
+from api.schemas import ProblemDetail
+
+OPENAPI_VERSION = "3.0.3"
+OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def content(
+    model: type[BaseModel], media_type: str = JSON_MEDIA_TYPE, description: str = ""
+) -> dict[str, Any]:
+    """A ``responses`` entry whose body follows ``model`` in ``media_type``."""
+    entry: dict[str, Any] = {"model": model, "content": {media_type: {}}}
+    if description:
+        entry["description"] = description
+    return entry
+
+
+def geojson(model: type[BaseModel], description: str = "") -> dict[str, Any]:
+    return content(model, GEOJSON_MEDIA_TYPE, description)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+
+
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"description": "Ressource introuvable (problem+json)"}}
+TOO_LARGE: Responses = {413: {"description": "Requête trop volumineuse (problem+json)"}}
+UNSUPPORTED: Responses = {415: {"description": "Type de contenu non pris en charge (problem+json)"}}
+NOT_MODIFIED: Responses = {304: {"description": "Non modifié (la représentation du client est à jour)"}}
+
+
+def _merge_nullable(schema: dict[str, Any], others: list[Any]) -> dict[str, Any]:
+    if len(others) == 1:
+        inner = others[0]
+        if "$ref" in inner:
+            base: dict[str, Any] = {"allOf": [inner]}
+        else:
+            base = dict(inner)
+    else:
+        base = {"anyOf": others}
+    for key, value in schema.items():
+        if key not in {"anyOf", "oneOf"}:
+            base[key] = value
+    base["nullable"] = True
+    return base
+
+
+def downgrade(node: Any) -> Any:
+    """Rewrite a JSON Schema (OpenAPI 3.1 dialect) into the OpenAPI 3.0 schema dialect."""
+    if isinstance(node, list):
+        return [downgrade(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: downgrade(value) for key, value in node.items()}
+    for key in ("anyOf", "oneOf"):
+        options = node.get(key)
+        if isinstance(options, list) and any(o == {"type": "null"} for o in options):
+            others = [o for o in options if o != {"type": "null"}]
+            node = _merge_nullable(node, others)
+    kind = node.get("type")
+    if isinstance(kind, list):
+        types = [t for t in kind if t != "null"]
+        node["type"] = types[0] if len(types) == 1 else types
+        if "null" in kind:
+            node["nullable"] = True
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = node.get(exclusive)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            node[bound] = value
+            node[exclusive] = True
+    if "examples" in node and isinstance(node["examples"], list) and "properties" not in node:
+        examples = node.pop("examples")
+        if examples:
+            node["example"] = examples[0]
+    return node
+
+
+def _fix_operations(doc: dict[str, Any]) -> None:
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["400"] = _problem("Paramètre invalide ou inconnu (problem+json)")
+            for status in ("404", "413", "415"):
+                if status in responses:
+                    responses[status] = _problem(responses[status].get("description", ""))
+            for response in responses.values():
+                # parameters of HEAD-less GET answers: content described per media type only
+                for media in response.get("content", {}).values():
+                    media.setdefault("schema", {})
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of the app (cached on the app)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    for route in app.routes:  # a handler's one-line docstring is its summary
+        if isinstance(route, APIRoute) and route.summary is None and route.description:
+            first, _, rest = route.description.strip().partition("\n")
+            route.summary, route.description = first.strip(), rest.strip()
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("ValidationError", "HTTPValidationError"):
+        schemas.pop(name, None)
+    schemas["Problem"] = ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
+    _fix_operations(doc)
+    doc = downgrade(copy.deepcopy(doc))
+    doc["openapi"] = OPENAPI_VERSION
+    app.openapi_schema = doc
+    return doc

@@ -1,0 +1,55 @@
+"""Interactive API documentation at ``/docs``, with Swagger UI served from this server (no CDN)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+
+router = APIRouter(include_in_schema=False)
+
+ASSETS_URL = "/docs/assets"
+
+
+def swagger_ui_dir() -> Path | None:
+    """Folder of the Swagger UI files shipped by the ``swagger-ui-bundle`` package, if installed."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    path = Path(swagger_ui_path)
+    return path if (path / "swagger-ui-bundle.js").is_file() else None
+
+
+def mount_assets(app: object) -> None:
+    """Serve the Swagger UI files under ``/docs/assets`` when they are installed."""
+    folder = swagger_ui_dir()
+    if folder is not None:
+        app.mount(ASSETS_URL, StaticFiles(directory=folder), name="swagger-ui")  # type: ignore[attr-defined]
+
+
+FALLBACK = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>essmap — documentation de l'API</title></head>
+<body><h1>Documentation de l'API essmap</h1>
+<p>L'interface interactive (Swagger UI) n'est pas installée sur ce serveur
+(paquet Python <code>swagger-ui-bundle</code>).</p>
+<p>La définition OpenAPI 3.0 complète est à <a href="/openapi.json">/openapi.json</a> ;
+la page d'accueil OGC API - Features est à <a href="/">/</a>.</p>
+</body></html>"""
+
+
+@router.get("/docs")
+async def docs() -> Response:
+    """Swagger UI, or a plain page pointing to /openapi.json when it is not installed."""
+    if swagger_ui_dir() is None:
+        return HTMLResponse(FALLBACK)
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="essmap — documentation de l'API",
+        swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS_URL}/favicon-32x32.png",
+    )

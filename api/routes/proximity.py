@@ -1,0 +1,5 @@
+"""Placeholder until the engine lands."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

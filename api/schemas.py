@@ -1,0 +1,155 @@
+"""Response schemas, for the OpenAPI document only (bodies are written directly, not validated)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Link(_Open):
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class LandingPage(_Open):
+    title: str
+    description: str
+    links: list[Link]
+
+
+class Conformance(_Open):
+    conformsTo: list[str]  # noqa: N815  (OGC member name)
+
+
+class SpatialExtent(_Open):
+    bbox: list[list[float]]
+    crs: str
+
+
+class Extent(_Open):
+    spatial: SpatialExtent
+
+
+class Collection(_Open):
+    id: str
+    title: str
+    description: str
+    itemType: str  # noqa: N815  (OGC member name)
+    crs: list[str]
+    extent: Extent | None = None
+    links: list[Link]
+
+
+class Collections(_Open):
+    collections: list[Collection]
+    links: list[Link]
+
+
+class Feature(_Open):
+    type: Literal["Feature"]
+    id: str | int | None = None
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any] | None
+
+
+class FeatureCollection(_Open):
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+
+
+class OGCFeatureCollection(FeatureCollection):
+    numberMatched: int = Field(ge=0)  # noqa: N815  (OGC member name)
+    numberReturned: int = Field(ge=0)  # noqa: N815
+    timeStamp: str | None = None  # noqa: N815
+    links: list[Link]
+
+
+class ActorHitProperties(_Open):
+    name: str | None
+    category: str | None
+    distance_m: float = Field(ge=0, description="Distance en ligne droite, en mètres")
+
+
+class ActorHitFeature(Feature):
+    properties: ActorHitProperties  # type: ignore[assignment]
+
+
+class ActorHitCollection(FeatureCollection):
+    features: list[ActorHitFeature]  # type: ignore[assignment]
+
+
+class QPVRelationOut(BaseModel):
+    generation: int
+    relation: Literal["inside", "band", "outside"] | None = Field(
+        description="inside : dans le QPV ; band : dans la bande autour ; outside : au-delà ; "
+        "null : aucun QPV de cette génération"
+    )
+    code: str | None
+    name: str | None
+    distance_m: float | None = Field(description="0 dans le QPV, sinon distance au contour, en mètres")
+
+
+class SupplyPoint(BaseModel):
+    id: str
+    name: str
+    category: str
+    distance_m: float = Field(ge=0)
+    lon: float
+    lat: float
+
+
+class LocateResult(BaseModel):
+    lon: float
+    lat: float
+    band_m: float
+    neighbourhoods: list[QPVRelationOut]
+    nearest_supply: list[SupplyPoint]
+
+
+class LocateBatchItem(LocateResult):
+    index: int = Field(ge=0, description="Position du point dans la requête")
+    ref: str | None = Field(default=None, description="Identifiant du point donné par la requête")
+
+
+class LocateBatch(BaseModel):
+    count: int = Field(ge=0)
+    results: list[LocateBatchItem]
+
+
+class CoverageRow(_Open):
+    code: str
+    generation: int
+    name: str | None
+    threshold_m: float
+    method: str
+    low_access: bool
+
+
+class Coverage(BaseModel):
+    supply_categories: list[str]
+    thresholds_m: list[float]
+    rows: list[CoverageRow]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None

@@ -1,0 +1,72 @@
+"""Support for the API tests: a real uvicorn server in a thread, on a temporary data directory."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import shapely
+import uvicorn
+from fastapi import FastAPI
+
+from essmap.importing import import_qpv
+from essmap.model import actor_frame
+from essmap.settings import Settings
+from essmap.store import open_store
+from tests.conftest import OCCITANIE_QPV
+
+#: Actors added to the demo set: two on each side of the antimeridian (Fiji) and one unlocated.
+EXTRA_ACTORS = pd.DataFrame(
+    {
+        "id": ["fiji-east", "fiji-west", "unlocated-extra"],
+        "name": ["Marché de Taveuni (est)", "Marché de Rabi (ouest)", "Association sans adresse"],
+        "category": ["market", "market", "association"],
+        "location_precision": ["exact", "exact", "none"],
+    }
+)
+EXTRA_POINTS = [shapely.Point(179.9, -16.8), shapely.Point(-179.95, -16.5), None]
+
+
+def populate(data_dir: Path, **options: object) -> Settings:
+    """Demo set (2 QPVs 2024, 15 actors) + the 105 real Occitanie QPVs of 2015 + 3 extra actors."""
+    settings = Settings(data_dir=data_dir, **options)
+    store = open_store(settings)
+    import_qpv(store, OCCITANIE_QPV, generation=2015)
+    store.upsert_actors(actor_frame(EXTRA_ACTORS, EXTRA_POINTS))
+    store.close()
+    return settings
+
+
+@contextlib.contextmanager
+def background_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run a real uvicorn server in a thread; yields its base URL (``http://host:port``).
+
+    With ``port=0`` the system picks a free port: the socket is bound here and handed to uvicorn,
+    so no other process can take the port in between. The server is stopped on exit.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the API server stopped while starting (see the log above)")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the API server did not start within 60 s")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
