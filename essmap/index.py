@@ -1,0 +1,589 @@
+"""In-memory spatial index answering nearest / within / locate queries in metres.
+
+Actors are indexed with a :class:`scipy.spatial.cKDTree` per metric zone (see
+:mod:`essmap.analysis.zones`) and per category, on coordinates projected once at build time;
+QPV outlines with a :class:`shapely.STRtree` per zone and generation. A query projects its
+WGS 84 point with one cached transformer and calls the tree directly: no pandas in the hot path.
+
+Nearest results are exact: ``k + 1`` neighbours are fetched so that a tie at the k-th distance is
+detected, and then every actor at that distance is gathered, so ties are always broken by id.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from essmap.analysis.zones import (
+    as_wgs84,
+    check_categories,
+    check_distance,
+    polygon_zones,
+    present_points,
+    query_crs,
+    to_metric_geoms,
+    zone_crs,
+)
+from essmap.errors import InvalidParameterError
+from essmap.geo import transformer
+from essmap.model import WGS84
+from essmap.settings import Settings
+from essmap.store.base import Store
+
+__all__ = ["ActorHit", "QPVRelation", "SpatialIndex", "check_lonlat", "index_for"]
+
+_INF = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class ActorHit:
+    """An actor found by a proximity query."""
+
+    row: int  # position of the actor in SpatialIndex.actors
+    id: str
+    name: str
+    category: str
+    distance_m: float  # straight-line, metres, measured in a metric CRS
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class QPVRelation:
+    """Where a point lies with respect to the QPVs of one generation."""
+
+    generation: int
+    code: str
+    name: str
+    relation: str  # "inside" | "band" | "outside"
+    distance_m: float  # 0.0 when inside, else distance to the QPV boundary in metres
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# The generated ``__init__`` of a frozen dataclass calls ``object.__setattr__`` once per field,
+# which makes building result objects cost a sizeable share of a query. These set the slots
+# through their descriptors instead (about twice as fast); instances stay frozen, since
+# ``__setattr__`` still raises ``FrozenInstanceError``.
+_HIT_SLOTS = tuple(ActorHit.__dict__[f.name].__set__ for f in fields(ActorHit))
+_REL_SLOTS = tuple(QPVRelation.__dict__[f.name].__set__ for f in fields(QPVRelation))
+
+
+def _hit_init(
+    self: ActorHit, row: int, id: str, name: str, category: str, distance_m: float, *, _s: tuple = _HIT_SLOTS
+) -> None:
+    _s[0](self, row)
+    _s[1](self, id)
+    _s[2](self, name)
+    _s[3](self, category)
+    _s[4](self, distance_m)
+
+
+def _relation_init(
+    self: QPVRelation,
+    generation: int,
+    code: str,
+    name: str,
+    relation: str,
+    distance_m: float,
+    *,
+    _s: tuple = _REL_SLOTS,
+) -> None:
+    _s[0](self, generation)
+    _s[1](self, code)
+    _s[2](self, name)
+    _s[3](self, relation)
+    _s[4](self, distance_m)
+
+
+ActorHit.__init__ = _hit_init  # type: ignore[method-assign]
+QPVRelation.__init__ = _relation_init  # type: ignore[method-assign]
+
+
+def check_lonlat(lon: object, lat: object) -> tuple[float, float]:
+    """Validate a WGS 84 longitude and latitude (finite, in range)."""
+    out = []
+    for name, value, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidParameterError(name, f"{name} = « {value} » n'est pas un nombre") from None
+        if isinstance(value, bool) or not -limit <= v <= limit:  # also rejects NaN
+            what = "longitude" if name == "lon" else "latitude"
+            raise InvalidParameterError(name, f"{what} {value} hors de [-{limit:g}, {limit:g}]")
+        out.append(v)
+    return out[0], out[1]
+
+
+def _check_lonlat_arrays(lons: object, lats: object) -> tuple[np.ndarray, np.ndarray]:
+    arrays = []
+    for name, values, limit in (("lon", lons, 180.0), ("lat", lats, 90.0)):
+        try:
+            arr = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(name, f"{name} : des nombres sont attendus") from None
+        if arr.ndim != 1:
+            raise InvalidParameterError(name, f"{name} : une liste de nombres est attendue")
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(~((arr >= -limit) & (arr <= limit)))
+        if len(bad):
+            i = int(bad[0])
+            what = "longitude" if name == "lon" else "latitude"
+            raise InvalidParameterError(
+                name,
+                f"point {i} : {what} {arr[i]} hors de [-{limit:g}, {limit:g}] ({len(bad)} point(s) en cause)",
+            )
+        arrays.append(arr)
+    if len(arrays[0]) != len(arrays[1]):
+        raise InvalidParameterError("lat", "autant de latitudes que de longitudes sont attendues")
+    return arrays[0], arrays[1]
+
+
+class _Tree:
+    """A cKDTree over some actors of one zone, with tree position → actor row and id rank."""
+
+    __slots__ = ("n", "rank_list", "rows", "rows_ext", "rows_list", "tree", "xy")
+
+    def __init__(self, xy: np.ndarray, rows: np.ndarray) -> None:
+        self.xy = xy
+        self.tree = cKDTree(xy)
+        self.n = len(rows)
+        self.rows = rows
+        self.rows_ext = np.append(rows, -1)  # tree.query pads missing neighbours with index n
+        self.rows_list: list[int] = rows.tolist()
+        self.rank_list: list[int] = []
+
+
+class _ActorZone:
+    __slots__ = ("all", "by_category", "crs", "forward")
+
+    def __init__(self, crs: str) -> None:
+        self.crs = crs
+        self.forward: Transformer = transformer(WGS84, crs)
+        self.all: _Tree | None = None
+        self.by_category: dict[str, _Tree] = {}
+
+    def trees(self, categories: tuple[str, ...] | None) -> list[_Tree]:
+        if categories is None:
+            return [self.all] if self.all is not None else []
+        return [self.by_category[c] for c in categories if c in self.by_category]
+
+
+class _QpvTree:
+    __slots__ = ("codes", "names", "rank", "rows", "tree")
+
+    def __init__(self, geoms: np.ndarray, rows: np.ndarray, codes: list[str], names: list[str]) -> None:
+        self.tree = shapely.STRtree(geoms)
+        self.rows = rows
+        self.codes = codes
+        self.names = names
+        order = np.argsort(np.asarray(codes, dtype=object), kind="stable")
+        self.rank = np.empty(len(codes), dtype=np.int64)
+        self.rank[order] = np.arange(len(codes))
+
+
+class SpatialIndex:
+    """Proximity queries over actors and QPVs, answered in metres from WGS 84 lon/lat.
+
+    Build it with :meth:`build`, or get the cached one of a store with :func:`index_for`.
+    """
+
+    actors: gpd.GeoDataFrame
+    neighbourhoods: gpd.GeoDataFrame
+
+    def __init__(self) -> None:  # use build()
+        self.band_m = 300.0
+        self.max_k = 100
+        self.max_radius_m = 50_000.0
+        self.generations: tuple[int, ...] = ()
+        self._actor_zones: dict[str, _ActorZone] = {}
+        self._actor_crs: frozenset[str] = frozenset()
+        self._qpv_zones: dict[str, dict[int, _QpvTree]] = {}
+        self._qpv_crs: frozenset[str] = frozenset()
+        self._ids: list[str] = []
+        self._names: list[str] = []
+        self._cats: list[str] = []
+        self._rank = np.empty(0, dtype=np.int64)
+        self._rank_list: list[int] = []
+
+    # --- building ---------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        neighbourhoods: gpd.GeoDataFrame,
+        actors: gpd.GeoDataFrame,
+        *,
+        band_m: float = 300.0,
+        max_k: int = 100,
+        max_radius_m: float = 50_000.0,
+    ) -> SpatialIndex:
+        """Index located actors and QPV outlines (tables as in :mod:`essmap.model`).
+
+        Parameters
+        ----------
+        band_m
+            Width of the band around a QPV (the "quartier vécu"), in metres.
+        max_k, max_radius_m
+            Largest ``k`` and radius / ``max_distance_m`` a query may ask for.
+        """
+        self = cls()
+        self.band_m = check_distance(band_m, "band_m", None)
+        self.max_k = int(max_k)
+        self.max_radius_m = check_distance(max_radius_m, "max_radius_m", None)
+        self.actors = actors
+        self.neighbourhoods = neighbourhoods
+        self._build_actors(as_wgs84(actors, "des acteurs"))
+        self._build_qpv(as_wgs84(neighbourhoods, "des quartiers"))
+        return self
+
+    def _build_actors(self, actors: gpd.GeoDataFrame) -> None:
+        n = len(actors)
+        self._ids = actors["id"].astype(object).where(actors["id"].notna(), "").astype(str).tolist()
+        self._names = actors["name"].astype(object).where(actors["name"].notna(), "").astype(str).tolist()
+        self._cats = (
+            actors["category"].astype(object).where(actors["category"].notna(), "").astype(str).tolist()
+        )
+        order = np.argsort(np.asarray(self._ids, dtype=object), kind="stable")
+        rank = np.empty(n + 1, dtype=np.int64)
+        rank[order] = np.arange(n)
+        rank[n] = n  # rank of the "no neighbour" sentinel (row -1)
+        self._rank = rank
+        self._rank_list = rank[:n].tolist()
+        rows, lon, lat = present_points(actors)
+        crs = zone_crs(lon, lat)
+        cats = np.asarray(self._cats, dtype=object)
+        for code in dict.fromkeys(crs.tolist()):
+            sel = crs == code
+            zone = _ActorZone(code)
+            zrows = rows[sel]
+            x, y = zone.forward.transform(lon[sel], lat[sel])
+            xy = np.column_stack([x, y])
+            ok = np.isfinite(xy).all(axis=1)
+            xy, zrows = xy[ok], zrows[ok]
+            if not len(zrows):
+                continue
+            zone.all = self._tree(xy, zrows)
+            zcats = cats[zrows]
+            for cat in sorted(set(zcats.tolist())):
+                csel = zcats == cat
+                zone.by_category[cat] = self._tree(xy[csel], zrows[csel])
+            self._actor_zones[code] = zone
+        self._actor_crs = frozenset(self._actor_zones)
+
+    def _tree(self, xy: np.ndarray, rows: np.ndarray) -> _Tree:
+        tree = _Tree(np.ascontiguousarray(xy), rows.astype(np.int64))
+        tree.rank_list = self._rank[rows].tolist()
+        return tree
+
+    def _build_qpv(self, qpv: gpd.GeoDataFrame) -> None:
+        rows, crs = polygon_zones(qpv)
+        gens = pd.to_numeric(qpv["generation"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        self.generations = tuple(sorted({int(g) for g in gens[rows] if np.isfinite(g)}))
+        codes = qpv["code"].astype(object).where(qpv["code"].notna(), "").astype(str).to_numpy()
+        names = qpv["name"].astype(object).where(qpv["name"].notna(), "").astype(str).to_numpy()
+        geoms = qpv.geometry.to_numpy()
+        for code in dict.fromkeys(crs.tolist()):
+            zrows = rows[crs == code]
+            metric = to_metric_geoms(geoms[zrows], code, polygons=True)
+            trees: dict[int, _QpvTree] = {}
+            for gen in self.generations:
+                sel = np.asarray(gens[zrows] == gen, dtype=bool)
+                if sel.any():
+                    grows = zrows[sel]
+                    trees[gen] = _QpvTree(metric[sel], grows, codes[grows].tolist(), names[grows].tolist())
+            self._qpv_zones[code] = trees
+        self._qpv_crs = frozenset(self._qpv_zones)
+
+    # --- validation -------------------------------------------------------------------------
+    def _check_k(self, k: object) -> int:
+        if isinstance(k, float) and k.is_integer():
+            k = int(k)
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise InvalidParameterError("k", f"k = « {k} » doit être un nombre entier")
+        value = int(k)
+        if not 1 <= value <= self.max_k:
+            raise InvalidParameterError("k", f"k = {k} hors de [1, {self.max_k}]")
+        return value
+
+    def _bound(self, max_distance_m: object) -> float:
+        if max_distance_m is None:
+            return _INF
+        return check_distance(max_distance_m, "max_distance_m", self.max_radius_m)
+
+    # --- nearest ----------------------------------------------------------------------------
+    def nearest(
+        self,
+        lon: float,
+        lat: float,
+        *,
+        k: int = 3,
+        categories: Iterable[str] | None = None,
+        max_distance_m: float | None = None,
+    ) -> list[ActorHit]:
+        """The ``k`` actors nearest to a point, sorted by distance then id.
+
+        ``categories`` restricts the search; ``max_distance_m`` drops actors farther away. Only
+        actors of the point's territory are considered (see :mod:`essmap.analysis.zones`).
+        """
+        lon, lat = check_lonlat(lon, lat)
+        k = self._check_k(k)
+        bound = self._bound(max_distance_m)
+        cats = None if categories is None else check_categories(categories)
+        code = query_crs(lon, lat, self._actor_crs)
+        if code is None:
+            return []
+        zone = self._actor_zones[code]
+        trees = zone.trees(cats)
+        if not trees:
+            return []
+        x, y = zone.forward.transform(lon, lat)
+        return self._hits(self._nearest_xy(trees, x, y, k, bound))
+
+    def _nearest_xy(
+        self, trees: list[_Tree], x: float, y: float, k: int, bound: float
+    ) -> list[tuple[float, int, int]]:
+        """The k nearest of ``trees`` as sorted (distance, id rank, row); exact, ties by id."""
+        upper = math.nextafter(bound, _INF)
+        if len(trees) == 1:  # the common case, kept lean: cKDTree already sorts by distance
+            t = trees[0]
+            kk = min(k + 1, t.n)
+            d, i = t.tree.query((x, y), k=kk if kk > 1 else [1], distance_upper_bound=upper)
+            dl, il = d.tolist(), i.tolist()
+            if kk > k and dl[k] == dl[k - 1] and dl[k] <= bound:
+                return self._gather(trees, x, y, dl[k - 1])[:k]
+            ranks, rows = t.rank_list, t.rows_list
+            cand = [(dd, ranks[ii], rows[ii]) for dd, ii in zip(dl[:k], il[:k], strict=True) if dd <= bound]
+            if any(cand[j][0] == cand[j + 1][0] for j in range(len(cand) - 1)):
+                cand.sort()
+            return cand
+        cand = []
+        for t in trees:
+            kk = min(k + 1, t.n)
+            d, i = t.tree.query((x, y), k=kk if kk > 1 else [1], distance_upper_bound=upper)
+            ranks, rows = t.rank_list, t.rows_list
+            for dd, ii in zip(d.tolist(), i.tolist(), strict=True):
+                if dd > bound:
+                    break
+                cand.append((dd, ranks[ii], rows[ii]))
+        cand.sort()
+        if len(cand) > k and cand[k][0] == cand[k - 1][0]:
+            cand = self._gather(trees, x, y, cand[k - 1][0])
+        return cand[:k]
+
+    def _gather(self, trees: list[_Tree], x: float, y: float, radius: float) -> list[tuple[float, int, int]]:
+        """Every actor of ``trees`` within ``radius`` (inclusive), as sorted (distance, rank, row)."""
+        cand: list[tuple[float, int, int]] = []
+        for t in trees:
+            m = len(t.tree.query_ball_point((x, y), radius * (1 + 1e-12) + 1e-9))
+            if not m:
+                continue
+            d, i = t.tree.query((x, y), k=[*range(1, m + 1)])
+            ranks, rows = t.rank_list, t.rows_list
+            cand.extend(
+                (dd, ranks[ii], rows[ii])
+                for dd, ii in zip(d.tolist(), i.tolist(), strict=True)
+                if dd <= radius
+            )
+        cand.sort()
+        return cand
+
+    def _hits(self, cand: list[tuple[float, int, int]]) -> list[ActorHit]:
+        ids, names, cats = self._ids, self._names, self._cats
+        return [ActorHit(r, ids[r], names[r], cats[r], d) for d, _, r in cand]
+
+    def within(
+        self, lon: float, lat: float, *, radius_m: float, categories: Iterable[str] | None = None
+    ) -> list[ActorHit]:
+        """Every actor within ``radius_m`` metres of a point, sorted by distance then id."""
+        lon, lat = check_lonlat(lon, lat)
+        radius = check_distance(radius_m, "radius_m", self.max_radius_m)
+        cats = None if categories is None else check_categories(categories)
+        code = query_crs(lon, lat, self._actor_crs)
+        if code is None:
+            return []
+        zone = self._actor_zones[code]
+        trees = zone.trees(cats)
+        if not trees:
+            return []
+        x, y = zone.forward.transform(lon, lat)
+        return self._hits(self._gather(trees, x, y, radius))
+
+    def nearest_bulk(
+        self,
+        lons: Sequence[float] | np.ndarray,
+        lats: Sequence[float] | np.ndarray,
+        *,
+        k: int = 3,
+        categories: Iterable[str] | None = None,
+        max_distance_m: float | None = None,
+    ) -> list[list[ActorHit]]:
+        """:meth:`nearest` for many points at once (vectorised), one list per point."""
+        lon, lat = _check_lonlat_arrays(lons, lats)
+        k = self._check_k(k)
+        bound = self._bound(max_distance_m)
+        cats = None if categories is None else check_categories(categories)
+        out: list[list[ActorHit]] = [[] for _ in range(len(lon))]
+        upper = math.nextafter(bound, _INF)
+        for code, idx in self._groups(lon, lat, self._actor_crs):
+            zone = self._actor_zones[code]
+            trees = zone.trees(cats)
+            if not trees:
+                continue
+            x, y = zone.forward.transform(lon[idx], lat[idx])
+            xy = np.column_stack([x, y])
+            dist_parts, row_parts = [], []
+            for t in trees:
+                kk = min(k + 1, t.n)
+                d, i = t.tree.query(xy, k=[*range(1, kk + 1)], distance_upper_bound=upper)
+                rows = t.rows_ext[i]
+                ok = d <= bound
+                dist_parts.append(np.where(ok, d, _INF))
+                row_parts.append(np.where(ok, rows, -1))
+            dist = np.hstack(dist_parts)
+            rows = np.hstack(row_parts)
+            order = np.lexsort((self._rank[rows], dist), axis=-1)
+            dist = np.take_along_axis(dist, order, axis=1)
+            rows = np.take_along_axis(rows, order, axis=1)
+            ties = np.zeros(len(idx), dtype=bool)
+            if dist.shape[1] > k:
+                ties = np.isfinite(dist[:, k]) & (dist[:, k] == dist[:, k - 1])
+            ids, names, cats_ = self._ids, self._names, self._cats
+            for j, drow, rrow in zip(idx.tolist(), dist[:, :k].tolist(), rows[:, :k].tolist(), strict=True):
+                out[j] = [
+                    ActorHit(r, ids[r], names[r], cats_[r], d)
+                    for d, r in zip(drow, rrow, strict=True)
+                    if r >= 0
+                ]
+            for j in np.flatnonzero(ties).tolist():
+                out[int(idx[j])] = self._hits(self._nearest_xy(trees, float(x[j]), float(y[j]), k, bound))
+        return out
+
+    @staticmethod
+    def _groups(lon: np.ndarray, lat: np.ndarray, available: frozenset[str]) -> list[tuple[str, np.ndarray]]:
+        """Query points grouped by the zone that answers them."""
+        if not available or not len(lon):
+            return []
+        crs = zone_crs(lon, lat)
+        for i in np.flatnonzero(~np.isin(crs, list(available))).tolist():
+            crs[i] = query_crs(float(lon[i]), float(lat[i]), available)
+        return [(c, np.flatnonzero(crs == c)) for c in available if (crs == c).any()]
+
+    # --- locate -----------------------------------------------------------------------------
+    def locate(self, lon: float, lat: float) -> dict[int, QPVRelation | None]:
+        """For each generation, the QPV containing the point, else the nearest with its distance.
+
+        ``relation`` is ``inside``, ``band`` (within :attr:`band_m` of the boundary) or
+        ``outside``; ``None`` when the point's territory has no QPV of that generation.
+        """
+        lon, lat = check_lonlat(lon, lat)
+        out: dict[int, QPVRelation | None] = dict.fromkeys(self.generations)
+        code = query_crs(lon, lat, self._qpv_crs)
+        if code is None:
+            return out
+        x, y = transformer(WGS84, code).transform(lon, lat)
+        point = shapely.Point(x, y)
+        for gen, qt in self._qpv_zones[code].items():
+            hits = qt.tree.query(point, predicate="intersects")
+            if len(hits):
+                j = int(hits[np.argmin(qt.rank[hits])])
+                out[gen] = QPVRelation(gen, qt.codes[j], qt.names[j], "inside", 0.0)
+                continue
+            near, dist = qt.tree.query_nearest(point, return_distance=True, all_matches=True)
+            pick = int(np.argmin(qt.rank[near]))
+            out[gen] = self._relation(gen, qt, int(near[pick]), float(dist[pick]))
+        return out
+
+    def _relation(self, gen: int, qt: _QpvTree, j: int, dist: float) -> QPVRelation:
+        if dist <= 0.0:
+            return QPVRelation(gen, qt.codes[j], qt.names[j], "inside", 0.0)
+        relation = "band" if dist <= self.band_m else "outside"
+        return QPVRelation(gen, qt.codes[j], qt.names[j], relation, dist)
+
+    def locate_bulk(
+        self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray
+    ) -> list[dict[int, QPVRelation | None]]:
+        """:meth:`locate` for many points at once (vectorised), one dict per point."""
+        lon, lat = _check_lonlat_arrays(lons, lats)
+        out: list[dict[int, QPVRelation | None]] = [dict.fromkeys(self.generations) for _ in range(len(lon))]
+        for code, idx in self._groups(lon, lat, self._qpv_crs):
+            x, y = transformer(WGS84, code).transform(lon[idx], lat[idx])
+            points = shapely.points(x, y)
+            for gen, qt in self._qpv_zones[code].items():
+                p, t = qt.tree.query(points, predicate="intersects")
+                first = _first_per_point(p, qt.rank[t])
+                done = np.zeros(len(idx), dtype=bool)
+                for pi, j in zip(p[first].tolist(), t[first].tolist(), strict=True):
+                    out[int(idx[pi])][gen] = QPVRelation(gen, qt.codes[j], qt.names[j], "inside", 0.0)
+                    done[pi] = True
+                rest = np.flatnonzero(~done)
+                if not len(rest):
+                    continue
+                (p, t), dist = qt.tree.query_nearest(points[rest], return_distance=True, all_matches=True)
+                first = _first_per_point(p, qt.rank[t])
+                for pi, j, d in zip(p[first].tolist(), t[first].tolist(), dist[first].tolist(), strict=True):
+                    out[int(idx[rest[pi]])][gen] = self._relation(gen, qt, j, d)
+        return out
+
+
+def _first_per_point(points: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Positions of the lowest-ranked pair of each point in (point, tree) pairs."""
+    if not len(points):
+        return np.empty(0, dtype=np.int64)
+    order = np.lexsort((ranks, points))
+    sp = points[order]
+    keep = np.r_[True, sp[1:] != sp[:-1]]
+    return order[keep]
+
+
+# --- one index per store revision -------------------------------------------------------------
+
+_CACHE: dict[object, tuple[tuple[object, ...], SpatialIndex]] = {}
+_CACHE_LOCK = threading.Lock()
+_BUILD_LOCKS: dict[object, threading.Lock] = {}
+_CACHE_SIZE = 4
+
+
+def _store_key(store: Store) -> object:
+    path = getattr(store, "path", None)
+    return ("path", str(path)) if path is not None else ("object", id(store))
+
+
+def index_for(store: Store, settings: Settings) -> SpatialIndex:
+    """The spatial index of a store, built once per store revision and cached (thread-safe)."""
+    key = _store_key(store)
+    stamp = (store.revision(), settings.band_m, settings.max_k, settings.max_radius_m)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        build_lock = _BUILD_LOCKS.setdefault(key, threading.Lock())
+    with build_lock:  # one build at a time per store; others wait and reuse it
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+        index = SpatialIndex.build(
+            store.load_neighbourhoods(),
+            store.load_actors(),
+            band_m=settings.band_m,
+            max_k=settings.max_k,
+            max_radius_m=settings.max_radius_m,
+        )
+        with _CACHE_LOCK:
+            _CACHE.pop(key, None)
+            _CACHE[key] = (stamp, index)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+        return index
