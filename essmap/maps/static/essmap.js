@@ -1,0 +1,240 @@
+/* essmap: code shared by the resident and planner maps (rendering only; no analysis here). */
+(function (global) {
+  'use strict';
+
+  var Essmap = global.Essmap = global.Essmap || {};
+  var numberFr = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 0 });
+  var decimalFr = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 1 });
+  var percentFr = new Intl.NumberFormat('fr-FR', { style: 'percent', maximumFractionDigits: 0 });
+
+  Essmap.formatNumber = function (n) { return numberFr.format(n); };
+  Essmap.formatPercent = function (x) { return percentFr.format(x); };
+
+  /** "350 m" or "1,2 km". */
+  Essmap.formatDistance = function (metres) {
+    if (metres < 1000) { return numberFr.format(Math.round(metres)) + '\u00a0m'; }
+    return decimalFr.format(metres / 1000) + '\u00a0km';
+  };
+
+  Essmap.escapeHtml = function (value) {
+    return String(value === null || value === undefined ? '' : value)
+      .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  };
+
+  /** A link for http(s) URLs, escaped text for anything else. */
+  Essmap.linkOrText = function (value, label) {
+    var text = Essmap.escapeHtml(label || value);
+    if (/^https?:\/\//i.test(String(value || ''))) {
+      return '<a href="' + Essmap.escapeHtml(value) + '" target="_blank" rel="noopener noreferrer">' + text + '</a>';
+    }
+    return text;
+  };
+
+  /** Great-circle (straight-line) distance in metres. */
+  Essmap.haversine = function (lat1, lon1, lat2, lon2) {
+    var rad = Math.PI / 180;
+    var dLat = (lat2 - lat1) * rad;
+    var dLon = (lon2 - lon1) * rad;
+    var a = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+      Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
+  };
+
+  /** Read the page's data block: plain JSON, or gzip + base64 for large data. */
+  Essmap.loadData = function (id) {
+    var el = document.getElementById(id);
+    if (el.dataset.encoding !== 'gzip-base64') {
+      return Promise.resolve(JSON.parse(el.textContent));
+    }
+    var binary = atob(el.textContent.trim());
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).text().then(JSON.parse);
+  };
+
+  /** Decode a column: a list, or {values, codes} with -1 for a missing value. */
+  Essmap.decodeColumn = function (column, n) {
+    if (Array.isArray(column)) { return column; }
+    var out = new Array(n);
+    var values = column.values;
+    var codes = column.codes;
+    for (var i = 0; i < n; i++) { out[i] = codes[i] < 0 ? null : values[codes[i]]; }
+    return out;
+  };
+
+  /** Decode delta-encoded integer coordinates. */
+  Essmap.decodeCoordinates = function (deltas, scale) {
+    var out = new Float64Array(deltas.length);
+    var acc = 0;
+    for (var i = 0; i < deltas.length; i++) { acc += deltas[i]; out[i] = acc / scale; }
+    return out;
+  };
+
+  /** An inline SVG sprite with one symbol per category glyph, added once to the page. */
+  Essmap.addGlyphSprite = function (categories) {
+    if (document.getElementById('essmap-glyphs')) { return; }
+    var symbols = categories.map(function (c) {
+      return '<symbol id="essmap-glyph-' + c.key + '" viewBox="0 0 24 24"><path d="' + c.glyph + '"/></symbol>';
+    }).join('');
+    var holder = document.createElement('div');
+    holder.innerHTML = '<svg id="essmap-glyphs" aria-hidden="true" style="position:absolute;width:0;height:0;overflow:hidden">' + symbols + '</svg>';
+    document.body.appendChild(holder.firstChild);
+    var css = categories.map(function (c) {
+      return '.essmap-cat-' + c.key + '{background-color:' + c.color + '}';
+    }).join('\n');
+    var style = document.createElement('style');
+    style.textContent = css;
+    document.head.appendChild(style);
+  };
+
+  /** The small round symbol of a category (HTML). */
+  Essmap.categorySymbol = function (key, extraClass) {
+    return '<span class="essmap-symbol essmap-cat-' + key + (extraClass ? ' ' + extraClass : '') + '">' +
+      '<svg viewBox="0 0 24 24" aria-hidden="true"><use href="#essmap-glyph-' + key + '"/></svg></span>';
+  };
+
+  Essmap.isSmallScreen = function () {
+    return window.matchMedia('(max-width: 600px)').matches;
+  };
+
+  /** Fit the map to the data, leaving room for the panels on the right on a large screen. */
+  Essmap.fitData = function (map, bounds) {
+    if (!bounds) {
+      map.setView([46.6, 2.4], 6);
+      return;
+    }
+    var right = Essmap.isSmallScreen() ? 10 : Math.min(360, map.getSize().x / 3);
+    map.fitBounds(bounds, { paddingTopLeft: [50, 20], paddingBottomRight: [right, 20], maxZoom: 16 });
+  };
+
+  /**
+   * A collapsible panel control: a button that shows or hides its content.
+   * On a small screen panels start collapsed.
+   */
+  Essmap.Panel = L.Control.extend({
+    options: { position: 'topright', title: '', shortTitle: '', className: '', collapsed: null },
+
+    onAdd: function () {
+      var container = L.DomUtil.create('div', 'essmap-panel leaflet-bar ' + this.options.className);
+      var button = L.DomUtil.create('button', 'essmap-panel-toggle', container);
+      button.type = 'button';
+      var label = Essmap.isSmallScreen() && this.options.shortTitle ? this.options.shortTitle : this.options.title;
+      button.innerHTML = Essmap.escapeHtml(label);
+      button.title = this.options.title;
+      button.setAttribute('aria-expanded', 'true');
+      var body = L.DomUtil.create('div', 'essmap-panel-body', container);
+      this._container = container;
+      this._button = button;
+      this._body = body;
+      L.DomEvent.disableClickPropagation(container);
+      L.DomEvent.disableScrollPropagation(container);
+      L.DomEvent.on(button, 'click', this.toggle, this);
+      var collapsed = this.options.collapsed === null ? Essmap.isSmallScreen() : this.options.collapsed;
+      if (collapsed) { this.collapse(); }
+      return container;
+    },
+
+    setContent: function (html) {
+      this._body.innerHTML = html;
+      return this;
+    },
+
+    getBody: function () { return this._body; },
+
+    expand: function () {
+      L.DomUtil.removeClass(this._container, 'essmap-collapsed');
+      this._button.setAttribute('aria-expanded', 'true');
+    },
+
+    collapse: function () {
+      L.DomUtil.addClass(this._container, 'essmap-collapsed');
+      this._button.setAttribute('aria-expanded', 'false');
+    },
+
+    toggle: function () {
+      if (L.DomUtil.hasClass(this._container, 'essmap-collapsed')) { this.expand(); } else { this.collapse(); }
+    }
+  });
+
+  /** French strings of the Leaflet controls, and a metric scale bar. */
+  Essmap.frenchControls = function (map) {
+    L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
+    if (map.zoomControl) {
+      var zoomIn = map.zoomControl._zoomInButton;
+      var zoomOut = map.zoomControl._zoomOutButton;
+      zoomIn.title = 'Zoom avant'; zoomIn.setAttribute('aria-label', 'Zoom avant');
+      zoomOut.title = 'Zoom arrière'; zoomOut.setAttribute('aria-label', 'Zoom arrière');
+    }
+    if (map.attributionControl) {
+      map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Bibliothèque de cartes en JavaScript">Leaflet</a>');
+    }
+  };
+
+  /** Full-screen and locate controls with French labels. */
+  Essmap.addFullscreen = function (map) {
+    var control = new L.Control.FullScreen({
+      position: 'topleft',
+      title: 'Plein écran',
+      titleCancel: 'Quitter le plein écran',
+      forceSeparateButton: true
+    });
+    control.addTo(map);
+    return control;
+  };
+
+  Essmap.addLocate = function (map, extra) {
+    var control = L.control.locate(L.extend({
+      position: 'topleft',
+      setView: 'untilPanOrZoom',
+      flyTo: false,
+      showPopup: false,
+      drawCircle: true,
+      keepCurrentZoomLevel: false,
+      initialZoomLevel: 16,
+      locateOptions: { enableHighAccuracy: true, maxZoom: 16 },
+      strings: {
+        title: 'Me localiser',
+        metersUnit: 'mètres',
+        feetUnit: 'pieds',
+        popup: 'Vous êtes à moins de {distance} {unit} de ce point',
+        outsideMapBoundsMsg: 'Vous semblez être en dehors de la carte'
+      },
+      onLocationError: function (err) {
+        Essmap.notify(map, 'Impossible de vous localiser : ' + (err && err.message ? err.message : 'position indisponible'));
+      }
+    }, extra || {}));
+    control.addTo(map);
+    return control;
+  };
+
+  /** A short message shown at the bottom of the map for a few seconds. */
+  Essmap.notify = function (map, text) {
+    var box = map.getContainer().querySelector('.essmap-notice');
+    if (!box) {
+      box = L.DomUtil.create('div', 'essmap-notice', map.getContainer());
+      box.setAttribute('role', 'status');
+    }
+    box.textContent = text;
+    box.style.display = 'block';
+    clearTimeout(box._timer);
+    box._timer = setTimeout(function () { box.style.display = 'none'; }, 6000);
+  };
+
+  /** Mark the page as ready (tests and benchmarks wait for this). */
+  Essmap.ready = function (map, startedAt) {
+    global.essmapMap = map;
+    global.essmapReadyMs = performance.now();
+    global.essmapInitMs = performance.now() - startedAt;
+    global.essmapReady = true;
+    map.getContainer().setAttribute('data-essmap-ready', 'true');
+    map.fire('essmap:ready');
+  };
+
+  Essmap.fail = function (map, error) {
+    global.essmapError = String(error && error.stack ? error.stack : error);
+    Essmap.notify(map, 'La carte n\u2019a pas pu être affichée : ' + (error && error.message ? error.message : error));
+    throw error;
+  };
+})(window);
