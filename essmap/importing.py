@@ -223,3 +223,13 @@ def import_actors(
         duplicates=dups,
         warnings=warnings,
     )
+
+
+def import_grid(store: Store, path: Path | str, *, progress: Progress = _noop) -> ImportReport:
+    """Replace the population grid with an INSEE Filosofi 200 m grid read from a CSV file."""
+    from essmap.sources import grid_from_csv
+
+    table = grid_from_csv(path, progress=progress)
+    progress("écriture")
+    count = store.replace_population_grid(table)
+    return ImportReport("grid", str(path), len(table), created=count)

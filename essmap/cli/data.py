@@ -198,3 +198,16 @@ def export_qpv(out: OutOption, fmt: FormatOption = Format.geojson) -> None:
 def export_actors(out: OutOption, fmt: FormatOption = Format.geojson) -> None:
     """Exporter les acteurs (les acteurs sans localisation ont une géométrie vide)."""
     _export(Layer.actors, fmt, out)
+
+
+@import_app.command("grid")
+def import_grid_cmd(file: FileArg, as_json: JsonOption = False) -> None:
+    """Importer un carroyage de population Insee (Filosofi, carreaux de 200 m, CSV) ; remplace l'ancien."""
+    from essmap.importing import import_grid
+
+    with progress_stages("Import du carroyage", 4) as progress:
+        report = import_grid(store(), file, progress=progress)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(f"{report.file} : {report.read} carreaux lus ; carroyage de population remplacé")
