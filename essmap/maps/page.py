@@ -84,7 +84,7 @@ def data_tag(data: dict[str, Any], element_id: str, *, compress_above: int = COM
     text = safe_json(data)
     if len(text) <= compress_above:
         return f'<script type="application/json" id="{element_id}">{text}</script>'
-    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
+    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=4, mtime=0))
     return (
         f'<script type="application/octet-stream" id="{element_id}" data-encoding="gzip-base64">'
         f"{packed.decode('ascii')}</script>"
