@@ -180,8 +180,9 @@ def main() -> None:
         )
         ours_markers = page.evaluate("document.querySelectorAll('.leaflet-marker-icon').length")
         shown = page.evaluate(
-            """() => document.querySelectorAll('.essmap-pin').length + Array.from(
-                 document.querySelectorAll('.essmap-cluster[data-count]')).reduce((s, e) => s + +e.dataset.count, 0)"""
+            """() => document.querySelectorAll('.essmap-pin').length
+                 + Array.from(document.querySelectorAll('.essmap-cluster[data-count]'))
+                        .reduce((s, e) => s + +e.dataset.count, 0)"""
         )
         base_wall, base_perf = load_times(
             page,
@@ -221,10 +222,14 @@ def main() -> None:
     for label, ours, base, target in rows:
         print(f"{label:<{width}}  {ours:>16}  {base:>14}  {target}")
     print(f"actors accounted for in the first view (markers + cluster counts): {shown:,} of {args.actors:,}")
+
+    def per_k(seconds: float, n: int) -> str:
+        return f"{seconds / n * 1_000_000:.1f} ms"
+
     print(
         "per 1,000 points: build "
-        f"{med(ours_build) / args.actors * 1000 * 1000:.1f} ms vs {med(base_build) / args.baseline * 1000 * 1000:.1f} ms;"
-        f" load {med(ours_wall) / args.actors * 1000 * 1000:.1f} ms vs {med(base_wall) / args.baseline * 1000 * 1000:.1f} ms"
+        f"{per_k(med(ours_build), args.actors)} vs {per_k(med(base_build), args.baseline)};"
+        f" load {per_k(med(ours_wall), args.actors)} vs {per_k(med(base_wall), args.baseline)}"
     )
     if errors:
         print(f"console errors: {errors[:5]}")
