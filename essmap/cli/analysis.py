@@ -1,1 +1,301 @@
-"""Analysis commands: nearest, locate, coverage, suggest (issue: proximity and coverage engine)."""
+"""Analysis commands: nearest, locate, coverage, suggest (the proximity and coverage engine)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import geopandas as gpd
+import pandas as pd
+import typer
+from rich.table import Table
+
+from essmap.cli.app import app, console, print_json, settings, store
+from essmap.errors import InvalidParameterError
+from essmap.model import CATEGORY_LABELS_FR
+
+# Negative longitudes (-1.47) must be read as arguments, not as unknown short options.
+NUMBERS = {"ignore_unknown_options": True}
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON au lieu d'un texte lisible.")]
+Lon = Annotated[float, typer.Argument(help="Longitude WGS 84 (ex. -1.4748).", show_default=False)]
+Lat = Annotated[float, typer.Argument(help="Latitude WGS 84 (ex. 43.4929).", show_default=False)]
+Categories = Annotated[
+    list[str] | None,
+    typer.Option("--category", "-c", help="Catégorie d'acteurs (répétable) ; toutes par défaut."),
+]
+
+METHOD_FR = {
+    "grid": "carroyage Insee",
+    "area": "population répartie selon la surface",
+    "none": "population inconnue",
+}
+RELATION_FR = {"inside": "dans le quartier", "band": "dans la bande", "outside": "hors du quartier"}
+
+
+def distance_fr(metres: float) -> str:
+    """A distance for people: "350 m", "1,2 km"."""
+    if metres < 1000:
+        return f"{metres:.0f} m"
+    return f"{metres / 1000:.1f} km".replace(".", ",")
+
+
+def number_fr(value: float) -> str:
+    """An integer with French thousands separators (narrow no-break space)."""
+    return f"{value:,.0f}".replace(",", "\u202f")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready scalar: NaN and NA become null, numpy scalars become Python ones."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+@app.command(context_settings=NUMBERS)
+def nearest(
+    lon: Lon,
+    lat: Lat,
+    k: Annotated[int, typer.Option("-k", "--k", help="Nombre d'acteurs.")] = 3,
+    category: Categories = None,
+    max_distance: Annotated[
+        float | None, typer.Option("--max-distance", help="Distance maximale, en mètres.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Les acteurs les plus proches d'un point (distance à vol d'oiseau)."""
+    from essmap.index import index_for
+
+    cfg = settings()
+    index = index_for(store(cfg), cfg)
+    hits = index.nearest(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
+    if as_json:
+        print_json(
+            [
+                {"id": h.id, "name": h.name, "category": h.category, "distance_m": round(h.distance_m, 1)}
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        console.print(f"Aucun acteur trouvé près de ({lon:.5f}, {lat:.5f}).")
+        return
+    console.print(f"Acteurs les plus proches de ({lon:.5f}, {lat:.5f}), à vol d'oiseau :")
+    for n, h in enumerate(hits, 1):
+        label = CATEGORY_LABELS_FR.get(h.category, h.category)
+        console.print(f"  {n}. {h.name} — {label} — {distance_fr(h.distance_m)}", soft_wrap=True)
+
+
+@app.command(context_settings=NUMBERS)
+def locate(lon: Lon, lat: Lat, as_json: JsonOption = False) -> None:
+    """Le quartier prioritaire (QPV) qui contient un point, ou le plus proche, par génération."""
+    from essmap.index import index_for
+
+    cfg = settings()
+    index = index_for(store(cfg), cfg)
+    found = index.locate(lon, lat)
+    if as_json:
+        print_json(
+            {
+                str(gen): None
+                if rel is None
+                else {
+                    "code": rel.code,
+                    "name": rel.name,
+                    "relation": rel.relation,
+                    "distance_m": round(rel.distance_m, 1),
+                }
+                for gen, rel in found.items()
+            }
+        )
+        return
+    if not found:
+        console.print("Aucun quartier prioritaire dans les données.")
+        return
+    console.print(f"Point ({lon:.5f}, {lat:.5f}) :")
+    for gen, rel in found.items():
+        if rel is None:
+            console.print(f"  QPV {gen} : aucun quartier de cette liste dans ce territoire")
+        elif rel.relation == "inside":
+            console.print(f"  QPV {gen} : dans le quartier {rel.code} « {rel.name} »", soft_wrap=True)
+        elif rel.relation == "band":
+            console.print(
+                f"  QPV {gen} : à {distance_fr(rel.distance_m)} du quartier {rel.code} « {rel.name} », "
+                f"dans la bande de {distance_fr(index.band_m)} (quartier vécu)",
+                soft_wrap=True,
+            )
+        else:
+            console.print(
+                f"  QPV {gen} : hors des quartiers ; le plus proche est {rel.code} « {rel.name} », "
+                f"à {distance_fr(rel.distance_m)}",
+                soft_wrap=True,
+            )
+
+
+def _out_format(out: Path) -> str:
+    suffix = out.suffix.lower()
+    if suffix not in {".csv", ".geojson", ".json", ".gpkg"}:
+        raise InvalidParameterError(
+            "out", f"extension « {suffix} » non prise en charge : .csv, .geojson ou .gpkg"
+        )
+    return {".csv": "csv", ".gpkg": "gpkg"}.get(suffix, "geojson")
+
+
+@app.command()
+def coverage(
+    threshold: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--threshold", "-t", help="Seuil de distance en mètres (répétable) ; 400 et 800 par défaut."
+        ),
+    ] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option("--category", "-c", help="Catégorie comptée comme approvisionnement (répétable)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Écrire le tableau (.csv ou .geojson).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Couverture des QPV par les points d'approvisionnement en circuit court, par seuil."""
+    from essmap.analysis.coverage import coverage as compute
+
+    cfg = settings()
+    fmt = _out_format(out) if out is not None else None
+    st = store(cfg)
+    qpv = st.load_neighbourhoods()
+    table = compute(
+        qpv,
+        st.load_actors(),
+        thresholds_m=threshold or cfg.thresholds_m,
+        supply_categories=category or cfg.supply_categories,
+        grid=st.load_population_grid(),
+        low_access_share=cfg.low_access_share,
+        low_access_residents=cfg.low_access_residents,
+        max_threshold_m=cfg.max_threshold_m,
+    )
+    if out is not None and fmt is not None:
+        from essmap.sources import table_to_file
+
+        shapes = qpv[["generation", "code", "geometry"]].astype({"code": "string"})
+        geo = gpd.GeoDataFrame(
+            table.merge(shapes, on=["generation", "code"], how="left"), geometry="geometry", crs=qpv.crs
+        )
+        table_to_file(geo, out, fmt=fmt, layer="coverage", points=False)
+    if as_json:
+        print_json(_records(table))
+        return
+    if table.empty:
+        console.print("Aucun quartier prioritaire dans les données.")
+        return
+    grid = Table(
+        "QPV", "Seuil", "Surface couverte", "Habitants à portée", "Points", "Le plus proche", "Accès faible",
+        title="Couverture des QPV (distances à vol d'oiseau)",
+    )  # fmt: skip
+    for row in table.itertuples():
+        if row.method == "none":
+            people = "inconnus"
+        else:
+            people = f"{number_fr(row.residents_covered)} / {number_fr(row.residents_total)}"
+        closest = "—" if pd.isna(row.nearest_supply_m) else distance_fr(row.nearest_supply_m)
+        grid.add_row(
+            f"{row.code} {row.name}",
+            distance_fr(row.threshold_m),
+            f"{row.area_share * 100:.0f} %",
+            people,
+            str(row.supply_points),
+            closest,
+            "oui" if row.low_access else "non",
+        )
+    console.print(grid)
+    methods = ", ".join(METHOD_FR[m] for m in dict.fromkeys(table["method"]))
+    console.print(f"Habitants : {methods}.")
+    console.print(
+        f"Accès faible : au moins {cfg.low_access_share * 100:.0f} % ou {cfg.low_access_residents} habitants "
+        "au-delà du seuil."
+    )
+    if out is not None:
+        console.print(f"Tableau écrit dans {out}")
+
+
+@app.command()
+def suggest(
+    count: Annotated[int, typer.Option("--count", "-n", help="Nombre de sites à proposer.")],
+    candidates: Annotated[
+        Path | None,
+        typer.Option(
+            "--candidates", help="Fichier de sites candidats (CSV lon/lat, GeoJSON…) ; grille sinon."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", "-t", help="Seuil de distance en mètres (400 par défaut).")
+    ] = None,
+    spacing: Annotated[
+        float | None,
+        typer.Option("--spacing", help="Pas de la grille de candidats, en mètres (100 par défaut)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Écrire les sites (.geojson ou .csv).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Où ouvrir de nouveaux points d'approvisionnement pour toucher le plus d'habitants non couverts."""
+    from essmap.analysis.siting import suggest_sites
+
+    cfg = settings()
+    fmt = _out_format(out) if out is not None else None
+    st = store(cfg)
+    cands = None
+    if candidates is not None:
+        from essmap.sources import points_from_file
+
+        cands = points_from_file(candidates)
+    sites = suggest_sites(
+        st.load_neighbourhoods(),
+        st.load_actors(),
+        count=count,
+        threshold_m=threshold if threshold is not None else min(cfg.thresholds_m),
+        supply_categories=cfg.supply_categories,
+        candidates=cands,
+        spacing_m=spacing if spacing is not None else cfg.siting_spacing_m,
+        grid=st.load_population_grid(),
+        max_count=cfg.max_suggestions,
+        max_threshold_m=cfg.max_threshold_m,
+    )
+    if out is not None and fmt is not None:
+        from essmap.sources import table_to_file
+
+        table_to_file(sites, out, fmt=fmt, layer="suggestions", points=True)
+    if as_json:
+        frame = pd.DataFrame(sites.drop(columns="geometry"))
+        frame["lon"] = sites.geometry.x.round(6)
+        frame["lat"] = sites.geometry.y.round(6)
+        print_json(_records(frame))
+        return
+    if sites.empty:
+        console.print("Aucun site ne toucherait d'habitants non couverts (ou leur nombre est inconnu).")
+        return
+    used = threshold if threshold is not None else min(cfg.thresholds_m)
+    console.print(f"Sites proposés (seuil {distance_fr(used)}, à vol d'oiseau) :")
+    for row in sites.itertuples():
+        where = f"({row.geometry.x:.5f}, {row.geometry.y:.5f})"
+        if not pd.isna(row.candidate_id):
+            where = f"{row.candidate_id} {where}"
+        qpv = "" if pd.isna(row.code) else f", surtout pour le QPV {row.code}"
+        console.print(
+            f"  {row.rank}. {where} : {number_fr(row.gain_residents)} habitants de plus à portée "
+            f"(cumul {number_fr(row.cumulative_residents)}){qpv}",
+            soft_wrap=True,
+        )
+    if out is not None:
+        console.print(f"Sites écrits dans {out}")

@@ -1,0 +1,177 @@
+"""The analysis commands nearest, locate, coverage, suggest and import grid, on the Bayonne demo set."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from essmap.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the essmap command in this process; returns (exit status, stdout, stderr)."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_nearest_json_and_french_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "nearest", "-1.47", "43.49", "-k", "4", "--json")
+    assert code == 0, err
+    hits = json.loads(out)
+    assert len(hits) == 4
+    assert set(hits[0]) == {"id", "name", "category", "distance_m"}
+    assert hits[0]["id"] == "amap-patxoki"
+    distances = [h["distance_m"] for h in hits]
+    assert distances == sorted(distances)
+    code, out, _ = run(capsys, "nearest", "-1.47", "43.49", "--category", "cooperative_grocery", "--json")
+    assert {h["category"] for h in json.loads(out)} == {"cooperative_grocery"}
+    code, out, _ = run(capsys, "nearest", "-1.47", "43.49", "--max-distance", "300", "--json")
+    assert [h["id"] for h in json.loads(out)] == ["amap-patxoki"]
+    code, out, _ = run(capsys, "nearest", "-1.47", "43.49")
+    assert code == 0
+    assert "Acteurs les plus proches" in out
+    assert "AMAP Patxoki — Point de livraison AMAP — 252 m" in out
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_locate_json_and_french_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "locate", "-1.467", "43.499", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {
+        "2024": {"code": "QN06401I", "name": "Maubec - Citadelle", "relation": "inside", "distance_m": 0.0}
+    }
+    code, out, _ = run(capsys, "locate", "-1.47", "43.49", "--json")
+    far = json.loads(out)["2024"]
+    assert far["relation"] == "outside"
+    assert far["distance_m"] > 300
+    code, out, _ = run(capsys, "locate", "-1.467", "43.499")
+    assert "dans le quartier QN06401I « Maubec - Citadelle »" in out
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_coverage_json_text_and_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "coverage", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 4  # two QPVs, two default thresholds
+    assert {
+        "code",
+        "threshold_m",
+        "area_share",
+        "residents_covered",
+        "residents_total",
+        "method",
+        "low_access",
+    } <= set(rows[0])
+    assert {r["threshold_m"] for r in rows} == {400.0, 800.0}
+    assert {r["method"] for r in rows} == {"area"}
+    code, out, _ = run(capsys, "coverage", "--threshold", "300", "--json")
+    assert {r["threshold_m"] for r in json.loads(out)} == {300.0}
+    csv, geojson = tmp_path / "couverture.csv", tmp_path / "couverture.geojson"
+    code, out, _ = run(capsys, "coverage", "--out", str(csv))
+    assert code == 0
+    assert "Couverture des QPV" in out
+    assert "Accès faible" in out
+    assert len(pd.read_csv(csv)) == 4
+    run(capsys, "coverage", "-t", "400", "--out", str(geojson), "--json")
+    shapes = gpd.read_file(geojson)
+    assert len(shapes) == 2
+    assert shapes.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    code, _, err = run(capsys, "coverage", "--out", str(tmp_path / "x.txt"))
+    assert code == 2
+    assert "out" in err
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_suggest_json_text_and_candidates(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "suggest", "--count", "2", "--json")
+    assert code == 0, err
+    sites = json.loads(out)
+    assert 1 <= len(sites) <= 2
+    assert {"rank", "gain_residents", "cumulative_residents", "code", "lon", "lat"} <= set(sites[0])
+    assert sites[0]["code"] == "QN06402M"  # the less covered QPV
+    candidates = tmp_path / "sites.csv"
+    candidates.write_text(
+        "id,lon,lat\nmairie,-1.4748,43.4929\nsainte-croix,-1.4565,43.5045\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "suggest", "-n", "1", "--candidates", str(candidates), "--json")
+    assert [s["candidate_id"] for s in json.loads(out)] == ["sainte-croix"]
+    code, out, _ = run(capsys, "suggest", "-n", "1")
+    assert "Sites proposés (seuil 400 m" in out
+    assert "habitants de plus à portée" in out
+    code, _, err = run(capsys, "suggest", "-n", "0")
+    assert code == 2
+    assert "count" in err
+
+
+@pytest.mark.usefixtures("data_dir")
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [
+        (("nearest", "-1.47", "95"), "latitude"),
+        (("nearest", "200", "43.49"), "longitude"),
+        (("nearest", "-1.47", "nan"), "latitude"),
+        (("nearest", "-1.47", "43.49", "-k", "0"), "k"),
+        (("nearest", "-1.47", "43.49", "-k", "101"), "k"),
+        (("nearest", "-1.47", "43.49", "--max-distance", "-5"), "max_distance_m"),
+        (("nearest", "-1.47", "43.49", "--category", "boulangerie"), "categories"),
+        (("coverage", "-t", "0"), "thresholds_m"),
+        (("coverage", "-t", "9000"), "thresholds_m"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], word: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert "Erreur" in err
+    assert word in err
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_import_grid_then_coverage_counts_by_grid(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # one 200 m square of 500 residents on the Hauts de Sainte-Croix QPV (EPSG:3035 corner)
+    from essmap.geo import transformer
+
+    e, n = transformer("EPSG:4326", "EPSG:3035").transform(-1.4565, 43.5045)
+    e0, n0 = int(e // 200 * 200), int(n // 200 * 200)
+    grid = tmp_path / "carreaux_200m.csv"
+    grid.write_text(f"idcar_200m,ind,men\nCRS3035RES200mN{n0}E{e0},500,200\n", encoding="utf-8")
+    code, out, err = run(capsys, "import", "grid", str(grid), "--json")
+    assert code == 0, err
+    assert json.loads(out)["read"] == 1
+    code, out, _ = run(capsys, "coverage", "-t", "400", "--json")
+    rows = {r["code"]: r for r in json.loads(out)}
+    assert rows["QN06402M"]["method"] == "grid"
+    assert 0 < rows["QN06402M"]["residents_total"] <= 500
+    assert rows["QN06401I"]["method"] == "area"
+    code, out, _ = run(capsys, "import", "grid", str(grid))
+    assert "1 carreaux lus" in out
+
+
+def test_negative_longitude_in_a_real_subprocess(tmp_path: Path) -> None:
+    env = {**os.environ, "ESSMAP_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-m", "essmap", "nearest", "-1.4748", "43.4929", "-k", "1", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (hit,) = json.loads(result.stdout)
+    assert hit["distance_m"] > 0
