@@ -247,3 +247,19 @@ def test_empty_inputs() -> None:
         candidates=no_candidates,
     ).empty
     assert isinstance(pd.DataFrame(empty).shape, tuple)
+
+
+def test_picks_below_the_minimum_gain_are_not_proposed() -> None:
+    sets = [{0, 1}, {2}, {0}]
+    weights = [6.0, 4.0, 3.0]
+    remaining = list(weights)
+
+    def gain(i: int) -> float:
+        return sum(remaining[e] for e in sets[i])
+
+    def take(i: int) -> None:
+        for e in sets[i]:
+            remaining[e] = 0.0
+
+    initial = np.array([10.0, 3.0, 6.0])
+    assert lazy_greedy(initial, gain, take, 3, min_gain=3.0) == [(0, 10.0)]

@@ -44,21 +44,26 @@ SITE_COLUMNS = ("rank", "gain_residents", "cumulative_residents", "code", "candi
 
 
 def lazy_greedy(
-    initial: np.ndarray, gain: Callable[[int], float], take: Callable[[int], None], count: int
+    initial: np.ndarray,
+    gain: Callable[[int], float],
+    take: Callable[[int], None],
+    count: int,
+    *,
+    min_gain: float = 0.0,
 ) -> list[tuple[int, float]]:
     """Pick up to ``count`` items greedily, by largest marginal gain then lowest index.
 
     ``initial`` holds each item's gain before any pick (an upper bound afterwards, gains only
     shrink); ``gain(i)`` recomputes an item's current gain, ``take(i)`` records a pick. Stops
-    early when no item gains anything. Returns ``(item, gain)`` pairs in pick order.
+    early when no item gains more than ``min_gain``. Returns ``(item, gain)`` pairs in pick order.
     """
-    heap = [(-float(g), i) for i, g in enumerate(np.asarray(initial, dtype=float).tolist()) if g > 0]
+    heap = [(-float(g), i) for i, g in enumerate(np.asarray(initial, dtype=float).tolist()) if g > min_gain]
     heapq.heapify(heap)
     picks: list[tuple[int, float]] = []
     while heap and len(picks) < count:
         _, i = heapq.heappop(heap)
         g = gain(i)
-        if g <= 0:
+        if g <= min_gain:
             continue
         if heap and (-g, i) > heap[0]:
             heapq.heappush(heap, (-g, i))  # stale bound: someone else may now gain more
@@ -157,6 +162,7 @@ def suggest_sites(
     generation: int | None = None,
     max_count: int | None = None,
     max_threshold_m: float | None = None,
+    min_gain_residents: float = 0.5,
 ) -> gpd.GeoDataFrame:
     """Up to ``count`` new supply sites that bring the most uncovered residents within reach.
 
@@ -168,6 +174,8 @@ def suggest_sites(
     generation
         QPV list to serve (the most recent one present by default), so that residents of
         overlapping 2015 and 2024 QPVs are not counted twice.
+    min_gain_residents
+        Picks that would bring fewer residents within reach are not proposed.
 
     Returns
     -------
@@ -245,7 +253,7 @@ def suggest_sites(
         best_code.append(neighbourhoods["code"].iloc[int(per_qpv.idxmax())] if len(per_qpv) else pd.NA)
         w[idx] = 0.0
 
-    picks = lazy_greedy(initial, gain, take, n_picks)
+    picks = lazy_greedy(initial, gain, take, n_picks, min_gain=min_gain_residents)
     geoms = np.empty(len(picks), dtype=object)
     for code in set(zone_of[[i for i, _ in picks]].tolist()) if picks else set():
         mine = [k for k, (i, _) in enumerate(picks) if zone_of[i] == code]
