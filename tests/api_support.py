@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import shapely
 import uvicorn
@@ -70,3 +74,72 @@ def background_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0) -
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+_LAUNCHER = """
+import socket, sys
+import uvicorn
+from api.main import app
+sock = socket.socket(fileno=int(sys.argv[1]))
+uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+"""
+
+
+@contextlib.contextmanager
+def server_process(settings: Settings, *, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run ``api.main:app`` with uvicorn in a separate process on a free port; yields its base URL.
+
+    Needed for clients that block the interpreter while they wait for the server (GDAL's HTTP
+    reads through pyogrio hold the GIL, which would freeze a server running in a thread).
+    Settings reach the process as ESSMAP_* environment variables.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    env = {**os.environ, **settings_env(settings)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, str(sock.fileno())],
+        pass_fds=(sock.fileno(),),
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    sock.close()
+    url = f"http://{host}:{port}"
+    try:
+        wait_until_up(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """ESSMAP_* variables that reproduce the fields of ``settings`` that differ from the defaults."""
+    defaults = Settings(data_dir=settings.data_dir)
+    env = {"ESSMAP_DATA_DIR": str(settings.data_dir)}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value != getattr(defaults, name):
+            env[f"ESSMAP_{name.upper()}"] = (
+                ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            )
+    return env
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the API server exited with status {proc.returncode} while starting")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"the API server at {url} did not answer within {timeout_s} s")
