@@ -1,1 +1,113 @@
-"""Map commands: essmap map resident|planner|static (issue: thematic maps)."""
+"""Map commands: ``essmap map resident|planner|static``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from essmap.cli.app import app, console, err_console, settings, store
+from essmap.maps.planner import render_planner_map
+from essmap.maps.resident import render_resident_map
+from essmap.maps.static import image_size, render_static_map
+from essmap.model import located_mask
+
+map_app = typer.Typer(
+    help="Produire des cartes : pages HTML interactives (habitants, aménageurs) ou image PNG.",
+    no_args_is_help=True,
+)
+app.add_typer(map_app, name="map")
+
+OutHtml = Annotated[Path, typer.Option("--out", "-o", help="Fichier HTML à écrire.", show_default=False)]
+OutPng = Annotated[Path, typer.Option("--out", "-o", help="Fichier PNG à écrire.", show_default=False)]
+Threshold = Annotated[
+    float | None,
+    typer.Option(
+        "--threshold", "-t", help="Seuil en mètres, à vol d'oiseau (par défaut le premier des réglages)."
+    ),
+]
+
+
+def _write(out: Path, data: str | bytes) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            out.write_text(data, encoding="utf-8")
+        else:
+            out.write_bytes(data)
+    except OSError as exc:
+        err_console.print(f"[bold red]Erreur[/] : impossible d'écrire {out} : {exc.strerror or exc}")
+        raise typer.Exit(1) from exc
+
+
+@map_app.command("resident")
+def resident(out: OutHtml) -> None:
+    """Carte des habitants : points d'approvisionnement en circuit court, QPV, les plus proches."""
+    cfg = settings()
+    st = store(cfg)
+    neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
+    html = render_resident_map(neighbourhoods, actors, settings=cfg)
+    _write(out, html)
+    located = int(located_mask(actors).sum())
+    console.print(
+        f"Carte des habitants écrite dans {out} : {located} acteurs placés, "
+        f"{len(actors) - located} sans localisation (listés à part), {len(neighbourhoods)} quartiers."
+    )
+    if not cfg.tile_url:
+        console.print("Sans fond de carte (ESSMAP_TILE_URL est vide).")
+
+
+@map_app.command("planner")
+def planner(
+    out: OutHtml,
+    threshold: Threshold = None,
+    sites: Annotated[
+        int, typer.Option("--sites", help="Nombre de nouveaux sites à suggérer (0 : aucun).")
+    ] = 3,
+) -> None:
+    """Carte des aménageurs : couverture des QPV à un seuil, zones non desservies, sites suggérés."""
+    cfg = settings()
+    st = store(cfg)
+    html = render_planner_map(
+        st.load_neighbourhoods(),
+        st.load_actors(),
+        settings=cfg,
+        threshold_m=threshold,
+        grid=st.load_population_grid(),
+        sites=sites,
+    )
+    _write(out, html)
+    used = cfg.thresholds_m[0] if threshold is None else threshold
+    console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
+
+
+@map_app.command("static")
+def static(
+    out: OutPng,
+    qpv: Annotated[
+        str | None, typer.Option("--qpv", help="Code du quartier à cartographier (tous sinon).")
+    ] = None,
+    generation: Annotated[
+        int | None, typer.Option("--generation", help="Génération des QPV (la plus récente sinon).")
+    ] = None,
+    threshold: Threshold = None,
+    dpi: Annotated[int, typer.Option("--dpi", help="Résolution en points par pouce.")] = 150,
+) -> None:
+    """Image PNG d'un QPV ou de tout le territoire avec sa couverture (sans fond de carte)."""
+    cfg = settings()
+    st = store(cfg)
+    png = render_static_map(
+        st.load_neighbourhoods(),
+        st.load_actors(),
+        settings=cfg,
+        qpv_code=qpv,
+        generation=generation,
+        threshold_m=threshold,
+        grid=st.load_population_grid(),
+        dpi=dpi,
+    )
+    _write(out, png)
+    width, height = image_size(png)
+    what = f"du quartier {qpv}" if qpv else "du territoire"
+    console.print(f"Carte {what} écrite dans {out} ({width} × {height} pixels).")

@@ -12,9 +12,11 @@ import base64
 import gzip
 import json
 from collections.abc import Mapping
+from html import escape
 from typing import Any, Final
 
 import folium
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -199,3 +201,17 @@ def present(value: Any) -> bool:
     if isinstance(value, float) and np.isnan(value):
         return False
     return str(value).strip() != ""
+
+
+def data_attribution(neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame) -> str:
+    """Data attribution for the map's attribution control (HTML, escaped)."""
+    qpv_sources = sorted({str(s) for s in neighbourhoods["source"].dropna()}) if len(neighbourhoods) else []
+    n_sources = actors["source"].dropna().nunique() if len(actors) else 0
+    parts = []
+    if qpv_sources:
+        shown = qpv_sources[:3]
+        more = f" et {len(qpv_sources) - 3} autres" if len(qpv_sources) > 3 else ""
+        parts.append("QPV : " + escape("; ".join(shown)) + more)
+    if n_sources:
+        parts.append(f"acteurs : {n_sources} source(s), citée(s) dans chaque fiche")
+    return "Données " + " ; ".join(parts) if parts else ""

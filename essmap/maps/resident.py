@@ -33,6 +33,7 @@ from essmap.maps.page import (
     PageScript,
     base_map,
     bounds_of,
+    data_attribution,
     encode_columns,
     encode_points,
     feature_collection,
@@ -118,22 +119,6 @@ def _qpv_layers(neighbourhoods: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _attribution(neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame) -> str:
-    """Data attribution (HTML-escaped in the page by Leaflet's control: plain text here)."""
-    from html import escape
-
-    qpv_sources = sorted({str(s) for s in neighbourhoods["source"].dropna()}) if len(neighbourhoods) else []
-    n_sources = actors["source"].dropna().nunique() if len(actors) else 0
-    parts = []
-    if qpv_sources:
-        shown = qpv_sources[:3]
-        more = f" et {len(qpv_sources) - 3} autres" if len(qpv_sources) > 3 else ""
-        parts.append("QPV : " + escape("; ".join(shown)) + more)
-    if n_sources:
-        parts.append(f"acteurs : {n_sources} source(s), citée(s) dans chaque fiche")
-    return "Données " + " ; ".join(parts) if parts else ""
-
-
 def resident_data(
     neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame, *, settings: Settings
 ) -> dict[str, Any]:
@@ -171,7 +156,7 @@ def resident_data(
         },
         "unlocated": unlocated,
         "qpv": _qpv_layers(neighbourhoods),
-        "attribution": _attribution(neighbourhoods, actors),
+        "attribution": data_attribution(neighbourhoods, actors),
         "bounds": bounds_of(neighbourhoods, placed),
     }
 

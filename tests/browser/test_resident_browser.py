@@ -282,8 +282,13 @@ def test_thousands_of_actors_are_clustered_not_one_marker_each(
     map_page.screenshot("resident_3000")
     # a cluster click zooms in and still accounts for every actor in the new view
     zoom = map_page.js("window.essmapMap.getZoom()")
-    map_page.page.locator(".essmap-cluster").first.click()
+    map_page.js(
+        "() => { window.__moved = false; window.essmapMap.once('moveend', () => window.__moved = true); }"
+    )
+    map_page.page.locator(".leaflet-marker-pane .essmap-cluster").first.click()
+    map_page.page.wait_for_function("() => window.__moved === true")
     assert map_page.js("window.essmapMap.getZoom()") > zoom  # type: ignore[operator]
+    assert 0 < map_page.shown_actor_total() < n
     map_page.assert_clean()
 
 

@@ -72,14 +72,17 @@
     return out;
   };
 
-  /** An inline SVG sprite with one symbol per category glyph, added once to the page. */
+  /** An inline SVG sprite: one symbol per category glyph and the hatching of gaps, added once. */
   Essmap.addGlyphSprite = function (categories) {
     if (document.getElementById('essmap-glyphs')) { return; }
     var symbols = categories.map(function (c) {
       return '<symbol id="essmap-glyph-' + c.key + '" viewBox="0 0 24 24"><path d="' + c.glyph + '"/></symbol>';
     }).join('');
     var holder = document.createElement('div');
-    holder.innerHTML = '<svg id="essmap-glyphs" aria-hidden="true" style="position:absolute;width:0;height:0;overflow:hidden">' + symbols + '</svg>';
+    var hatch = '<pattern id="essmap-hatch" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)">' +
+      '<rect width="8" height="8" fill="rgba(183,28,28,0.12)"/><line x1="0" y1="0" x2="0" y2="8" stroke="#b71c1c" stroke-width="3"/></pattern>';
+    holder.innerHTML = '<svg id="essmap-glyphs" aria-hidden="true" style="position:absolute;width:0;height:0;overflow:hidden"><defs>' +
+      hatch + '</defs>' + symbols + '</svg>';
     document.body.appendChild(holder.firstChild);
     var css = categories.map(function (c) {
       return '.essmap-cat-' + c.key + '{background-color:' + c.color + '}';

@@ -322,7 +322,7 @@
     data.categories.forEach(function (c) {
       rows.push('<li><label><input type="checkbox" class="essmap-filter" value="' + h(c.key) + '" checked> ' +
         Essmap.categorySymbol(c.key) + ' <span class="essmap-legend-label">' + h(c.label) + '</span> <span class="essmap-count">(' +
-        Essmap.formatNumber(c.located) + ')</span></label></li>');
+        (c.located ? Essmap.formatNumber(c.located) : 'aucun sur la carte') + ')</span></label></li>');
     });
     rows.push('</ul><p class="essmap-legend-cluster"><span class="essmap-cluster essmap-cluster-sample">12</span> groupe d\u2019acteurs proches : cliquer pour zoomer ou déplier</p>');
     if (data.approximateCount > 0) {

@@ -1,0 +1,295 @@
+"""The planner map: which QPVs are within reach of short-circuit supply, where are the gaps?
+
+:func:`render_planner_map` returns the complete HTML of the page (a folium map whose layers are
+drawn by ``static/planner.js``). At one threshold (a straight-line distance in metres):
+
+- each QPV shaded by its coverage share, in classes with a legend; the share is that of its
+  residents (population grid or population spread by area) or, when its population is unknown,
+  that of its area; a tooltip gives its indicators and the method;
+- the gap polygons (parts of QPVs beyond the threshold of every supply point);
+- the catchment ring around each supply point, and the supply points themselves;
+- suggested new sites, numbered in pick order, with the residents each one brings within reach.
+
+Every figure comes from :mod:`essmap.analysis` (coverage, coverage_gaps, catchments,
+suggest_sites); nothing is computed here. Assets and tiles work as for the resident map
+(``asset_url`` None: standalone page).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from essmap.analysis.coverage import catchments, coverage, coverage_gaps
+from essmap.analysis.siting import suggest_sites
+from essmap.errors import InvalidParameterError
+from essmap.maps.page import (
+    MAX_ZOOM,
+    PageScript,
+    base_map,
+    bounds_of,
+    data_attribution,
+    feature_collection,
+    present,
+    render_page,
+)
+from essmap.maps.style import (
+    COVERAGE_COLORS,
+    GENERATION_LABEL_FR,
+    METHOD_LABELS_FR,
+    NO_DATA_COLOR,
+    SCHEMATIC_NOTE_FR,
+    category_color,
+    category_label,
+    category_styles,
+    coverage_class,
+    coverage_class_labels,
+)
+from essmap.model import located_mask
+from essmap.settings import Settings
+
+TITLE: Final = "essmap : couverture des quartiers prioritaires par les circuits courts"
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if present(value) and np.isfinite(float(value)) else None
+
+
+def coverage_share(row: Any) -> tuple[float | None, str]:
+    """The share shown for a coverage row, and what it measures ("residents" or "area")."""
+    total = _float(row.residents_total)
+    covered = _float(row.residents_covered)
+    if str(row.method) in ("grid", "area") and total is not None and total > 0 and covered is not None:
+        return min(max(covered / total, 0.0), 1.0), "residents"
+    return _float(row.area_share), "area"
+
+
+def _qpv_layers(neighbourhoods: gpd.GeoDataFrame, table: pd.DataFrame) -> list[dict[str, Any]]:
+    """One shaded layer per generation (latest first), with each QPV's indicators."""
+    by_key = {(int(r.generation), str(r.code)): r for r in table.itertuples(index=False)}
+    gens = sorted({int(g) for g in neighbourhoods["generation"].dropna()}, reverse=True)
+    layers = []
+    for k, gen in enumerate(gens):
+        part = neighbourhoods[neighbourhoods["generation"] == gen]
+        props = []
+        for q in part.itertuples(index=False):
+            row = by_key.get((gen, str(q.code)))
+            share, basis = coverage_share(row) if row is not None else (None, "area")
+            klass = coverage_class(share)
+            props.append(
+                {
+                    "code": str(q.code),
+                    "name": str(q.name),
+                    "generation": gen,
+                    "communes": str(q.commune_names) if present(q.commune_names) else None,
+                    "population": int(q.population) if present(q.population) else None,
+                    "populationSource": str(q.population_source) if present(q.population_source) else None,
+                    "schematic": str(q.geometry_source) == "schematic",
+                    "share": share,
+                    "basis": basis,
+                    "class": klass,
+                    "color": NO_DATA_COLOR if klass is None else COVERAGE_COLORS[klass],
+                    "areaShare": _float(row.area_share) if row is not None else None,
+                    "areaM2": _float(row.area_m2) if row is not None else None,
+                    "residentsTotal": _float(row.residents_total) if row is not None else None,
+                    "residentsCovered": _float(row.residents_covered) if row is not None else None,
+                    "residentsUncovered": _float(row.residents_uncovered) if row is not None else None,
+                    "supplyPoints": int(row.supply_points) if row is not None else None,
+                    "nearestSupplyM": _float(row.nearest_supply_m) if row is not None else None,
+                    "method": str(row.method) if row is not None else "none",
+                    "lowAccess": bool(row.low_access) if row is not None else False,
+                }
+            )
+        layers.append(
+            {
+                "generation": gen,
+                "label": GENERATION_LABEL_FR.format(generation=gen),
+                "visible": k == 0,
+                "schematic": bool(
+                    (part["geometry_source"].astype("string") == "schematic").fillna(False).any()
+                ),
+                "features": feature_collection(part, props),
+            }
+        )
+    return layers
+
+
+def planner_data(
+    neighbourhoods: gpd.GeoDataFrame,
+    actors: gpd.GeoDataFrame,
+    *,
+    settings: Settings,
+    threshold_m: float,
+    grid: gpd.GeoDataFrame | None = None,
+    sites: int = 3,
+) -> dict[str, Any]:
+    """The data block of the planner page (JSON-ready), from the analysis functions."""
+    supply = list(settings.supply_categories)
+    table = coverage(
+        neighbourhoods,
+        actors,
+        thresholds_m=[threshold_m],
+        supply_categories=supply,
+        grid=grid,
+        low_access_share=settings.low_access_share,
+        low_access_residents=settings.low_access_residents,
+        max_threshold_m=settings.max_threshold_m,
+    )
+    gaps = coverage_gaps(
+        neighbourhoods,
+        actors,
+        threshold_m=threshold_m,
+        supply_categories=supply,
+        grid=grid,
+        max_threshold_m=settings.max_threshold_m,
+    )
+    rings = catchments(
+        actors, threshold_m=threshold_m, supply_categories=supply, max_threshold_m=settings.max_threshold_m
+    )
+    picked = (
+        suggest_sites(
+            neighbourhoods,
+            actors,
+            count=sites,
+            threshold_m=threshold_m,
+            supply_categories=supply,
+            grid=grid,
+            spacing_m=settings.siting_spacing_m,
+            max_count=settings.max_suggestions,
+            max_threshold_m=settings.max_threshold_m,
+        )
+        if sites > 0 and len(neighbourhoods)
+        else None
+    )
+    names = {str(c): str(n) for c, n in zip(neighbourhoods["code"], neighbourhoods["name"], strict=True)}
+    gap_props = [
+        {
+            "code": str(r.code),
+            "name": str(r.name),
+            "generation": int(r.generation),
+            "areaM2": _float(r.area_m2),
+            "residents": _float(r.residents),
+            "method": str(r.method),
+        }
+        for r in gaps.itertuples(index=False)
+    ]
+    ring_props = [
+        {
+            "id": str(r.id),
+            "name": str(r.name),
+            "category": str(r.category),
+            "color": category_color(str(r.category)),
+        }
+        for r in rings.itertuples(index=False)
+    ]
+    located = actors[located_mask(actors)]
+    supply_points = located[located["category"].isin(supply)]
+    points = [
+        {
+            "id": str(r.id),
+            "name": str(r.name),
+            "category": str(r.category),
+            "label": category_label(str(r.category)),
+            "lon": round(float(r.geometry.x), 6),
+            "lat": round(float(r.geometry.y), 6),
+        }
+        for r in supply_points.itertuples(index=False)
+    ]
+    site_list = []
+    if picked is not None:
+        for r in picked.itertuples(index=False):
+            site_list.append(
+                {
+                    "rank": int(r.rank),
+                    "gain": _float(r.gain_residents),
+                    "cumulative": _float(r.cumulative_residents),
+                    "code": str(r.code) if present(r.code) else None,
+                    "qpvName": names.get(str(r.code)) if present(r.code) else None,
+                    "lon": round(float(r.geometry.x), 6),
+                    "lat": round(float(r.geometry.y), 6),
+                }
+            )
+    methods = sorted({str(m) for m in table["method"].dropna()}) if len(table) else []
+    return {
+        "threshold": float(threshold_m),
+        "classes": [
+            {"label": label, "color": color}
+            for label, color in zip(coverage_class_labels(), COVERAGE_COLORS, strict=True)
+        ],
+        "noDataColor": NO_DATA_COLOR,
+        "methods": {m: METHOD_LABELS_FR.get(m, m) for m in methods},
+        "methodLabels": METHOD_LABELS_FR,
+        "schematicNote": SCHEMATIC_NOTE_FR,
+        "supplyCategories": [category_label(c) for c in supply],
+        "categories": category_styles(supply),
+        "qpv": _qpv_layers(neighbourhoods, table),
+        "gaps": feature_collection(gaps, gap_props),
+        "catchments": feature_collection(rings, ring_props),
+        "supply": points,
+        "sites": site_list,
+        "attribution": data_attribution(neighbourhoods, actors),
+        "bounds": bounds_of(neighbourhoods, supply_points),
+    }
+
+
+def check_threshold(threshold_m: float | None, settings: Settings) -> float:
+    """The threshold to map: the given one, else the first of the settings; checked."""
+    value = settings.thresholds_m[0] if threshold_m is None else threshold_m
+    if not np.isfinite(value) or value <= 0 or value > settings.max_threshold_m:
+        raise InvalidParameterError(
+            "threshold",
+            f"le seuil doit être une distance positive d'au plus {settings.max_threshold_m:g} m "
+            f"(reçu : {value:g})",
+        )
+    return float(value)
+
+
+def render_planner_map(
+    neighbourhoods: gpd.GeoDataFrame,
+    actors: gpd.GeoDataFrame,
+    *,
+    settings: Settings,
+    threshold_m: float | None = None,
+    grid: gpd.GeoDataFrame | None = None,
+    sites: int = 3,
+    asset_url: str | None = None,
+) -> str:
+    """The planner map as a complete HTML page.
+
+    Parameters
+    ----------
+    neighbourhoods, actors
+        Tables of :mod:`essmap.model` (WGS 84).
+    settings
+        Supply categories, low-access rule, limits, tiles.
+    threshold_m
+        Straight-line distance in metres (default: the first of ``settings.thresholds_m``).
+    grid
+        Population grid squares (``store.load_population_grid()``) or None.
+    sites
+        Number of new sites to suggest (0 for none; at most ``settings.max_suggestions``).
+    asset_url
+        None for a standalone page with every asset inline; else the URL prefix of the assets.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a threshold or a number of sites out of range.
+    """
+    threshold = check_threshold(threshold_m, settings)
+    if sites < 0 or sites > settings.max_suggestions:
+        raise InvalidParameterError(
+            "sites", f"le nombre de sites doit être entre 0 et {settings.max_suggestions} (reçu : {sites})"
+        )
+    if grid is not None and grid.empty:
+        grid = None
+    data = planner_data(
+        neighbourhoods, actors, settings=settings, threshold_m=threshold, grid=grid, sites=sites
+    )
+    m, tiles = base_map(settings, title=TITLE)
+    refs = {"tiles": tiles} if tiles is not None else {}
+    m.add_child(PageScript("EssmapPlanner.init", data, {"maxZoom": MAX_ZOOM}, refs))
+    return render_page(m, "planner", asset_url=asset_url)
