@@ -14,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 import essmap
 from api.deps import reject_unknown_parameters
 from api.errors import install_error_handlers
-from api.layers import CollectionCache
+from api.layers import CollectionCache, Proximity
 from api.openapi import build_openapi
 from api.routes import collections, coverage, docs, ogc, operations, pages, proximity
+from essmap.index import index_for
 from essmap.settings import Settings, get_settings
 from essmap.store import open_store
 
@@ -49,12 +50,8 @@ def _warm(app: FastAPI) -> None:
     """Read and serialise the collections and build the spatial index once, before serving."""
     for collection_id in ("qpv", "actors"):
         app.state.collections.get(collection_id)
-    try:
-        from essmap.index import index_for
-    except ImportError:  # the proximity engine is not installed: proximity routes answer 503
-        return
     store = app.state.store
-    app.state.index = (store.revision(), index_for(store, app.state.settings))
+    app.state.proximity = (store.revision(), Proximity.build(index_for(store, app.state.settings)))
 
 
 @asynccontextmanager
@@ -63,7 +60,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = await run_in_threadpool(open_store, settings)
     app.state.store = store
     app.state.collections = CollectionCache(store)
-    app.state.index = None
+    app.state.proximity = None
     await run_in_threadpool(_warm, app)
     try:
         yield
@@ -94,8 +91,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "Cache-Control", "Content-Type"],
         max_age=3600,
     )
-    for module in (ogc, collections, proximity, coverage, pages, operations, docs):
-        app.include_router(module.router)
+    for router in (
+        ogc.router,
+        collections.router,
+        proximity.make_router(settings),
+        coverage.make_router(settings),
+        pages.router,
+        operations.router,
+        docs.router,
+    ):
+        app.include_router(router)
     docs.mount_assets(app)
     pages.mount_assets(app)
 

@@ -2,23 +2,21 @@
 
 They are ``async`` so that a request does not hop to a worker thread just to read
 ``app.state``; the one that may build something slow (the spatial index, once per store
-revision) builds it in a worker thread.
+revision, with :func:`essmap.index.index_for`) builds it in a worker thread.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import unknown_parameter
-from api.layers import CollectionCache
+from api.layers import CollectionCache, Proximity
+from essmap.index import index_for
 from essmap.settings import Settings
 from essmap.store import Store
-
-if TYPE_CHECKING:
-    from essmap.index import SpatialIndex
 
 
 async def get_settings(request: Request) -> Settings:
@@ -36,29 +34,27 @@ async def get_collections(request: Request) -> CollectionCache:
     return cache
 
 
-def _index_for(store: Store, settings: Settings) -> SpatialIndex:
-    from essmap.index import index_for
-
-    return index_for(store, settings)
+def _build_proximity(store: Store, settings: Settings) -> Proximity:
+    return Proximity.build(index_for(store, settings))
 
 
-async def get_index(request: Request) -> SpatialIndex:
-    """The spatial index of the current store revision (built once per revision)."""
+async def get_proximity(request: Request) -> Proximity:
+    """The spatial index of the current store revision, built once per revision (in a thread)."""
     state = request.app.state
     revision = state.store.revision()
-    cached = getattr(state, "index", None)
+    cached = state.proximity
     if cached is not None and cached[0] == revision:
-        index: SpatialIndex = cached[1]
-        return index
-    index = await run_in_threadpool(_index_for, state.store, state.settings)
-    state.index = (revision, index)
-    return index
+        proximity: Proximity = cached[1]
+        return proximity
+    proximity = await run_in_threadpool(_build_proximity, state.store, state.settings)
+    state.proximity = (revision, proximity)
+    return proximity
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 CollectionsDep = Annotated[CollectionCache, Depends(get_collections)]
-IndexDep = Annotated["SpatialIndex", Depends(get_index)]
+ProximityDep = Annotated[Proximity, Depends(get_proximity)]
 
 
 # --- unknown query parameters -----------------------------------------------------------------

@@ -92,7 +92,13 @@ def problem_response(
 
 
 def _problem_items(problems: list[Problem]) -> list[dict[str, Any]]:
-    return [{"field": p.field, "message": p.message} for p in problems]
+    items: list[dict[str, Any]] = []
+    for p in problems:
+        item: dict[str, Any] = {"field": p.field, "message": p.message}
+        if p.row is not None:
+            item["row"] = p.row
+        items.append(item)
+    return items
 
 
 # --- translation of request validation errors (pydantic) to French --------------------------
@@ -119,7 +125,10 @@ def _validation_message(err: dict[str, Any]) -> str:
         "less_than_equal": "doit être inférieur ou égal à {le}",
     }
     if kind in bounds:
-        return bounds[kind].format(**ctx)
+        value = str(err.get("input", "")).strip().lower()
+        if value.lstrip("+-") in {"nan", "inf", "infinity"}:
+            return "doit être un nombre fini"
+        return bounds[kind].format(**{k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()})
     if kind in {"enum", "literal_error"}:
         expected = ctx.get("expected", "")
         expected = str(expected).replace("' or '", "', '").replace("'", "")
@@ -131,7 +140,10 @@ def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
     items = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
-        field = loc[-1] if loc and loc[0] != "body" else ".".join(loc[1:]) or "body"
+        if loc and loc[0] == "body":
+            field = ".".join(loc[1:]) or "body"
+        else:  # ("query", name) or ("query", name, position in a repeated parameter)
+            field = loc[1] if len(loc) > 1 else (loc[0] if loc else "")
         value = err.get("input")
         message = _validation_message(err)
         if isinstance(value, str | int | float) and err.get("type") != "missing":

@@ -106,9 +106,12 @@ def frame_features(
     return [feature_json(i, g, p) for i, g, p in zip(ids, geometries, props, strict=True)]
 
 
-def geodataframe_collection(frame: Any, *, id_column: str | None = None) -> bytes:
-    """A GeoDataFrame (WGS 84) as a FeatureCollection; ids from ``id_column`` or the row number."""
-    columns = [c for c in frame.columns if c != frame.geometry.name]
+def geodataframe_collection(frame: Any, *, id_column: str | None = None, drop: Sequence[str] = ()) -> bytes:
+    """A GeoDataFrame (WGS 84) as a FeatureCollection; ids from ``id_column`` or the row number.
+
+    ``drop`` names columns left out of the properties.
+    """
+    columns = [c for c in frame.columns if c != frame.geometry.name and c not in drop]
     ids = frame[id_column].astype(str).tolist() if id_column else [str(i + 1) for i in range(len(frame))]
     geoms = geometries_json(frame.geometry.to_numpy())
     return feature_collection(frame_features(frame, ids, geoms, columns))

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.geojson import feature_json, geometries_json, records
+from api.geojson import dumps, feature_json, geometries_json, records
 from essmap.errors import InvalidParameterError, NotFoundError
+from essmap.index import ActorHit, SpatialIndex
 from essmap.model import CATEGORY_LABELS_FR
 from essmap.store import Store
 
@@ -211,3 +212,39 @@ class CollectionCache:
                 data = _build(spec, spec.load(self.store), revision)
                 self._data[collection_id] = data
         return data
+
+
+# --- actors as GeoJSON for proximity answers ----------------------------------------------------
+@dataclass
+class Proximity:
+    """The spatial index of one store revision, with each actor's GeoJSON written once.
+
+    ``properties[row]`` is the actor's properties object without its closing brace, so that a
+    distance can be appended without parsing or re-serialising anything.
+    """
+
+    index: SpatialIndex
+    geometry: list[str]
+    properties: list[str]
+    lonlat: list[tuple[float, float] | None]
+
+    @classmethod
+    def build(cls, index: SpatialIndex) -> Proximity:
+        actors = index.actors
+        geoms = actors.geometry.to_numpy()
+        props = [dumps(p)[:-1] for p in records(_actor_properties(actors))]
+        lonlat: list[tuple[float, float] | None] = [None] * len(actors)
+        for row, geom in enumerate(geoms):
+            if geom is not None and not geom.is_empty:
+                lonlat[row] = (float(geom.x), float(geom.y))
+        return cls(index=index, geometry=geometries_json(geoms), properties=props, lonlat=lonlat)
+
+    def hit_feature(self, hit: ActorHit) -> str:
+        """One actor found by a proximity query, as a GeoJSON Feature with ``distance_m``."""
+        props = self.properties[hit.row]
+        sep = "," if len(props) > 1 else ""
+        distance = round(hit.distance_m, 1)
+        return (
+            f'{{"type":"Feature","id":{dumps(hit.id)},"geometry":{self.geometry[hit.row]},'
+            f'"properties":{props}{sep}"distance_m":{distance}}}}}'
+        )
