@@ -315,3 +315,27 @@ def test_phone_sized_screen(map_page: MapPage, demo_map: Path) -> None:
     map_page.screenshot("resident_phone_legend")
     assert map_page.shown_actor_total() == 11
     map_page.assert_clean()
+
+
+def test_many_actors_at_one_address_are_listed(
+    map_page: MapPage, tmp_path: Path, demo_store: GeoPackageStore, offline: Settings
+) -> None:
+    n = 70
+    frame = pd.DataFrame(
+        {
+            "id": [f"same-{k}" for k in range(n)],
+            "name": [f"Association n° {k}" for k in range(n)],
+            "category": "association",
+            "location_precision": "building",
+        }
+    )
+    actors = actor_frame(frame, [shapely.Point(-1.47, 43.49)] * n)
+    path = write_map(tmp_path, demo_store.load_neighbourhoods(), actors, offline)
+    map_page.open_file(path)
+    map_page.set_view(43.49, -1.47, 19)
+    map_page.page.locator(f".leaflet-marker-pane .essmap-cluster[data-count='{n}']").click()
+    items = map_page.popup().locator(".essmap-list li")
+    expect(items).to_have_count(n)
+    items.nth(42).locator("button").click()
+    expect(map_page.popup().locator(".essmap-popup-title")).to_have_text("Association n° 42")
+    map_page.assert_clean()

@@ -289,6 +289,8 @@
     _listPopup: function (indices, latlng) {
       var ctx = this._ctx;
       var actors = ctx.actors;
+      var collator = new Intl.Collator('fr', { numeric: true, sensitivity: 'base' });
+      indices = indices.slice().sort(function (a, b) { return collator.compare(actors.get(a, 'name') || '', actors.get(b, 'name') || ''); });
       var items = indices.map(function (i) {
         return '<li><button type="button" class="essmap-link" data-index="' + i + '">' + h(actors.get(i, 'name')) +
           '</button> <small>' + h(ctx.labels[actors.category[i]] || actors.category[i]) + '</small></li>';
