@@ -131,7 +131,7 @@ def _validation_message(err: dict[str, Any]) -> str:
         return bounds[kind].format(**{k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()})
     if kind in {"enum", "literal_error"}:
         expected = ctx.get("expected", "")
-        expected = str(expected).replace("' or '", "', '").replace("'", "")
+        expected = str(expected).replace(" or ", ", ").replace("'", "")
         return f"valeur non reconnue ; valeurs possibles : {expected}"
     return f"valeur invalide ({err.get('msg', kind)})"
 

@@ -178,7 +178,8 @@ def make_router(settings: Settings) -> APIRouter:
         ] = 5,
         threshold_m: threshold_t = None,
         generation: Annotated[
-            int | None, Query(description="Liste de QPV à servir (la plus récente par défaut)")
+            int | None,
+            Query(description="Liste de QPV à servir, 2015 ou 2024 (la plus récente présente par défaut)"),
         ] = None,
     ) -> Response:
         """Where new supply points would bring the most uncovered residents within reach (GeoJSON)."""

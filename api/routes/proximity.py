@@ -116,50 +116,46 @@ def _bad(message: str, row: int | None = None, field: str | None = None) -> Inva
 
 
 def points_from_geojson(body: bytes) -> tuple[list[float], list[float], list[str | None]]:
-    """Points of a GeoJSON FeatureCollection, Feature, Point or MultiPoint (lon/lat, RFC 7946)."""
+    """Points of a GeoJSON FeatureCollection of Point features (lon/lat WGS 84, RFC 7946).
+
+    Exactly what :data:`POINTS_SCHEMA` documents is accepted; anything else is a 400.
+    """
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad(f"JSON illisible : {exc}") from None
-    if not isinstance(data, dict):
-        raise _bad("un objet GeoJSON est attendu (FeatureCollection de points)")
-    kind = data.get("type")
-    features: list[Any]
-    if kind == "FeatureCollection":
-        features = data.get("features")  # type: ignore[assignment]
-        if not isinstance(features, list):
-            raise _bad("« features » doit être une liste", field="features")
-    elif kind == "Feature":
-        features = [data]
-    elif kind in {"Point", "MultiPoint"}:
-        features = [{"type": "Feature", "geometry": data}]
-    else:
-        raise _bad(f"type GeoJSON « {kind} » non pris en charge : FeatureCollection de points attendue")
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise _bad("une FeatureCollection GeoJSON de points est attendue", field="type")
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise _bad("« features » doit être une liste", field="features")
     lons: list[float] = []
     lats: list[float] = []
     refs: list[str | None] = []
     for n, feature in enumerate(features):
-        geometry = feature.get("geometry") if isinstance(feature, dict) else None
-        if not isinstance(geometry, dict) or geometry.get("type") not in {"Point", "MultiPoint"}:
-            raise _bad("un point est attendu", row=n, field="geometry")
-        coords = geometry.get("coordinates")
-        positions = [coords] if geometry["type"] == "Point" else coords
-        if not isinstance(positions, list):
-            raise _bad("coordonnées manquantes", row=n, field="coordinates")
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise _bad("un objet Feature est attendu", row=n, field="type")
         ref = feature.get("id")
+        if ref is not None and (isinstance(ref, bool) or not isinstance(ref, str | int)):
+            raise _bad("l'identifiant doit être un texte ou un entier", row=n, field="id")
         props = feature.get("properties")
-        if ref is None and isinstance(props, dict):
-            ref = props.get("id", props.get("ref"))
-        for position in positions:
-            if (
-                not isinstance(position, list)
-                or len(position) not in (2, 3)
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position)
-            ):
-                raise _bad("une position [lon, lat] est attendue", row=n, field="coordinates")
-            lons.append(float(position[0]))
-            lats.append(float(position[1]))
-            refs.append(None if ref is None else str(ref))
+        if props is not None and not isinstance(props, dict):
+            raise _bad("« properties » doit être un objet ou null", row=n, field="properties")
+        geometry = feature.get("geometry")
+        if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+            raise _bad("un point est attendu", row=n, field="geometry")
+        position = geometry.get("coordinates")
+        if (
+            not isinstance(position, list)
+            or len(position) not in (2, 3)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position)
+        ):
+            raise _bad("une position [lon, lat] est attendue", row=n, field="coordinates")
+        if ref is None and props:
+            ref = props.get("id")
+        lons.append(float(position[0]))
+        lats.append(float(position[1]))
+        refs.append(None if ref is None else str(ref))
     return lons, lats, refs
 
 
@@ -227,7 +223,7 @@ POINTS_SCHEMA = {
                 "required": ["type", "geometry"],
                 "properties": {
                     "type": {"type": "string", "enum": ["Feature"]},
-                    "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                    "id": {"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": True},
                     "geometry": {
                         "type": "object",
                         "required": ["type", "coordinates"],
@@ -236,7 +232,7 @@ POINTS_SCHEMA = {
                             "coordinates": {
                                 "type": "array",
                                 "minItems": 2,
-                                "maxItems": 2,
+                                "maxItems": 3,
                                 "items": {"type": "number", "minimum": -180, "maximum": 180},
                                 "description": "[lon, lat] : lon dans [-180, 180], lat dans [-90, 90]",
                             },
@@ -314,7 +310,8 @@ def make_router(settings: Settings) -> APIRouter:
             "requestBody": {
                 "required": True,
                 "description": (
-                    "Les points à situer : GeoJSON (FeatureCollection de points, lon/lat WGS 84) ou "
+                    "Les points à situer : GeoJSON (FeatureCollection de points, lon/lat WGS 84 ; "
+                    "l'identifiant de chaque point est son « id », ou properties.id) ou "
                     f"CSV avec des colonnes lon et lat (et id). Au plus {settings.max_batch_points} points "
                     f"et {settings.max_request_bytes} octets."
                 ),
