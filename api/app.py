@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 import essmap
-from api.deps import reject_unknown_parameters
 from api.errors import install_error_handlers
 from api.layers import CollectionCache, Proximity
 from api.openapi import build_openapi
@@ -79,7 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(reject_unknown_parameters)],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -92,9 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=3600,
     )
     for router in (
+        proximity.make_router(settings),  # first: the busiest routes are matched first
         ogc.router,
         collections.router,
-        proximity.make_router(settings),
         coverage.make_router(settings),
         pages.router,
         operations.router,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.geojson import dumps, feature_json, geometries_json, records
+from api.geojson import feature_json, geometries_json, records
 from essmap.errors import InvalidParameterError, NotFoundError
 from essmap.index import ActorHit, SpatialIndex
 from essmap.model import CATEGORY_LABELS_FR
@@ -219,32 +219,30 @@ class CollectionCache:
 class Proximity:
     """The spatial index of one store revision, with each actor's GeoJSON written once.
 
-    ``properties[row]`` is the actor's properties object without its closing brace, so that a
-    distance can be appended without parsing or re-serialising anything.
+    ``prefix[row]`` is the actor's whole Feature without the end of its properties object, so that
+    answering a query only appends a distance: nothing is parsed or serialised again.
     """
 
     index: SpatialIndex
-    geometry: list[str]
-    properties: list[str]
+    prefix: list[str]
     lonlat: list[tuple[float, float] | None]
 
     @classmethod
     def build(cls, index: SpatialIndex) -> Proximity:
         actors = index.actors
         geoms = actors.geometry.to_numpy()
-        props = [dumps(p)[:-1] for p in records(_actor_properties(actors))]
+        ids = [str(i) for i in actors["id"].tolist()]
+        props = records(_actor_properties(actors))
+        prefix = []
+        for fid, geometry, prop in zip(ids, geometries_json(geoms), props, strict=True):
+            text = feature_json(fid, geometry, prop)[:-2]  # without the closing "}}"
+            prefix.append(text + ("," if prop else ""))
         lonlat: list[tuple[float, float] | None] = [None] * len(actors)
         for row, geom in enumerate(geoms):
             if geom is not None and not geom.is_empty:
                 lonlat[row] = (float(geom.x), float(geom.y))
-        return cls(index=index, geometry=geometries_json(geoms), properties=props, lonlat=lonlat)
+        return cls(index=index, prefix=prefix, lonlat=lonlat)
 
     def hit_feature(self, hit: ActorHit) -> str:
         """One actor found by a proximity query, as a GeoJSON Feature with ``distance_m``."""
-        props = self.properties[hit.row]
-        sep = "," if len(props) > 1 else ""
-        distance = round(hit.distance_m, 1)
-        return (
-            f'{{"type":"Feature","id":{dumps(hit.id)},"geometry":{self.geometry[hit.row]},'
-            f'"properties":{props}{sep}"distance_m":{distance}}}}}'
-        )
+        return f'{self.prefix[hit.row]}"distance_m":{hit.distance_m:.1f}}}}}'

@@ -23,6 +23,9 @@ OPENAPI_VERSION = "3.0.3"
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
+#: Schemas that parameter objects written by hand refer to (see api.query), added to components.
+EXTRA_SCHEMAS: dict[str, Any] = {}
+
 
 def content(
     model: type[BaseModel], media_type: str = JSON_MEDIA_TYPE, description: str = ""
@@ -132,6 +135,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for name in ("ValidationError", "HTTPValidationError"):
         schemas.pop(name, None)
     schemas["Problem"] = ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, schema in EXTRA_SCHEMAS.items():
+        schemas.setdefault(name, schema)
     _fix_operations(doc)
     doc = downgrade(copy.deepcopy(doc))
     doc["openapi"] = OPENAPI_VERSION

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from api.caching import cache_headers, etag_for, not_modified
-from api.deps import CollectionsDep, SettingsDep, StoreDep
+from api.deps import CheckedRoute, CollectionsDep, SettingsDep, StoreDep
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
 from api.layers import COLLECTIONS, CollectionCache, CollectionData, CollectionSpec, parse_bbox
 from api.openapi import NOT_FOUND, NOT_MODIFIED, content, geojson
@@ -21,7 +21,7 @@ from api.schemas import Collection, Collections, Feature, OGCFeatureCollection
 from api.urls import link, url
 from essmap.model import Category
 
-router = APIRouter(tags=["OGC API - Features"])
+router = APIRouter(tags=["OGC API - Features"], route_class=CheckedRoute)
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 

@@ -15,7 +15,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from api.caching import cache_headers, etag_for, not_modified
-from api.deps import SettingsDep, StoreDep
+from api.deps import CheckedRoute, SettingsDep, StoreDep
 from api.geojson import FastJSONResponse, GeoJSONResponse, geodataframe_collection, records
 from api.openapi import NOT_MODIFIED, geojson
 from api.schemas import Coverage, FeatureCollection
@@ -68,7 +68,7 @@ def _conditional(request: Request, store: Store, build: Callable[[str], Response
 
 def make_router(settings: Settings) -> APIRouter:
     """The coverage routes, with the maxima of ``settings`` in their OpenAPI description."""
-    router = APIRouter(tags=["couverture"])
+    router = APIRouter(tags=["couverture"], route_class=CheckedRoute)
     default_threshold = min(settings.thresholds_m)
     distance_t = Annotated[float, Field(gt=0, le=settings.max_threshold_m)]
     thresholds_t = Annotated[

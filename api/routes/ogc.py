@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from api.deps import CheckedRoute
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse
 from api.openapi import OPENAPI_MEDIA_TYPE, content
 from api.routes import pages
 from api.schemas import Conformance, LandingPage
 from api.urls import link, url
 
-router = APIRouter(tags=["OGC API - Features"])
+router = APIRouter(tags=["OGC API - Features"], route_class=CheckedRoute)
 
 CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-router = APIRouter(tags=["cartes"])
+from api.deps import CheckedRoute
+
+router = APIRouter(tags=["cartes"], route_class=CheckedRoute)
 
 
 def available() -> bool:

@@ -14,26 +14,28 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.deps import ProximityDep, SettingsDep
+from api.deps import CheckedRoute, ProximityDep, SettingsDep
 from api.errors import PayloadTooLargeError
-from api.geojson import FastJSONResponse, GeoJSONResponse, dumps, feature_collection
+from api.geojson import FastJSONResponse, GeoJSONResponse, dumps
 from api.layers import Proximity
 from api.openapi import TOO_LARGE, UNSUPPORTED, content, geojson
+from api.query import QueryModel, parameters, query
 from api.schemas import ActorHitCollection, LocateBatch, LocateResult
 from essmap.errors import InvalidInputError, Problem
 from essmap.index import ActorHit, QPVRelation
 from essmap.model import Category
 from essmap.settings import Settings
 
-Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude WGS 84 (ex. -1.4748)")]
-Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude WGS 84 (ex. 43.4929)")]
-Categories = Annotated[
+LonField = Annotated[float, Field(ge=-180, le=180, description="Longitude WGS 84 (ex. -1.4748)")]
+LatField = Annotated[float, Field(ge=-90, le=90, description="Latitude WGS 84 (ex. 43.4929)")]
+CategoriesField = Annotated[
     list[Category] | None,
-    Query(description="Catégorie d'acteurs (répétable : category=a&category=b) ; toutes par défaut"),
+    Field(description="Catégorie d'acteurs (répétable : category=a&category=b) ; toutes par défaut"),
 ]
 
 
@@ -43,7 +45,9 @@ def _categories(category: list[Category] | None) -> list[str] | None:
 
 def hits_collection(proximity: Proximity, hits: list[ActorHit]) -> bytes:
     """Actors found by a proximity query, as a FeatureCollection sorted by distance."""
-    return feature_collection((proximity.hit_feature(h) for h in hits), {"numberReturned": len(hits)})
+    features = ",".join([proximity.hit_feature(h) for h in hits])
+    body = f'{{"type":"FeatureCollection","features":[{features}],"numberReturned":{len(hits)}}}'
+    return body.encode()
 
 
 def _relation(generation: int, rel: QPVRelation | None) -> dict[str, Any]:
@@ -254,49 +258,71 @@ POINTS_SCHEMA = {
 
 def make_router(settings: Settings) -> APIRouter:
     """The proximity routes, with the maxima of ``settings`` in their OpenAPI description."""
-    router = APIRouter(tags=["proximité"])
-    k_t = Annotated[int, Query(ge=1, le=settings.max_k, description="Nombre d'acteurs")]
-    max_distance_t = Annotated[
-        float | None,
-        Query(gt=0, le=settings.max_radius_m, description="Distance maximale, en mètres"),
-    ]
-    radius_t = Annotated[float, Query(gt=0, le=settings.max_radius_m, description="Rayon, en mètres")]
-    supply_k_t = Annotated[
-        int,
-        Query(ge=1, le=settings.max_k, description="Nombre de points d'approvisionnement les plus proches"),
-    ]
+    router = APIRouter(tags=["proximité"], route_class=CheckedRoute)
 
-    @router.get("/nearest", response_class=GeoJSONResponse, responses={200: geojson(ActorHitCollection)})
+    class NearestQuery(QueryModel):
+        lon: LonField
+        lat: LatField
+        k: int = Field(3, ge=1, le=settings.max_k, description="Nombre d'acteurs")
+        category: CategoriesField = None
+        max_distance_m: float | None = Field(
+            None, gt=0, le=settings.max_radius_m, description="Distance maximale, en mètres"
+        )
+
+    class WithinQuery(QueryModel):
+        lon: LonField
+        lat: LatField
+        radius_m: float = Field(gt=0, le=settings.max_radius_m, description="Rayon, en mètres")
+        category: CategoriesField = None
+
+    class LocateQuery(QueryModel):
+        lon: LonField
+        lat: LatField
+        k: int = Field(
+            3, ge=1, le=settings.max_k, description="Nombre de points d'approvisionnement les plus proches"
+        )
+
+    @router.get(
+        "/nearest",
+        response_class=GeoJSONResponse,
+        responses={200: geojson(ActorHitCollection)},
+        openapi_extra={"parameters": parameters(NearestQuery)},
+    )
     async def nearest(
-        proximity: ProximityDep,
-        lon: Lon,
-        lat: Lat,
-        k: k_t = 3,
-        category: Categories = None,
-        max_distance_m: max_distance_t = None,
+        proximity: ProximityDep, q: Annotated[NearestQuery, Depends(query(NearestQuery))]
     ) -> Response:
         """The k actors nearest to a point, sorted by straight-line distance (metres)."""
         hits = proximity.index.nearest(
-            lon, lat, k=k, categories=_categories(category), max_distance_m=max_distance_m
+            q.lon, q.lat, k=q.k, categories=_categories(q.category), max_distance_m=q.max_distance_m
         )
         return GeoJSONResponse(hits_collection(proximity, hits))
 
-    @router.get("/within", response_class=GeoJSONResponse, responses={200: geojson(ActorHitCollection)})
+    @router.get(
+        "/within",
+        response_class=GeoJSONResponse,
+        responses={200: geojson(ActorHitCollection)},
+        openapi_extra={"parameters": parameters(WithinQuery)},
+    )
     async def within(
-        proximity: ProximityDep, lon: Lon, lat: Lat, radius_m: radius_t, category: Categories = None
+        proximity: ProximityDep, q: Annotated[WithinQuery, Depends(query(WithinQuery))]
     ) -> Response:
         """Every actor within a radius of a point, sorted by distance (metres)."""
-        hits = proximity.index.within(lon, lat, radius_m=radius_m, categories=_categories(category))
+        hits = proximity.index.within(q.lon, q.lat, radius_m=q.radius_m, categories=_categories(q.category))
         return GeoJSONResponse(hits_collection(proximity, hits))
 
-    @router.get("/locate", response_class=FastJSONResponse, responses={200: content(LocateResult)})
+    @router.get(
+        "/locate",
+        response_class=FastJSONResponse,
+        responses={200: content(LocateResult)},
+        openapi_extra={"parameters": parameters(LocateQuery)},
+    )
     async def locate(
-        proximity: ProximityDep, settings: SettingsDep, lon: Lon, lat: Lat, k: supply_k_t = 3
+        proximity: ProximityDep, settings: SettingsDep, q: Annotated[LocateQuery, Depends(query(LocateQuery))]
     ) -> Response:
         """The QPV relation of a point for each generation, and its nearest supply points."""
-        relations = proximity.index.locate(lon, lat)
-        hits = proximity.index.nearest(lon, lat, k=k, categories=settings.supply_categories)
-        return FastJSONResponse(locate_one(proximity, lon, lat, relations, hits))
+        relations = proximity.index.locate(q.lon, q.lat)
+        hits = proximity.index.nearest(q.lon, q.lat, k=q.k, categories=settings.supply_categories)
+        return FastJSONResponse(locate_one(proximity, q.lon, q.lat, relations, hits))
 
     @router.post(
         "/locate",
@@ -326,7 +352,9 @@ def make_router(settings: Settings) -> APIRouter:
         request: Request,
         proximity: ProximityDep,
         settings: SettingsDep,
-        k: supply_k_t = 1,
+        k: Annotated[
+            int, Query(ge=1, le=settings.max_k, description="Nombre de points d'approvisionnement par point")
+        ] = 1,
         f: Annotated[Literal["json", "csv"], Query(description="Format de la réponse")] = "json",
     ) -> Response:
         """Batch check: the QPV relation and nearest supply of many points (GeoJSON or CSV body)."""

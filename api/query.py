@@ -1,0 +1,67 @@
+"""Query parameters validated by one pydantic model, for the routes that must answer fastest.
+
+FastAPI validates each declared query parameter on its own, at about 15 µs a parameter; a
+proximity query with five parameters spent more time there than in the spatial index. A
+:class:`QueryModel` validates them all in one pydantic call. :func:`query` is the dependency that
+does it, and :func:`parameters` the matching OpenAPI parameter objects (``openapi_extra``), so the
+published document and the validation come from the same model. Errors are the same
+``RequestValidationError`` FastAPI raises, hence the same 400 problem.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from api.openapi import EXTRA_SCHEMAS
+
+M = TypeVar("M", bound="QueryModel")
+
+
+class QueryModel(BaseModel):
+    """The query parameters of one operation (unknown ones are refused before, by the route)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in typing.get_args(annotation))
+
+
+def query(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """A dependency that validates the request's query string with ``model``."""
+    lists = frozenset(name for name, field in model.model_fields.items() if _is_list(field.annotation))
+
+    async def parse(request: Request) -> M:
+        params = request.query_params
+        data: dict[str, Any] = {}
+        for name in params:
+            data[name] = params.getlist(name) if name in lists else params[name]
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            errors = [{**err, "loc": ("query", *err["loc"])} for err in exc.errors()]
+            raise RequestValidationError(errors) from None
+
+    return parse
+
+
+def parameters(model: type[QueryModel]) -> list[dict[str, Any]]:
+    """The OpenAPI parameter objects of ``model``'s fields (shared schemas go to components)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    EXTRA_SCHEMAS.update(schema.get("$defs", {}))
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema["properties"].items():
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        out.append(param)
+    return out

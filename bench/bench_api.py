@@ -1,0 +1,220 @@
+"""Load benchmark of the HTTP API: /nearest against a trivial endpoint (/health) of the same app.
+
+The server (uvicorn, one process) and the load generator (wrk, from Debian: ``apt-get install -y
+wrk``) run as separate processes on 127.0.0.1. The data directory is temporary: the Bayonne demo
+set plus synthetic actors spread over the Pays Basque. Each /nearest request asks for a different
+random point (k=3, one request in four with a category filter).
+
+Prints, in one run, req/s and p50/p99 latency for both endpoints, the ratio of their throughputs
+and whether the targets hold: /nearest at least 0.6x the trivial endpoint's req/s, p99 at most
+10 ms at 16 connections, zero errors.
+
+    python bench/bench_api.py [--actors 5000] [--duration 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import shapely
+
+from essmap.model import CATEGORIES, actor_frame
+from essmap.settings import Settings
+from essmap.store import open_store
+
+TOP = Path(__file__).resolve().parent.parent
+
+# Pays Basque and southern Landes, lon/lat WGS 84
+WEST, SOUTH, EAST, NORTH = -1.80, 43.25, -1.10, 43.60
+
+LUA_COMMON = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    "RESULT {\\"requests\\": %d, \\"duration_us\\": %d, \\"errors\\": %d, \\"status_errors\\": %d, "
+    .. "\\"p50_us\\": %d, \\"p99_us\\": %d, \\"max_us\\": %d}\\n",
+    summary.requests, summary.duration, errors, summary.errors.status,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+LUA_NEAREST = """
+math.randomseed(%(seed)d)
+local paths = {}
+local categories = {"amap_delivery_point", "market", "cooperative_grocery", "urban_farm"}
+for i = 1, 4096 do
+  local lon = %(west)f + math.random() * %(width)f
+  local lat = %(south)f + math.random() * %(height)f
+  local path = string.format("/nearest?lon=%%.5f&lat=%%.5f&k=3", lon, lat)
+  if i %% 4 == 0 then
+    path = path .. "&category=" .. categories[(i / 4) %% #categories + 1]
+  end
+  paths[i] = path
+end
+local n = 0
+request = function()
+  n = n %% #paths + 1
+  return wrk.format("GET", paths[n])
+end
+"""
+
+
+def synthetic_actors(count: int, seed: int = 7) -> tuple[pd.DataFrame, list[shapely.Point]]:
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(WEST, EAST, count)
+    lat = rng.uniform(SOUTH, NORTH, count)
+    frame = pd.DataFrame(
+        {
+            "id": [f"bench-{i}" for i in range(count)],
+            "name": [f"Acteur {i}" for i in range(count)],
+            "category": rng.choice(list(CATEGORIES), count),
+            "location_precision": "exact",
+        }
+    )
+    return frame, [shapely.Point(x, y) for x, y in zip(lon, lat, strict=True)]
+
+
+def prepare_data(folder: Path, actors: int) -> Settings:
+    settings = Settings(data_dir=folder)
+    store = open_store(settings)  # seeded with the demo set
+    frame, points = synthetic_actors(actors)
+    store.upsert_actors(actor_frame(frame, points))
+    store.close()
+    return settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ESSMAP_DATA_DIR": str(data_dir)}
+    cmd = [
+        sys.executable, "-m", "uvicorn", "api.main:app",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=TOP)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with status {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start within 120 s")
+
+
+def run_wrk(url: str, script: str, *, connections: int, threads: int, duration: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script + LUA_COMMON)
+    try:
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", lua.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(lua.name)
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--actors", type=int, default=5000, help="synthetic actors added to the demo set")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1 leaves a core to the server)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternate the endpoints this many times")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: install it with `apt-get install -y wrk` (Debian)", file=sys.stderr)
+        return 2
+
+    folder = Path(tempfile.mkdtemp(prefix="essmap-bench-api-"))
+    try:
+        prepare_data(folder / "data", args.actors)
+        port = free_port()
+        server = start_server(folder / "data", port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            # warm up both paths (index built at startup; this warms the interpreter's caches)
+            for _ in range(200):
+                httpx.get(f"{base}/nearest?lon=-1.47&lat=43.49&k=3")
+                httpx.get(f"{base}/health")
+            nearest_script = LUA_NEAREST % {
+                "seed": 42, "west": WEST, "south": SOUTH, "width": EAST - WEST, "height": NORTH - SOUTH,
+            }  # fmt: skip
+            trivial_script = 'request = function() return wrk.format("GET", "/health") end\n'
+            runs: dict[str, list[dict[str, float]]] = {"trivial (/health)": [], "/nearest": []}
+            for _ in range(args.rounds):  # alternate, so that background load hits both alike
+                for name, script in (("trivial (/health)", trivial_script), ("/nearest", nearest_script)):
+                    runs[name].append(
+                        run_wrk(
+                            base,
+                            script,
+                            connections=args.connections,
+                            threads=args.threads,
+                            duration=args.duration,
+                        )
+                    )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print(f"essmap API load benchmark: uvicorn (1 process) and wrk ({args.threads} thread) on 127.0.0.1")
+    print(
+        f"data: demo set + {args.actors} synthetic actors; {args.connections} connections; "
+        f"{args.rounds} x {args.duration} s per endpoint, alternated; best round shown"
+    )
+    print(f"{'endpoint':<20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'requests':>11}{'errors':>8}")
+    best = {}
+    for name, results in runs.items():
+        top = max(results, key=lambda r: r["rps"])
+        best[name] = top
+        errors = sum(int(r["errors"]) for r in results)
+        print(
+            f"{name:<20}{top['rps']:>10.0f}{top['p50_us'] / 1000:>10.2f}{top['p99_us'] / 1000:>10.2f}"
+            f"{top['max_us'] / 1000:>10.2f}{int(top['requests']):>11}{errors:>8}"
+        )
+    trivial, nearest = best["trivial (/health)"], best["/nearest"]
+    ratio = nearest["rps"] / trivial["rps"]
+    errors = sum(int(r["errors"]) for results in runs.values() for r in results)
+    p99_ms = nearest["p99_us"] / 1000
+    checks = [
+        (f"/nearest req/s = {ratio:.2f} x trivial (target >= 0.6)", ratio >= 0.6),
+        (f"/nearest p99 = {p99_ms:.2f} ms at {args.connections} connections (target <= 10 ms)", p99_ms <= 10),
+        (f"errors = {errors} (target 0)", errors == 0),
+    ]
+    for text, ok in checks:
+        print(f"  [{'ok' if ok else 'MISSED'}] {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
