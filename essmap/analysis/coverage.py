@@ -14,6 +14,8 @@ unknown) or at least ``low_access_residents`` residents are beyond the threshold
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -79,26 +81,28 @@ def check_thresholds(thresholds_m: Iterable[float] | float, maximum: float | Non
 
 
 @dataclass
+class Reach:
+    """Which supply points reach each QPV of a zone at one threshold."""
+
+    unions: np.ndarray  # union of the discs reaching a QPV, None when none or when ``full``
+    full: np.ndarray  # the QPV lies inside a single disc: wholly covered, no union needed
+    counts: np.ndarray  # supply points within the threshold of the QPV
+
+
+@dataclass
 class Zone:
     """The QPVs and supply points of one metric zone, projected once."""
 
     crs: str
     rows: np.ndarray  # rows of the QPVs in the neighbourhood table
-    polys: np.ndarray  # metric, valid
+    polys: np.ndarray  # metric, valid, prepared
     areas: np.ndarray
     population: np.ndarray  # float, NaN when unknown
     supply_rows: np.ndarray  # rows of the supply points in the actor table
     supply_xy: np.ndarray  # (n, 2) metric
-    supply_points: np.ndarray  # shapely points, metric
     pieces: GridPieces | None
-    _tree: shapely.STRtree | None = None
     _kd: cKDTree | None = None
-
-    @property
-    def tree(self) -> shapely.STRtree:
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.supply_points)
-        return self._tree
+    _points: np.ndarray | None = None  # shapely points, made only for the supply points used
 
     @property
     def kd(self) -> cKDTree:
@@ -106,36 +110,80 @@ class Zone:
             self._kd = cKDTree(self.supply_xy)
         return self._kd
 
-    def reach(self, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Per QPV: the union of the discs that reach it (None when none does), and their count."""
+    def points(self, which: np.ndarray) -> np.ndarray:
+        """Shapely points of some supply points (made once, on first use)."""
+        if self._points is None:
+            self._points = np.full(len(self.supply_xy), None, dtype=object)
+        missing = which[shapely.is_missing(self._points[which])]
+        if len(missing):
+            self._points[missing] = shapely.points(self.supply_xy[missing])
+        return self._points[which]
+
+    def reach(self, threshold_m: float) -> Reach:
+        """The supply points within ``threshold_m`` of each QPV, and the union of their discs.
+
+        Candidates come from the k-d tree (points within the threshold of the circle around
+        each QPV's bounding box), then the exact distance to the polygon decides. A QPV whose
+        bounding box fits in the inscribed circle of one disc is wholly covered.
+        """
         m = len(self.polys)
         unions = np.full(m, None, dtype=object)
-        if not len(self.supply_points) or not m:
-            return unions, np.zeros(m, dtype=np.int64)
-        qi, pi = self.tree.query(self.polys, predicate="dwithin", distance=threshold_m)
+        full = np.zeros(m, dtype=bool)
+        if not len(self.supply_xy) or not m:
+            return Reach(unions, full, np.zeros(m, dtype=np.int64))
+        bounds = shapely.bounds(self.polys)
+        centres = (bounds[:, :2] + bounds[:, 2:]) / 2
+        radii = np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) / 2
+        lists = self.kd.query_ball_point(centres, radii + threshold_m * (1 + 1e-9), return_sorted=True)
+        lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=m)
+        pi = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
+        qi = np.repeat(np.arange(m), lengths)
+        if len(qi):
+            near = shapely.dwithin(self.polys[qi], self.points(pi), threshold_m)
+            qi, pi = qi[near], pi[near]
         counts = np.bincount(qi, minlength=m)
         if not len(qi):
-            return unions, counts
-        if np.any(np.diff(qi) < 0):
-            order = np.argsort(qi, kind="stable")
-            qi, pi = qi[order], pi[order]
+            return Reach(unions, full, counts)
+        xy = self.supply_xy[pi]
+        b = bounds[qi]
+        far_x = np.maximum(np.abs(xy[:, 0] - b[:, 0]), np.abs(xy[:, 0] - b[:, 2]))
+        far_y = np.maximum(np.abs(xy[:, 1] - b[:, 1]), np.abs(xy[:, 1] - b[:, 3]))
+        inscribed = threshold_m * math.cos(math.pi / (4 * QUAD_SEGS)) * (1 - 1e-9)
+        full[qi[far_x * far_x + far_y * far_y <= inscribed * inscribed]] = True
+        partial = ~full[qi]
+        qi, pi = qi[partial], pi[partial]
+        if not len(qi):
+            return Reach(unions, full, counts)
         used, inverse = np.unique(pi, return_inverse=True)
-        discs = shapely.buffer(self.supply_points[used], threshold_m, quad_segs=QUAD_SEGS)
-        member = discs[inverse]
+        member = shapely.buffer(self.points(used), threshold_m, quad_segs=QUAD_SEGS)[inverse]
         starts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
         stops = np.r_[starts[1:], len(qi)]
         for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
             unions[qi[start]] = member[start] if stop - start == 1 else shapely.union_all(member[start:stop])
-        return unions, counts
+        return Reach(unions, full, counts)
 
     def covered(self, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Per QPV: the covered part (metric; None when nothing reaches it) and the supply count."""
-        unions, counts = self.reach(threshold_m)
+        reach = self.reach(threshold_m)
         out = np.full(len(self.polys), None, dtype=object)
-        has = ~shapely.is_missing(unions)
+        out[reach.full] = self.polys[reach.full]
+        has = ~shapely.is_missing(reach.unions)
         if has.any():
-            out[has] = shapely.intersection(self.polys[has], unions[has])
-        return out, counts
+            out[has] = shapely.intersection(self.polys[has], reach.unions[has])
+        return out, reach.counts
+
+    def gaps(self, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per QPV: the part beyond the threshold (metric, possibly empty), and the covered part."""
+        reach = self.reach(threshold_m)
+        gaps = self.polys.copy()
+        covered = np.full(len(self.polys), None, dtype=object)
+        gaps[reach.full] = shapely.Polygon()
+        covered[reach.full] = self.polys[reach.full]
+        has = ~shapely.is_missing(reach.unions)
+        if has.any():
+            gaps[has] = shapely.difference(self.polys[has], reach.unions[has])
+            covered[has] = shapely.intersection(self.polys[has], reach.unions[has])
+        return gaps, covered
 
     def methods(self) -> np.ndarray:
         method = np.where(np.isfinite(self.population), "area", "none").astype(object)
@@ -200,6 +248,7 @@ def prepare(
     for crs in dict.fromkeys(qcrs.tolist()):
         rows = qrows[qcrs == crs]
         polys = to_metric_geoms(geoms[rows], crs, polygons=True)
+        shapely.prepare(polys)
         sel = acrs == crs
         x, y = project_xy(lon[sel], lat[sel], crs)
         ok = np.isfinite(x) & np.isfinite(y)
@@ -213,7 +262,6 @@ def prepare(
                 population=population[rows],
                 supply_rows=arows[sel][ok],
                 supply_xy=xy,
-                supply_points=shapely.points(xy) if len(xy) else np.empty(0, dtype=object),
                 pieces=grid_pieces(polys, grid, crs, shapely.total_bounds(geoms[rows])),
             )
         )
@@ -351,16 +399,9 @@ def coverage_gaps(
     zones = prepare(neighbourhoods, actors, supply_categories, grid)
     parts = []
     for zone in zones:
-        unions, _ = zone.reach(threshold)
-        gaps = zone.polys.copy()
-        has = ~shapely.is_missing(unions)
-        if has.any():
-            gaps[has] = shapely.difference(zone.polys[has], unions[has])
+        gaps, covered = zone.gaps(threshold)
         area = shapely.area(gaps)
         total = zone.residents(None)
-        covered = np.full(len(gaps), None, dtype=object)
-        if has.any():
-            covered[has] = shapely.intersection(zone.polys[has], unions[has])
         residents = np.maximum(total - np.minimum(zone.residents(covered), total), 0)
         keep = area > 0
         table = neighbourhoods.iloc[zone.rows[keep]]

@@ -86,18 +86,14 @@ class _Demand:
 
 def _demand(zone: Zone, keep: np.ndarray, threshold: float, cell_m: float) -> _Demand | None:
     """Cut the coverage gaps of the kept QPVs of a zone into weighted cells."""
-    unions, _ = zone.reach(threshold)
     local = np.flatnonzero(keep)
     if not len(local):
         return None
-    gaps = zone.polys[local].copy()
-    has = ~shapely.is_missing(unions[local])
-    if has.any():
-        gaps[has] = shapely.difference(gaps[has], unions[local][has])
+    gaps = zone.gaps(threshold)[0][local]
     # cells: lattice corners over each gap's extent, as boxes, cut by the gap
     qi_parts, boxes = [], []
     for j, bounds in enumerate(shapely.bounds(gaps)):
-        if not np.all(np.isfinite(bounds)):
+        if not np.all(np.isfinite(bounds)):  # an empty gap: the QPV is wholly covered
             continue
         grow = np.array([-cell_m, -cell_m, 0.0, 0.0])
         corners = lattice((bounds + grow)[None, :], cell_m)
