@@ -381,6 +381,8 @@ class SpatialIndex:
         if not trees:
             return []
         x, y = zone.forward.transform(lon, lat)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return []
         if len(trees) == 1 and trees[0].n > k:
             # hot path, kept lean: one tree, enough actors, and no tie among the k + 1 nearest
             t = trees[0]
@@ -464,6 +466,8 @@ class SpatialIndex:
         if not trees:
             return []
         x, y = zone.forward.transform(lon, lat)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return []
         return self._hits(self._gather(trees, x, y, radius))
 
     def nearest_bulk(
@@ -502,6 +506,8 @@ class SpatialIndex:
             if not trees:
                 continue
             x, y = zone.forward.transform(lon[idx], lat[idx])
+            ok = np.isfinite(x) & np.isfinite(y)  # a pole does not project to Lambert-93
+            idx, x, y = idx[ok], x[ok], y[ok]
             xy = np.column_stack([x, y])
             if len(trees) == 1:
                 self._bulk_one_tree(trees[0], xy, idx, k, bound, out)
@@ -586,6 +592,8 @@ class SpatialIndex:
         if code is None:
             return out
         x, y = transformer(WGS84, code).transform(lon, lat)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return out
         point = shapely.Point(x, y)
         for gen, qt in self._qpv_zones[code].items():
             hits = qt.tree.query(point, predicate="intersects")
@@ -619,6 +627,8 @@ class SpatialIndex:
     ) -> None:
         for code, idx in self._groups(lon, lat, self._qpv_crs):
             x, y = transformer(WGS84, code).transform(lon[idx], lat[idx])
+            ok = np.isfinite(x) & np.isfinite(y)
+            idx, x, y = idx[ok], x[ok], y[ok]
             points = shapely.points(x, y)
             for gen, qt in self._qpv_zones[code].items():
                 p, t = qt.tree.query(points, predicate="intersects")

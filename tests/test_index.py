@@ -292,3 +292,18 @@ def test_index_for_is_cached_per_store_revision(demo_store: GeoPackageStore, set
     assert second.nearest(-1.4701, 43.4901, k=1)[0].id == "nouveau"
     wider = settings.model_copy(update={"band_m": 500.0})
     assert index_for(demo_store, wider).band_m == 500.0
+
+
+def test_points_far_from_every_territory_get_no_answer() -> None:
+    qpv = qpv_pair()
+    index = build(actors_at([X0], [Y0]), qpv)
+    for lon, lat in [(-180.0, -90.0), (180.0, 90.0), (-74.0, 40.7), (0.0, 0.0)]:
+        assert index.nearest(lon, lat, k=3) == []
+        assert index.within(lon, lat, radius_m=1000) == []
+        assert index.locate(lon, lat) == {2015: None, 2024: None}
+    lons, lats = [-180.0, -1.47, 180.0], [-90.0, 43.49, 90.0]
+    near = index.nearest_bulk(lons, lats, k=1)
+    assert [len(h) for h in near] == [0, 1, 0]
+    located = index.locate_bulk(lons, lats)
+    assert located[0] == {2015: None, 2024: None}
+    assert located[1][2024] is not None

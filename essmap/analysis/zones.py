@@ -23,6 +23,8 @@ from essmap.model import CATEGORIES, WGS84
 _TERRITORY_CRS = {t.key: t.metric_crs for t in TERRITORIES}
 _BBOXES = tuple((t.bbox, t.metric_crs) for t in TERRITORIES)
 _CATEGORY_SET = frozenset(CATEGORIES)
+#: How far (in degrees) outside a territory's extent a query is still answered in its CRS.
+NEAR_TERRITORY_DEG = 2.0
 
 
 def utm_crs(lon: float, lat: float) -> str:
@@ -48,8 +50,9 @@ def query_crs(lon: float, lat: float, available: frozenset[str] | set[str]) -> s
     """The zone a query point is answered in, among the zones that hold data.
 
     The territory that contains the point; else the point's UTM zone when it holds data; else the
-    territory whose extent is nearest (a point at sea off Brittany is answered in Lambert-93).
-    ``None`` when no zone holds data.
+    territory whose extent is nearest, when it is at most :data:`NEAR_TERRITORY_DEG` degrees away
+    (a point at sea off Brittany is answered in Lambert-93). ``None`` otherwise: a projection
+    is not used far outside its area.
     """
     for (x0, y0, x1, y1), crs in _BBOXES:
         if x0 <= lon <= x1 and y0 <= lat <= y1:
@@ -65,7 +68,7 @@ def query_crs(lon: float, lat: float, available: frozenset[str] | set[str]) -> s
         dx = max(x0 - lon, 0.0, lon - x1)
         dy = max(y0 - lat, 0.0, lat - y1)
         d = dx * dx + dy * dy
-        if d < best_d:
+        if d < best_d and d <= NEAR_TERRITORY_DEG * NEAR_TERRITORY_DEG:
             best, best_d = crs, d
     return best
 
