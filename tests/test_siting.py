@@ -154,6 +154,7 @@ def test_suggestions_against_an_exhaustive_search(count: int, with_middle: bool)
         np.cumsum(sites["gain_residents"]).tolist()
     )
     assert sites.crs == "EPSG:4326"
+    assert set(sites["method"]) == {"area"}
 
 
 def test_existing_supply_is_not_counted_again() -> None:
@@ -204,6 +205,7 @@ def test_residents_from_the_grid_drive_the_picks(tmp_path: Path) -> None:
     qpv = qpvs_from_metric(squares.to_crs(LAMBERT93).to_list(), codes=["QNW", "QNE"], populations=[5000, 10])
     sites = suggest_sites(qpv, empty_actors(), count=1, threshold_m=300, supply_categories=SUPPLY, grid=grid)
     assert sites["code"].tolist() == ["QNE"]
+    assert sites["method"].tolist() == ["grid"]
     assert sites["gain_residents"].iloc[0] == pytest.approx(400, rel=1e-3)
 
 

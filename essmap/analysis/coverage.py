@@ -262,7 +262,7 @@ def prepare(
                 population=population[rows],
                 supply_rows=arows[sel][ok],
                 supply_xy=xy,
-                pieces=grid_pieces(polys, grid, crs, shapely.total_bounds(geoms[rows])),
+                pieces=grid_pieces(polys, grid, crs, geoms[rows]),
             )
         )
     return zones

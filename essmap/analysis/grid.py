@@ -33,26 +33,24 @@ class GridPieces:
 
 
 def grid_pieces(
-    polys: np.ndarray, grid: gpd.GeoDataFrame | None, crs: str, wgs_bounds: np.ndarray
+    polys: np.ndarray, grid: gpd.GeoDataFrame | None, crs: str, wgs_geoms: np.ndarray
 ) -> GridPieces | None:
     """Intersect the QPV polygons (metric, in ``crs``) with the squares of a population grid.
 
-    ``wgs_bounds`` is the lon/lat extent of the QPVs: only squares there are projected (a
+    ``wgs_geoms`` are the same QPVs in WGS 84: only the squares near them are projected (a
     national grid has millions).
     """
-    if grid is None or not len(grid):
+    if grid is None or not len(grid) or not len(polys):
         return None
     grid = as_wgs84(grid, "de population")
     squares = grid.geometry.to_numpy()
-    ok = ~(shapely.is_missing(squares) | shapely.is_empty(squares))
-    if not ok.any() or not len(polys):
+    ok = np.flatnonzero(~(shapely.is_missing(squares) | shapely.is_empty(squares)))
+    if not len(ok):
         return None
-    b = shapely.bounds(squares)
-    centre_crs = zone_crs((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
-    sel = ok & (centre_crs == crs)
-    qb = np.asarray(wgs_bounds, dtype=float) + np.array([-0.01, -0.01, 0.01, 0.01])
-    near = sel & (b[:, 2] >= qb[0]) & (b[:, 0] <= qb[2]) & (b[:, 3] >= qb[1]) & (b[:, 1] <= qb[3])
-    rows = np.flatnonzero(near)
+    near = np.unique(shapely.STRtree(squares[ok]).query(shapely.envelope(wgs_geoms))[1])
+    rows = ok[near]
+    b = shapely.bounds(squares[rows])
+    rows = rows[zone_crs((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2) == crs]
     if not len(rows):
         return None
     metric = to_metric_geoms(squares[rows], crs, polygons=True)

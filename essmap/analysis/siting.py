@@ -40,7 +40,15 @@ __all__ = ["DEMAND_CELL_M", "SITE_COLUMNS", "lazy_greedy", "suggest_sites"]
 
 #: Side of the demand cells, in metres (at most the candidate spacing).
 DEMAND_CELL_M = 50.0
-SITE_COLUMNS = ("rank", "gain_residents", "cumulative_residents", "code", "candidate_id", "geometry")
+SITE_COLUMNS = (
+    "rank",
+    "gain_residents",
+    "cumulative_residents",
+    "code",
+    "method",
+    "candidate_id",
+    "geometry",
+)
 
 
 def lazy_greedy(
@@ -177,7 +185,8 @@ def suggest_sites(
     -------
     geopandas.GeoDataFrame
         WGS 84 points in pick order, columns :data:`SITE_COLUMNS`: the gain of each pick, the
-        running total, the QPV whose residents gain most, and the candidate's id when given.
+        running total, the QPV whose residents gain most and how its residents were counted
+        (``grid`` or ``area``), and the candidate's id when given.
     """
     n_picks = _check_count(count, max_count)
     (threshold,) = check_thresholds([threshold_m], max_threshold_m)
@@ -241,12 +250,16 @@ def suggest_sites(
         return float(remaining[zone_of[i]][idx].sum())
 
     best_code: list[object] = []
+    best_method: list[object] = []
+    method_of = {int(r): m for zone in zones for r, m in zip(zone.rows, zone.methods(), strict=True)}
 
     def take(i: int) -> None:
         demand, idx = served(i)
         w = remaining[zone_of[i]]
         per_qpv = pd.Series(w[idx]).groupby(demand.qpv[idx]).sum()
-        best_code.append(neighbourhoods["code"].iloc[int(per_qpv.idxmax())] if len(per_qpv) else pd.NA)
+        best = int(per_qpv.idxmax()) if len(per_qpv) else None
+        best_code.append(pd.NA if best is None else neighbourhoods["code"].iloc[best])
+        best_method.append(pd.NA if best is None else method_of[best])
         w[idx] = 0.0
 
     picks = lazy_greedy(initial, gain, take, n_picks, min_gain=min_gain_residents)
@@ -262,6 +275,7 @@ def suggest_sites(
             "gain_residents": gains,
             "cumulative_residents": np.cumsum(gains),
             "code": pd.array(best_code, dtype="string"),
+            "method": pd.array(best_method, dtype="string"),
             "candidate_id": pd.array([cand_ids[i] for i, _ in picks], dtype="string"),
         },
         geometry=gpd.GeoSeries(geoms, crs=WGS84),
