@@ -45,6 +45,8 @@ from essmap.store.base import Store
 __all__ = ["ActorHit", "QPVRelation", "SpatialIndex", "check_lonlat", "index_for"]
 
 _INF = math.inf
+#: Trees of category sets (for example the supply categories) kept per zone.
+_COMBINED_TREES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +182,7 @@ class _Tree:
     saves a cache miss per field and per neighbour, a large share of a single query's cost.
     """
 
-    __slots__ = ("info", "n", "rank_list", "rows", "rows_ext", "rows_list", "tree", "xy")
+    __slots__ = ("info", "n", "rank_list", "rows", "rows_list", "tree", "xy")
 
     def __init__(self, xy: np.ndarray, rows: np.ndarray) -> None:
         order = cKDTree(xy).indices
@@ -188,25 +190,23 @@ class _Tree:
         self.tree = cKDTree(self.xy)
         self.n = len(rows)
         self.rows = rows[order]
-        self.rows_ext = np.append(self.rows, -1)  # tree.query pads missing neighbours with index n
         self.rows_list: list[int] = self.rows.tolist()
         self.rank_list: list[int] = []
         self.info: list[tuple[int, str, str, str]] = []
 
 
 class _ActorZone:
-    __slots__ = ("all", "by_category", "crs", "forward")
+    """The actor trees of one zone: all actors, each category, and category sets on demand."""
+
+    __slots__ = ("all", "by_category", "categories", "combined", "crs", "forward")
 
     def __init__(self, crs: str) -> None:
         self.crs = crs
         self.forward: Transformer = transformer(WGS84, crs)
         self.all: _Tree | None = None
+        self.categories = np.empty(0, dtype=object)  # category of each point of ``all``
         self.by_category: dict[str, _Tree] = {}
-
-    def trees(self, categories: tuple[str, ...] | None) -> list[_Tree]:
-        if categories is None:
-            return [self.all] if self.all is not None else []
-        return [self.by_category[c] for c in categories if c in self.by_category]
+        self.combined: dict[frozenset[str], _Tree] = {}
 
 
 class _QpvTree:
@@ -244,7 +244,7 @@ class SpatialIndex:
         self._names: list[str] = []
         self._cats: list[str] = []
         self._rank = np.empty(0, dtype=np.int64)
-        self._rank_list: list[int] = []
+        self._lock = threading.Lock()  # guards the trees of category sets built on demand
 
     # --- building ---------------------------------------------------------------------------
     @classmethod
@@ -284,11 +284,9 @@ class SpatialIndex:
             actors["category"].astype(object).where(actors["category"].notna(), "").astype(str).tolist()
         )
         order = np.argsort(np.asarray(self._ids, dtype=object), kind="stable")
-        rank = np.empty(n + 1, dtype=np.int64)
+        rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
-        rank[n] = n  # rank of the "no neighbour" sentinel (row -1)
         self._rank = rank
-        self._rank_list = rank[:n].tolist()
         rows, lon, lat = present_points(actors)
         crs = zone_crs(lon, lat)
         cats = np.asarray(self._cats, dtype=object)
@@ -303,6 +301,7 @@ class SpatialIndex:
             if not len(zrows):
                 continue
             zone.all = self._tree(xy, zrows)
+            zone.categories = cats[zone.all.rows]
             zcats = cats[zrows]
             for cat in sorted(set(zcats.tolist())):
                 csel = zcats == cat
@@ -377,15 +376,14 @@ class SpatialIndex:
         if code is None:
             return []
         zone = self._actor_zones[code]
-        trees = zone.trees(cats)
-        if not trees:
+        t = self._tree_for(zone, cats)
+        if t is None:
             return []
         x, y = zone.forward.transform(lon, lat)
         if not (math.isfinite(x) and math.isfinite(y)):
             return []
-        if len(trees) == 1 and trees[0].n > k:
-            # hot path, kept lean: one tree, enough actors, and no tie among the k + 1 nearest
-            t = trees[0]
+        if t.n > k:
+            # hot path, kept lean: enough actors, and no tie among the k + 1 nearest
             d, i = t.tree.query((x, y), k=k + 1, distance_upper_bound=math.nextafter(bound, _INF))
             dl = d.tolist()
             if dl[k] != dl[k - 1] and len(set(dl[:k])) == k:
@@ -397,53 +395,53 @@ class SpatialIndex:
                     r, id_, name, category = info[ii]
                     hits.append(ActorHit(r, id_, name, category, dd))
                 return hits
-        return self._hits(self._nearest_xy(trees, x, y, k, bound))
+        return self._hits(self._nearest_xy(t, x, y, k, bound))
 
-    def _nearest_xy(
-        self, trees: list[_Tree], x: float, y: float, k: int, bound: float
-    ) -> list[tuple[float, int, int]]:
-        """The k nearest of ``trees`` as sorted (distance, id rank, row); exact, ties by id."""
-        upper = math.nextafter(bound, _INF)
-        if len(trees) == 1:  # the common case, kept lean: cKDTree already sorts by distance
-            t = trees[0]
-            kk = min(k + 1, t.n)
-            d, i = t.tree.query((x, y), k=kk if kk > 1 else [1], distance_upper_bound=upper)
-            dl, il = d.tolist(), i.tolist()
-            if kk > k and dl[k] == dl[k - 1] and dl[k] <= bound:
-                return self._gather(trees, x, y, dl[k - 1])[:k]
-            ranks, rows = t.rank_list, t.rows_list
-            cand = [(dd, ranks[ii], rows[ii]) for dd, ii in zip(dl[:k], il[:k], strict=True) if dd <= bound]
-            if any(cand[j][0] == cand[j + 1][0] for j in range(len(cand) - 1)):
-                cand.sort()
-            return cand
-        cand = []
-        for t in trees:
-            kk = min(k + 1, t.n)
-            d, i = t.tree.query((x, y), k=kk if kk > 1 else [1], distance_upper_bound=upper)
-            ranks, rows = t.rank_list, t.rows_list
-            for dd, ii in zip(d.tolist(), i.tolist(), strict=True):
-                if dd > bound:
-                    break
-                cand.append((dd, ranks[ii], rows[ii]))
+    def _tree_for(self, zone: _ActorZone, cats: tuple[str, ...] | None) -> _Tree | None:
+        """The tree answering a category filter: one per category set, built on first use."""
+        if cats is None:
+            return zone.all
+        present = frozenset(c for c in cats if c in zone.by_category)
+        if not present:
+            return None
+        if len(present) == 1:
+            return zone.by_category[next(iter(present))]
+        if len(present) == len(zone.by_category):
+            return zone.all
+        tree = zone.combined.get(present)
+        if tree is None and zone.all is not None:
+            with self._lock:
+                tree = zone.combined.get(present)
+                if tree is None:
+                    sel = np.isin(zone.categories, list(present))
+                    tree = self._tree(zone.all.xy[sel], zone.all.rows[sel])
+                    if len(zone.combined) >= _COMBINED_TREES:  # keep the most recent sets only
+                        zone.combined.pop(next(iter(zone.combined)))
+                    zone.combined[present] = tree
+        return tree
+
+    def _nearest_xy(self, t: _Tree, x: float, y: float, k: int, bound: float) -> list[tuple[float, int, int]]:
+        """The k nearest of a tree as sorted (distance, id rank, row); exact, ties by id."""
+        kk = min(k + 1, t.n)
+        d, i = t.tree.query((x, y), k=[*range(1, kk + 1)], distance_upper_bound=math.nextafter(bound, _INF))
+        dl, il = d.tolist(), i.tolist()
+        if kk > k and dl[k] == dl[k - 1] and dl[k] <= bound:
+            return self._gather(t, x, y, dl[k - 1])[:k]
+        ranks, rows = t.rank_list, t.rows_list
+        cand = [(dd, ranks[ii], rows[ii]) for dd, ii in zip(dl[:k], il[:k], strict=True) if dd <= bound]
         cand.sort()
-        if len(cand) > k and cand[k][0] == cand[k - 1][0]:
-            cand = self._gather(trees, x, y, cand[k - 1][0])
-        return cand[:k]
+        return cand
 
-    def _gather(self, trees: list[_Tree], x: float, y: float, radius: float) -> list[tuple[float, int, int]]:
-        """Every actor of ``trees`` within ``radius`` (inclusive), as sorted (distance, rank, row)."""
-        cand: list[tuple[float, int, int]] = []
-        for t in trees:
-            m = len(t.tree.query_ball_point((x, y), radius * (1 + 1e-12) + 1e-9))
-            if not m:
-                continue
-            d, i = t.tree.query((x, y), k=[*range(1, m + 1)])
-            ranks, rows = t.rank_list, t.rows_list
-            cand.extend(
-                (dd, ranks[ii], rows[ii])
-                for dd, ii in zip(d.tolist(), i.tolist(), strict=True)
-                if dd <= radius
-            )
+    def _gather(self, t: _Tree, x: float, y: float, radius: float) -> list[tuple[float, int, int]]:
+        """Every actor of a tree within ``radius`` (inclusive), as sorted (distance, rank, row)."""
+        m = len(t.tree.query_ball_point((x, y), radius * (1 + 1e-12) + 1e-9))
+        if not m:
+            return []
+        d, i = t.tree.query((x, y), k=[*range(1, m + 1)])
+        ranks, rows = t.rank_list, t.rows_list
+        cand = [
+            (dd, ranks[ii], rows[ii]) for dd, ii in zip(d.tolist(), i.tolist(), strict=True) if dd <= radius
+        ]
         cand.sort()
         return cand
 
@@ -462,13 +460,13 @@ class SpatialIndex:
         if code is None:
             return []
         zone = self._actor_zones[code]
-        trees = zone.trees(cats)
-        if not trees:
+        t = self._tree_for(zone, cats)
+        if t is None:
             return []
         x, y = zone.forward.transform(lon, lat)
         if not (math.isfinite(x) and math.isfinite(y)):
             return []
-        return self._hits(self._gather(trees, x, y, radius))
+        return self._hits(self._gather(t, x, y, radius))
 
     def nearest_bulk(
         self,
@@ -484,65 +482,23 @@ class SpatialIndex:
         k = self._check_k(k)
         bound = self._bound(max_distance_m)
         cats = None if categories is None else check_categories(categories)
-        upper = math.nextafter(bound, _INF)
         with _no_gc():
             out: list[list[ActorHit]] = [[] for _ in range(len(lon))]
-            self._nearest_groups(lon, lat, k, bound, upper, cats, out)
+            for code, idx in self._groups(lon, lat, self._actor_crs):
+                zone = self._actor_zones[code]
+                t = self._tree_for(zone, cats)
+                if t is None:
+                    continue
+                x, y = zone.forward.transform(lon[idx], lat[idx])
+                ok = np.isfinite(x) & np.isfinite(y)  # a pole does not project to Lambert-93
+                self._bulk_one_tree(t, np.column_stack([x[ok], y[ok]]), idx[ok], k, bound, out)
         return out
-
-    def _nearest_groups(
-        self,
-        lon: np.ndarray,
-        lat: np.ndarray,
-        k: int,
-        bound: float,
-        upper: float,
-        cats: tuple[str, ...] | None,
-        out: list[list[ActorHit]],
-    ) -> None:
-        for code, idx in self._groups(lon, lat, self._actor_crs):
-            zone = self._actor_zones[code]
-            trees = zone.trees(cats)
-            if not trees:
-                continue
-            x, y = zone.forward.transform(lon[idx], lat[idx])
-            ok = np.isfinite(x) & np.isfinite(y)  # a pole does not project to Lambert-93
-            idx, x, y = idx[ok], x[ok], y[ok]
-            xy = np.column_stack([x, y])
-            if len(trees) == 1:
-                self._bulk_one_tree(trees[0], xy, idx, k, bound, out)
-                continue
-            dist_parts, row_parts = [], []
-            for t in trees:
-                kk = min(k + 1, t.n)
-                d, i = t.tree.query(xy, k=[*range(1, kk + 1)], distance_upper_bound=upper)
-                rows = t.rows_ext[i]
-                ok = d <= bound
-                dist_parts.append(np.where(ok, d, _INF))
-                row_parts.append(np.where(ok, rows, -1))
-            dist = np.hstack(dist_parts)
-            rows = np.hstack(row_parts)
-            order = np.lexsort((self._rank[rows], dist), axis=-1)
-            dist = np.take_along_axis(dist, order, axis=1)
-            rows = np.take_along_axis(rows, order, axis=1)
-            ties = np.zeros(len(idx), dtype=bool)
-            if dist.shape[1] > k:
-                ties = np.isfinite(dist[:, k]) & (dist[:, k] == dist[:, k - 1])
-            ids, names, cats_ = self._ids, self._names, self._cats
-            for j, drow, rrow in zip(idx.tolist(), dist[:, :k].tolist(), rows[:, :k].tolist(), strict=True):
-                out[j] = [
-                    ActorHit(r, ids[r], names[r], cats_[r], d)
-                    for d, r in zip(drow, rrow, strict=True)
-                    if r >= 0
-                ]
-            for j in np.flatnonzero(ties).tolist():
-                out[int(idx[j])] = self._hits(self._nearest_xy(trees, float(x[j]), float(y[j]), k, bound))
 
     def _bulk_one_tree(
         self, t: _Tree, xy: np.ndarray, idx: np.ndarray, k: int, bound: float, out: list[list[ActorHit]]
     ) -> None:
-        """Bulk nearest on one tree: cKDTree sorts by distance, so only equal distances need the
-        id order; the (rare) points with any are answered one by one."""
+        """Bulk nearest: cKDTree sorts by distance, so only equal distances need the id order;
+        the (rare) points with any are answered one by one."""
         kk = min(k + 1, t.n)
         d, i = t.tree.query(xy, k=[*range(1, kk + 1)], distance_upper_bound=math.nextafter(bound, _INF))
         d[d > bound] = _INF
@@ -567,7 +523,7 @@ class SpatialIndex:
             out[j] = hits
         for j in np.flatnonzero(ties).tolist():
             x, y = float(xy[j, 0]), float(xy[j, 1])
-            out[int(idx[j])] = self._hits(self._nearest_xy([t], x, y, k, bound))
+            out[int(idx[j])] = self._hits(self._nearest_xy(t, x, y, k, bound))
 
     @staticmethod
     def _groups(lon: np.ndarray, lat: np.ndarray, available: frozenset[str]) -> list[tuple[str, np.ndarray]]:
