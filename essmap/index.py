@@ -1,9 +1,10 @@
 """In-memory spatial index answering nearest / within / locate queries in metres.
 
 Actors are indexed with a :class:`scipy.spatial.cKDTree` per metric zone (see
-:mod:`essmap.analysis.zones`) and per category, on coordinates projected once at build time;
-QPV outlines with a :class:`shapely.STRtree` per zone and generation. A query projects its
-WGS 84 point with one cached transformer and calls the tree directly: no pandas in the hot path.
+:mod:`essmap.analysis.zones`): one over every actor, one per category, and one per category set
+asked for (built on first use), on coordinates projected once at build time; QPV outlines with
+a :class:`shapely.STRtree` per zone and generation. A query projects its WGS 84 point with one
+cached transformer and calls one tree directly: no pandas in the hot path.
 
 Nearest results are exact: ``k + 1`` neighbours are fetched so that a tie at the k-th distance is
 detected, and then every actor at that distance is gathered, so ties are always broken by id.
