@@ -132,3 +132,13 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "nope.shp" in result.stderr
     assert "introuvable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["info", "--bogus"], ["import", "qpv"], ["export", "actors", "--format", "xls"]]
+)
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path, args: list[str]) -> None:
+    result = essmap(tmp_path / "data", *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Usage" in result.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
-
 from essmap.cli import analysis, data, maps, serve  # noqa: F401  (each registers its commands)
 from essmap.cli.app import app, err_console
 from essmap.errors import EssmapError, InvalidInputError
@@ -14,17 +12,13 @@ __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line; library errors become a clear message and a non-zero exit status."""
+    """Run the command line; library errors become a clear message and a non-zero exit status.
+
+    Typer (in standalone mode) reports usage errors itself and exits; essmap's own errors come
+    out of it unhandled and are printed here without a traceback.
+    """
     try:
-        app(args=argv, standalone_mode=False, prog_name="essmap")
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("Interrompu.")
-        sys.exit(130)
+        app(args=argv, prog_name="essmap")
     except InvalidInputError as exc:
         err_console.print(f"[bold red]Erreur[/] : {exc}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
