@@ -181,6 +181,13 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return problem_response(400, f"paramètre invalide — {detail}", instance=_path_of(request), errors=items)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every documented method on this path (Starlette names only the first matching route's)."""
+    from api.openapi import allowed_methods
+
+    return ", ".join(allowed_methods(request.app, request.url.path))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -191,7 +198,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         else:
             detail = f"aucune ressource à l'adresse {request.url.path}"
     elif status == 405:
+        allowed = _allowed_methods(request)
         detail = f"la méthode {request.method} n'est pas acceptée sur {request.url.path}"
+        if allowed:
+            detail += f" ; méthodes acceptées : {allowed}"
+            exc.headers = {**(exc.headers or {}), "Allow": allowed}
     elif status == 413:
         detail = "le corps de la requête est trop volumineux"
     elif not detail or detail == TITLES_FR.get(status):

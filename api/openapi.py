@@ -8,6 +8,8 @@ Every operation documents its 400 problem (invalid or unknown parameter) instead
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -115,12 +117,40 @@ def _fix_operations(doc: dict[str, Any]) -> None:
                     media.setdefault("schema", {})
 
 
+def _query_parameters_not_null(doc: dict[str, Any]) -> None:
+    """A query parameter cannot be sent as null, only left out: drop ``nullable`` on them."""
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            for param in operation.get("parameters", []):
+                if param.get("in") == "query":
+                    param.get("schema", {}).pop("nullable", None)
+
+
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute, including those of included routers (kept nested by this FastAPI)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        nested = getattr(route, "original_router", None) or getattr(route, "routes", None)
+        if nested is not None and not isinstance(route, APIRoute):
+            yield from api_routes(getattr(nested, "routes", nested))
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for the path template that matches ``path``."""
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            return sorted(method.upper() for method in operations)
+    return []
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI 3.0 document of the app (cached on the app)."""
     if app.openapi_schema:
         return app.openapi_schema
-    for route in app.routes:  # a handler's one-line docstring is its summary
-        if isinstance(route, APIRoute) and route.summary is None and route.description:
+    for route in api_routes(app.routes):  # a handler's one-line docstring is its summary
+        if route.summary is None and route.description:
             first, _, rest = route.description.strip().partition("\n")
             route.summary, route.description = first.strip(), rest.strip()
     doc = get_openapi(
@@ -139,6 +169,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         schemas.setdefault(name, schema)
     _fix_operations(doc)
     doc = downgrade(copy.deepcopy(doc))
+    _query_parameters_not_null(doc)
     doc["openapi"] = OPENAPI_VERSION
     app.openapi_schema = doc
     return doc
