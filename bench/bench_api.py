@@ -128,9 +128,9 @@ def run_wrk(url: str, script: str, *, connections: int, threads: int, duration: 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script + LUA_COMMON)
     try:
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s"]
         out = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s"]
-            + ["-s", lua.name, url],
+            [*command, "-s", lua.name, url],
             capture_output=True,
             text=True,
             check=True,
