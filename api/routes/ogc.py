@@ -69,8 +69,11 @@ def _landing(request: Request) -> dict[str, object]:
 async def landing_page(request: Request, f: Format = None) -> Response:
     """Landing page (JSON links; HTML resident map for browsers)."""
     if pages.wants_html(request, f):
-        return await pages.resident_page(request)
-    return FastJSONResponse(_landing(request))
+        response = await pages.resident_page(request)
+    else:
+        response = FastJSONResponse(_landing(request))
+    response.headers["Vary"] = "Accept, Origin"
+    return response
 
 
 @router.get("/conformance", response_class=FastJSONResponse, responses={200: content(Conformance)})

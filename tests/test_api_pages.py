@@ -1,0 +1,155 @@
+"""The map pages served by the API: resident map (``/`` for browsers, ``/map``), planner map, ``/embed``.
+
+HTTP checks with httpx; the URL state of ``/embed`` (view and category filter kept in the URL) is
+checked in Debian's Chromium driven by Playwright, with every request to another host refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, Route, sync_playwright
+
+from api import create_app
+from tests.api_support import background_server
+from tests.test_api import assert_problem
+
+CHROMIUM = "/usr/bin/chromium"
+LOCAL = re.compile(r"^(data:|blob:|about:|http://127\.0\.0\.1:\d+/)")
+
+
+@pytest.fixture(scope="module")
+def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from essmap.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("pages") / "data", tile_url="")
+    with background_server(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(api_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_url, timeout=60) as http:
+        yield http
+
+
+@pytest.mark.parametrize(
+    "url", ["/map", "/embed", "/embed?category=market", "/map/planner", "/map/planner?sites=0"]
+)
+def test_pages_are_html_with_every_asset_served_here(client: httpx.Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert '<html lang="fr">' in html
+    links = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert links
+    for link in links:
+        assert link.startswith("/"), link  # nothing from a CDN
+        asset = client.get(link)
+        assert asset.status_code == 200, link
+        assert asset.headers["content-type"].split(";")[0] in {"text/javascript", "text/css"}
+
+
+def test_resident_pages_carry_the_url_state_script(client: httpx.Client) -> None:
+    assert "/maps/urlstate.js" in client.get("/embed").text
+    assert "/maps/urlstate.js" in client.get("/map").text
+    assert "/maps/urlstate.js" not in client.get("/map/planner").text
+
+
+def test_landing_page_negotiates_html_for_browsers(client: httpx.Client) -> None:
+    browser = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.headers["content-type"].startswith("text/html")
+    assert "EssmapResident" in browser.text
+    assert "Accept" in browser.headers["vary"]
+    machine = client.get("/", headers={"Accept": "application/json"})
+    assert machine.headers["content-type"].startswith("application/json")
+    assert "Accept" in machine.headers["vary"]
+    assert client.get("/?f=html").headers["content-type"].startswith("text/html")
+    assert (
+        client.get("/?f=json", headers={"Accept": "text/html"})
+        .headers["content-type"]
+        .startswith("application/json")
+    )
+    rels = {link["rel"] for link in machine.json()["links"]}
+    assert "alternate" in rels
+
+
+def test_page_errors_are_problems(client: httpx.Client) -> None:
+    assert_problem(client.get("/embed?category=bakery"), 400)
+    assert_problem(client.get("/map/planner?threshold_m=99999"), 400)
+    assert_problem(client.get("/map/planner?sites=-1"), 400)
+    assert_problem(client.get("/maps/assets/vendor/nothing.js"), 404)
+    assert_problem(client.get("/maps/assets/../../pyproject.toml"), 404)
+
+
+def test_pages_have_etags(client: httpx.Client) -> None:
+    first = client.get("/map")
+    assert client.get("/map", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+
+
+# --- in a browser ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's chromium (see .ci/run)")
+    outside: list[str] = []
+
+    def guard(route: Route) -> None:
+        if LOCAL.match(route.request.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(viewport={"width": 1000, "height": 700})
+        context.route("**/*", guard)
+        yield context.new_page()
+        context.close()
+        browser.close()
+    assert outside == []
+
+
+def _ready(page: Page) -> None:
+    page.wait_for_selector("html[data-essmap-urlstate=ready]", state="attached", timeout=30_000)
+
+
+def test_embed_keeps_filter_and_view_in_the_url(page: Page, api_url: str) -> None:
+    page.goto(f"{api_url}/embed?category=amap_delivery_point&category=urban_farm")
+    _ready(page)
+    checked = page.eval_on_selector_all("input.essmap-filter:checked", "els => els.map(e => e.value)")
+    assert sorted(checked) == ["amap_delivery_point", "urban_farm"]
+    assert sorted(page.evaluate("Array.from(essmapResident.layer.enabledCategories())")) == checked
+    assert "category=amap_delivery_point,urban_farm" in page.evaluate("location.hash")
+    # moving the map and changing the filter are written into the URL
+    page.evaluate("essmapResident.map.setView([43.4951, -1.4710], 16, {animate: false})")
+    page.uncheck("input.essmap-filter[value=urban_farm]")
+    page.wait_for_function("location.hash.includes('map=16/')")
+    url = page.url
+    assert "#map=16/43.495" in url
+    assert "category=amap_delivery_point" in url
+    assert "urban_farm" not in url.split("#", 1)[1]
+    # the same URL shows the same map again
+    page.goto("about:blank")
+    page.goto(url)
+    _ready(page)
+    assert page.evaluate("essmapResident.map.getZoom()") == 16
+    center = page.evaluate("[essmapResident.map.getCenter().lat, essmapResident.map.getCenter().lng]")
+    assert center == pytest.approx([43.4951, -1.4710], abs=1e-3)
+    checked = page.eval_on_selector_all("input.essmap-filter:checked", "els => els.map(e => e.value)")
+    assert checked == ["amap_delivery_point"]
+
+
+def test_resident_map_shows_every_located_actor_by_default(page: Page, api_url: str) -> None:
+    page.goto(f"{api_url}/map")
+    _ready(page)
+    all_categories = page.eval_on_selector_all("input.essmap-filter", "els => els.length")
+    assert page.eval_on_selector_all("input.essmap-filter:checked", "els => els.length") == all_categories
+    assert "category=" not in page.evaluate("location.hash")
+    assert page.evaluate("essmapResident.layer.count()") == 11  # the located demo actors
