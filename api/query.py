@@ -10,6 +10,7 @@ published document and the validation come from the same model. Errors are the s
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -35,20 +36,30 @@ def _is_list(annotation: Any) -> bool:
     return any(_is_list(arg) for arg in typing.get_args(annotation))
 
 
+@functools.cache
+def _list_fields(model: type[QueryModel]) -> frozenset[str]:
+    return frozenset(name for name, field in model.model_fields.items() if _is_list(field.annotation))
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    """Validate the request's query string with ``model`` (repeated parameters for list fields)."""
+    lists = _list_fields(model)
+    params = request.query_params
+    data: dict[str, Any] = {}
+    for name in params:
+        data[name] = params.getlist(name) if name in lists else params[name]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("query", *err["loc"])} for err in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
 def query(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     """A dependency that validates the request's query string with ``model``."""
-    lists = frozenset(name for name, field in model.model_fields.items() if _is_list(field.annotation))
 
     async def parse(request: Request) -> M:
-        params = request.query_params
-        data: dict[str, Any] = {}
-        for name in params:
-            data[name] = params.getlist(name) if name in lists else params[name]
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            errors = [{**err, "loc": ("query", *err["loc"])} for err in exc.errors()]
-            raise RequestValidationError(errors) from None
+        return parse_query(request, model)
 
     return parse
 

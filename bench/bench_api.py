@@ -162,14 +162,13 @@ def main() -> int:
         server = start_server(folder / "data", port)
         base = f"http://127.0.0.1:{port}"
         try:
-            # warm up both paths (index built at startup; this warms the interpreter's caches)
-            for _ in range(200):
-                httpx.get(f"{base}/nearest?lon=-1.47&lat=43.49&k=3")
-                httpx.get(f"{base}/health")
             nearest_script = LUA_NEAREST % {
                 "seed": 42, "west": WEST, "south": SOUTH, "width": EAST - WEST, "height": NORTH - SOUTH,
             }  # fmt: skip
             trivial_script = 'request = function() return wrk.format("GET", "/health") end\n'
+            # warm-up pass of each script (not counted): first-use caches, interpreter, TCP
+            for script in (trivial_script, nearest_script):
+                run_wrk(base, script, connections=args.connections, threads=args.threads, duration=2)
             runs: dict[str, list[dict[str, float]]] = {"trivial (/health)": [], "/nearest": []}
             for _ in range(args.rounds):  # alternate, so that background load hits both alike
                 for name, script in (("trivial (/health)", trivial_script), ("/nearest", nearest_script)):
