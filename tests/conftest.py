@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pytest
 
 from essmap.settings import Settings
 from essmap.store import GeoPackageStore, open_store
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Playwright
 
 TEST_DATA = Path(__file__).parent / "data"
 OCCITANIE_QPV = TEST_DATA / "qpv2015_occitanie_hackaviz2021.geojson"
@@ -42,6 +46,15 @@ def demo_store(settings: Settings) -> Iterator[GeoPackageStore]:
 def empty_store(data_dir: Path) -> GeoPackageStore:
     """A store with no data at all (not seeded)."""
     return GeoPackageStore(data_dir / "essmap.gpkg")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The one Playwright driver of the session (its sync API allows only one at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
 
 
 @pytest.fixture(scope="session")

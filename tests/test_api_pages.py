@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import Page, Playwright, Route
 
 from api import create_app
 from tests.api_support import background_server
@@ -94,7 +94,7 @@ def test_pages_have_etags(client: httpx.Client) -> None:
 
 # --- in a browser ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+def page(playwright: Playwright) -> Iterator[Page]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's chromium (see .ci/run)")
     outside: list[str] = []
@@ -106,13 +106,12 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
             outside.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(viewport={"width": 1000, "height": 700})
-        context.route("**/*", guard)
-        yield context.new_page()
-        context.close()
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    context.route("**/*", guard)
+    yield context.new_page()
+    context.close()
+    browser.close()
     assert outside == []
 
 

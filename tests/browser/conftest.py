@@ -22,7 +22,6 @@ from playwright.sync_api import (
     Playwright,
     Request,
     expect,
-    sync_playwright,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,12 +38,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL = re.compile(r"^(file:|data:|blob:|about:|https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/)")
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
 
 
 @pytest.fixture(scope="session")
