@@ -48,9 +48,6 @@ class ResultCache:
         return value
 
 
-_RESULTS = ResultCache()
-
-
 def _supply(settings: Settings, category: list[Category] | None) -> list[str]:
     return [c.value for c in category] if category else list(settings.supply_categories)
 
@@ -69,6 +66,7 @@ def _conditional(request: Request, store: Store, build: Callable[[str], Response
 def make_router(settings: Settings) -> APIRouter:
     """The coverage routes, with the maxima of ``settings`` in their OpenAPI description."""
     router = APIRouter(tags=["couverture"], route_class=CheckedRoute)
+    results = ResultCache()  # one per app: keys hold the store revision, the app holds the store
     default_threshold = min(settings.thresholds_m)
     distance_t = Annotated[float, Field(gt=0, le=settings.max_threshold_m)]
     thresholds_t = Annotated[
@@ -119,7 +117,7 @@ def make_router(settings: Settings) -> APIRouter:
         supply = _supply(settings, category)
 
         def build(revision: str) -> Response:
-            table = _RESULTS.get(
+            table = results.get(
                 ("coverage", revision, tuple(thresholds), tuple(supply)),
                 lambda: compute_coverage(
                     store.load_neighbourhoods(),
@@ -156,7 +154,7 @@ def make_router(settings: Settings) -> APIRouter:
         supply = _supply(settings, category)
 
         def build(revision: str) -> Response:
-            body = _RESULTS.get(
+            body = results.get(
                 ("gaps", revision, threshold, tuple(supply)),
                 lambda: _gaps_geojson(store, settings, threshold, supply),
             )
@@ -186,7 +184,7 @@ def make_router(settings: Settings) -> APIRouter:
         threshold = threshold_m if threshold_m is not None else default_threshold
 
         def build(revision: str) -> Response:
-            body = _RESULTS.get(
+            body = results.get(
                 ("suggestions", revision, count, threshold, generation),
                 lambda: _suggestions_geojson(store, settings, count, threshold, generation),
             )

@@ -83,7 +83,7 @@ def _resident_html(store: Store, settings: Settings, revision: str) -> str:
         )
         return _with_url_state(html)
 
-    result: str = _PAGES.get(("resident", revision), render)
+    result: str = _PAGES.get(("resident", id(store), id(settings), revision), render)
     return result
 
 
@@ -104,7 +104,7 @@ def _planner_html(
             asset_url=ASSET_URL,
         )
 
-    result: str = _PAGES.get(("planner", revision, threshold_m, sites), render)
+    result: str = _PAGES.get(("planner", id(store), id(settings), revision, threshold_m, sites), render)
     return result
 
 
