@@ -94,6 +94,10 @@ class CheckedRoute(APIRoute):
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        if getattr(self.endpoint, "direct", False):
+            # a handler that reads the request itself (and checks its own parameters): called
+            # as it is, without FastAPI's per-request parameter and dependency resolution
+            return self.endpoint
         handler = super().get_route_handler()
         if not self.include_in_schema:
             return handler

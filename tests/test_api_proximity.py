@@ -110,11 +110,22 @@ def test_within_returns_every_actor_in_the_radius_sorted(client: httpx.Client) -
         ("lon=-1.47&lat=43.49&max_distance_m=60000", "max_distance_m"),
         ("lon=-1.47&lat=43.49&category=bakery", "category"),
         ("lon=-1.47&lat=43.49&radius_m=100", "radius_m"),  # /nearest has no radius
+        ("lon=-1.47&lat=43.49&k=1&k=2", "k"),  # a single value given twice
+        ("lon=-1.47&lon=-1.48&lat=43.49", "lon"),
     ],
 )
 def test_nearest_rejects_bad_parameters_with_400(client: httpx.Client, query: str, field: str) -> None:
     body = assert_problem(client.get(f"/nearest?{query}"), 400)
     assert field in [item["field"] for item in body["errors"]]
+
+
+@pytest.mark.parametrize("path", ["/nearest", "/within", "/locate"])
+def test_proximity_refuses_unknown_and_repeated_parameters(client: httpx.Client, path: str) -> None:
+    base = "lon=-1.47&lat=43.49&radius_m=500" if path == "/within" else "lon=-1.47&lat=43.49"
+    body = assert_problem(client.get(f"{path}?{base}&colour=red"), 400)
+    assert "colour" in body["detail"]
+    body = assert_problem(client.get(f"{path}?{base}&lat=43.5"), 400)
+    assert "plusieurs fois" in body["detail"]
 
 
 def test_within_requires_a_positive_bounded_radius(client: httpx.Client) -> None:
