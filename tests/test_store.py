@@ -93,7 +93,7 @@ def test_killed_import_leaves_the_previous_store(demo_store: GeoPackageStore, tm
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    pattern = f".{demo_store.path.name}.*.tmp"
+    pattern = f".{demo_store.path.name}.*.tmp.gpkg"
     deadline = time.monotonic() + 120
     seen = False
     while time.monotonic() < deadline and proc.poll() is None:

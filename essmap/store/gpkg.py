@@ -139,7 +139,7 @@ class GeoPackageStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _remove_stale_temporaries(self) -> None:
-        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
@@ -147,7 +147,7 @@ class GeoPackageStore:
         """Write every layer to a temporary file, then atomically replace the store (lock held)."""
         layers = {name: tables[name] if name in tables else self._load(name) for name in LAYERS}
         self._remove_stale_temporaries()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.gpkg")
         try:
             with warnings.catch_warnings():
                 # GDAL warns when a layer is empty or a column is all-null; both are expected here
