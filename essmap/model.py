@@ -87,6 +87,9 @@ class LocationPrecision(StrEnum):
 LOCATION_PRECISIONS: Final = tuple(p.value for p in LocationPrecision)
 #: Precisions at which a map must warn that the point is approximate.
 APPROXIMATE_PRECISIONS: Final = frozenset({"street", "neighbourhood", "commune", "unknown"})
+# ``location_precision`` says how precise the published location is (building, street…);
+# ``location_approximate`` says whether the stored point may be off from it (placed by hand,
+# geocoded at a coarse level…). It defaults to the precision being in APPROXIMATE_PRECISIONS.
 
 #: Separator of multi-valued text fields (communes of a QPV).
 LIST_SEPARATOR: Final = ", "
@@ -125,6 +128,7 @@ ACTOR_COLUMNS: Final = (
     "address",
     "commune",
     "location_precision",
+    "location_approximate",
     "coordinates_source",
     "website",
     "email",
@@ -134,7 +138,9 @@ ACTOR_COLUMNS: Final = (
     "source",
     "last_verified",
 )
-ACTOR_DTYPES: Final[dict[str, str]] = {c: "string" for c in ACTOR_COLUMNS}
+ACTOR_DTYPES: Final[dict[str, str]] = {
+    c: ("boolean" if c == "location_approximate" else "string") for c in ACTOR_COLUMNS
+}
 
 
 def _typed(
@@ -169,6 +175,14 @@ def neighbourhood_frame(frame: pd.DataFrame, geometry: Sequence[object] | np.nda
 def actor_frame(frame: pd.DataFrame, geometry: Sequence[object] | np.ndarray) -> gpd.GeoDataFrame:
     """Normalise columns and dtypes of an actor table (geometry in WGS 84, None if unlocated)."""
     return _typed(frame, ACTOR_COLUMNS, ACTOR_DTYPES, geometry)
+
+
+def approximate_mask(actors: gpd.GeoDataFrame) -> np.ndarray:
+    """Boolean mask of located actors whose point is approximate (maps and lists must say so)."""
+    flag = actors["location_approximate"].astype("boolean")
+    by_precision = actors["location_precision"].astype("string").isin(APPROXIMATE_PRECISIONS)
+    approximate = flag.fillna(by_precision).fillna(False).to_numpy(dtype=bool)
+    return approximate & located_mask(actors)
 
 
 def located_mask(actors: gpd.GeoDataFrame) -> np.ndarray:

@@ -32,8 +32,16 @@ def test_nearest_json_and_french_text(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0, err
     hits = json.loads(out)
     assert len(hits) == 4
-    assert set(hits[0]) == {"id", "name", "category", "distance_m"}
+    assert set(hits[0]) == {
+        "id",
+        "name",
+        "category",
+        "distance_m",
+        "location_precision",
+        "location_approximate",
+    }
     assert hits[0]["id"] == "amap-patxoki"
+    assert hits[0]["location_approximate"] is True  # placed by hand in the demo set
     distances = [h["distance_m"] for h in hits]
     assert distances == sorted(distances)
     code, out, _ = run(capsys, "nearest", "-1.47", "43.49", "--category", "cooperative_grocery", "--json")
@@ -43,6 +51,7 @@ def test_nearest_json_and_french_text(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(capsys, "nearest", "-1.47", "43.49")
     assert code == 0
     assert "Acteurs les plus proches" in out
+    assert "(position approximative)" in out
     assert "AMAP Patxoki — Point de livraison AMAP — 252 m" in out
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
 
 from essmap.errors import InvalidInputError
+from essmap.model import approximate_mask
 from essmap.sources import actors_from_file
 
 HEADER = "id,name,category,address,lon,lat,location_precision\n"
@@ -149,3 +151,24 @@ def test_generated_ids_are_stable_and_unique(tmp_path: Path) -> None:
     first = list(actors_from_file(path).table["id"])
     assert first == ["amap-bayonne", "amap-anglet"]
     assert list(actors_from_file(path).table["id"]) == first
+
+
+def test_approximate_flag_defaults_to_the_precision_and_can_be_set(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "id,name,category,lon,lat,location_precision,location_approximate\n"
+        "a,A,market,-1.47,43.49,street,\n"  # approximate by its precision
+        "b,B,market,-1.47,43.49,building,\n"  # precise
+        "c,C,market,-1.47,43.49,building,oui\n"  # published at the building, placed by hand
+        "d,D,market,-1.47,43.49,exact,false\n"
+        "e,E,market,,,none,\n",  # unlocated: no flag
+    )
+    table = actors_from_file(path).table
+    assert list(approximate_mask(table)) == [True, False, True, False, False]
+    assert table.loc[4, "location_approximate"] is pd.NA
+    bad = write(
+        tmp_path, "name,category,lon,lat,location_approximate\nA,market,-1.47,43.49,peut-être\n", "bad.csv"
+    )
+    with pytest.raises(InvalidInputError) as err:
+        actors_from_file(bad)
+    assert [(p.row, p.field) for p in err.value.problems] == [(2, "location_approximate")]

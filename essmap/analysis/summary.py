@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from essmap.model import CATEGORIES, located_mask
+from essmap.model import CATEGORIES, approximate_mask, located_mask
 
 
 def _counts(series: pd.Series) -> dict[str, int]:
@@ -46,6 +46,7 @@ def summarise(
         "actors": len(actors),
         "located_actors": int(located.sum()),
         "unlocated_actors": int((~located).sum()),
+        "approximate_locations": int(approximate_mask(actors).sum()),
         "actors_by_category": {k: v for k, v in by_category.items() if v},
         "located_actors_by_category": {k: v for k, v in located_by_category.items() if v},
         "bbox": bbox,

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from essmap.cli.app import app, console, print_json, settings, store
 from essmap.errors import InvalidParameterError
-from essmap.model import CATEGORY_LABELS_FR
+from essmap.model import CATEGORY_LABELS_FR, approximate_mask
 
 # Negative longitudes (-1.47) must be read as arguments, not as unknown short options.
 NUMBERS = {"ignore_unknown_options": True}
@@ -78,10 +78,19 @@ def nearest(
     cfg = settings()
     index = index_for(store(cfg), cfg)
     hits = index.nearest(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
+    precision = index.actors["location_precision"].astype(object).to_numpy()
+    approximate = approximate_mask(index.actors)
     if as_json:
         print_json(
             [
-                {"id": h.id, "name": h.name, "category": h.category, "distance_m": round(h.distance_m, 1)}
+                {
+                    "id": h.id,
+                    "name": h.name,
+                    "category": h.category,
+                    "distance_m": round(h.distance_m, 1),
+                    "location_precision": _clean(precision[h.row]),
+                    "location_approximate": bool(approximate[h.row]),
+                }
                 for h in hits
             ]
         )
@@ -92,7 +101,8 @@ def nearest(
     console.print(f"Acteurs les plus proches de ({lon:.5f}, {lat:.5f}), à vol d'oiseau :")
     for n, h in enumerate(hits, 1):
         label = CATEGORY_LABELS_FR.get(h.category, h.category)
-        console.print(f"  {n}. {h.name} — {label} — {distance_fr(h.distance_m)}", soft_wrap=True)
+        note = " (position approximative)" if approximate[h.row] else ""
+        console.print(f"  {n}. {h.name} — {label} — {distance_fr(h.distance_m)}{note}", soft_wrap=True)
 
 
 @app.command(context_settings=NUMBERS)
@@ -220,6 +230,13 @@ def coverage(
     console.print(grid)
     methods = ", ".join(METHOD_FR[m] for m in dict.fromkeys(table["method"]))
     console.print(f"Habitants : {methods}.")
+    schematic = qpv.loc[qpv["geometry_source"] == "schematic", "code"].tolist()
+    if schematic:
+        console.print(
+            "Contours schématiques (pas les limites officielles), résultats indicatifs : "
+            f"{', '.join(schematic)}.",
+            soft_wrap=True,
+        )
     console.print(
         f"Accès faible : au moins {cfg.low_access_share * 100:.0f} % ou {cfg.low_access_residents} habitants "
         "au-delà du seuil."

@@ -43,6 +43,8 @@ def info(as_json: JsonOption = False) -> None:
         f"[bold]Acteurs[/] : {summary['actors']} dont {summary['located_actors']} localisés "
         f"et {summary['unlocated_actors']} sans localisation"
     )
+    if summary["approximate_locations"]:
+        console.print(f"  dont {summary['approximate_locations']} à la position approximative")
     table = Table("Catégorie", "Acteurs", "Localisés")
     located = summary["located_actors_by_category"]
     for cat, n in summary["actors_by_category"].items():  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ drawn by ``static/resident.js`` from one embedded data block):
 - actors by category, each with its colour and symbol, clustered with supercluster so that only
   the markers in view exist (tens of thousands of actors stay fast); co-located actors fan out on
   click; popups give name, category, address, what, when, contact, source, and warn when the
-  location is approximate (:data:`essmap.model.APPROXIMATE_PRECISIONS`);
+  location is approximate (:func:`essmap.model.approximate_mask`);
 - a legend that filters categories, the layers control, "locate me", full screen, scale bar;
 - a click on the map (or "locate me") lists the three nearest supply points with their
   straight-line distance ("à vol d'oiseau"), computed in the browser;
@@ -46,7 +46,7 @@ from essmap.maps.style import (
     SCHEMATIC_NOTE_FR,
     category_styles,
 )
-from essmap.model import APPROXIMATE_PRECISIONS, located_mask
+from essmap.model import approximate_mask, located_mask
 from essmap.settings import Settings
 
 #: Actor columns sent to the page (shown in popups and lists).
@@ -57,6 +57,7 @@ POPUP_COLUMNS: Final = [
     "address",
     "commune",
     "location_precision",
+    "location_approximate",
     "coordinates_source",
     "website",
     "email",
@@ -74,6 +75,8 @@ PRECISION_NOTES_FR: Final[dict[str, str]] = {
     ),
     "commune": "seule la commune est connue, le point peut être à plusieurs kilomètres du lieu réel.",
     "unknown": "la précision du point n'est pas connue ; vérifiez l'adresse avant de vous déplacer.",
+    # the published location is precise, but the point was placed approximately (by hand…)
+    "placed": "le point a été placé approximativement, il peut être décalé de plusieurs centaines de mètres.",
 }
 GENERATION_COLORS: Final = {2024: "#c2185b", 2015: "#3949ab"}
 TITLE: Final = "essmap : circuits courts et quartiers prioritaires"
@@ -134,8 +137,7 @@ def resident_data(
         c["located"] = int(located_counts.get(c["key"], 0))
         c["total"] = int(total_counts.get(c["key"], 0))
         c["supply"] = c["key"] in settings.supply_categories
-    precision = placed["location_precision"].astype("string")
-    approximate = int(precision.isin(APPROXIMATE_PRECISIONS).fillna(False).sum())
+    approximate = int(approximate_mask(placed).sum())
     unlocated = [
         {k: (str(v) if present(v) else None) for k, v in rec.items()}
         for rec in pd.DataFrame(unplaced[POPUP_COLUMNS]).to_dict(orient="records")
@@ -144,7 +146,6 @@ def resident_data(
         "coordScale": COORD_SCALE,
         "categories": categories,
         "supplyCategories": list(settings.supply_categories),
-        "approximate": sorted(APPROXIMATE_PRECISIONS),
         "approximateCount": approximate,
         "precisionLabels": PRECISION_LABELS_FR,
         "precisionNotes": PRECISION_NOTES_FR,

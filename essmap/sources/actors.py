@@ -17,6 +17,7 @@ from pyproj.exceptions import CRSError
 from essmap.errors import InvalidInputError, Problem
 from essmap.geo import TERRITORIES, territory_keys
 from essmap.model import (
+    APPROXIMATE_PRECISIONS,
     CATEGORIES,
     LOCATION_PRECISIONS,
     WGS84,
@@ -57,6 +58,7 @@ _ACTOR_ALIASES = {
     "x": ("x", "coord_x"),
     "y": ("y", "coord_y"),
     "location_precision": ("location_precision", "precision"),
+    "location_approximate": ("location_approximate", "approximate", "approximatif", "position_approximative"),
     "coordinates_source": ("coordinates_source", "source_coordonnees"),
     "website": ("website", "site", "site_web", "url"),
     "email": ("email", "e_mail", "mail", "courriel"),
@@ -67,6 +69,10 @@ _ACTOR_ALIASES = {
     "last_verified": ("last_verified", "verified", "date_verification"),
 }
 
+_TRUTH = {
+    **dict.fromkeys(("true", "yes", "oui", "vrai", "1", "1.0", "x"), True),
+    **dict.fromkeys(("false", "no", "non", "faux", "0", "0.0"), False),
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -311,6 +317,18 @@ def _validate_actors(
     )
     precision = precision.where(located | (precision == "none"), "none")
 
+    approx_raw = col("location_approximate").str.lower()
+    approx = approx_raw.map(_TRUTH, na_action="ignore").astype("boolean")
+    wrong_approx = approx_raw.notna() & approx.isna()
+    bad(
+        approx_raw.index[wrong_approx],
+        cols["location_approximate"],
+        lambda r: f"« {approx_raw[r]} » : oui/non (true/false, 1/0) attendu",
+    )
+    # by default, a point is approximate when the published location is (street, neighbourhood…)
+    approx = approx.fillna(precision.isin(APPROXIMATE_PRECISIONS).astype("boolean"))
+    approx = approx.where(pd.Series(located, index=frame.index), pd.NA)
+
     emails = col("email")
     bad(
         emails.index[emails.notna() & ~emails.fillna("").str.match(_EMAIL)],
@@ -364,6 +382,7 @@ def _validate_actors(
             "address": col("address"),
             "commune": col("commune"),
             "location_precision": precision,
+            "location_approximate": approx,
             "coordinates_source": coord_src,
             "website": col("website"),
             "email": emails,

@@ -83,14 +83,17 @@ def test_popup_has_the_name_details_and_the_approximate_warning(
     expect(warning).to_contain_text("précision : rue")
     map_page.screenshot("resident_popup_approximate")
 
-    # an actor located at its building gets no warning
+    # published at its building, but placed by hand: still flagged, with the building precision
     polo = actors.loc["amap-polo-beyris"]
     assert polo["location_precision"] == "building"
+    assert bool(polo["location_approximate"])
     map_page.set_view(polo.geometry.y, polo.geometry.x, 18)
     map_page.page.click('.essmap-pin[data-actor-id="amap-polo-beyris"]')
     popup = map_page.popup()
     expect(popup.locator(".essmap-popup-title")).to_have_text("AMAP Polo Beyris")
-    expect(popup.locator(".essmap-warning")).to_have_count(0)
+    warning = popup.locator(".essmap-warning")
+    expect(warning).to_contain_text("précision : bâtiment")
+    expect(warning).to_contain_text("placé approximativement")
     map_page.assert_clean()
 
 
@@ -250,6 +253,7 @@ def test_colocated_actors_are_all_reachable(
     for k in range(4):
         map_page.page.locator(f'.essmap-pin[data-actor-id="same-{k}"]').click()
         expect(map_page.popup().locator(".essmap-popup-title")).to_have_text(names[k])
+        expect(map_page.popup().locator(".essmap-warning")).to_have_count(0)  # exact locations
         map_page.page.locator(".leaflet-popup-close-button").click()
         expect(map_page.page.locator(".leaflet-popup")).to_have_count(0)
     map_page.assert_clean()

@@ -40,9 +40,10 @@
     parts.push('<h3 class="essmap-popup-title">' + h(record.name) + '</h3>');
     parts.push('<p class="essmap-popup-category">' + Essmap.categorySymbol(cat, 'essmap-symbol-small') + ' ' + h(label) + '</p>');
     var precision = record.location_precision;
-    if (precision && ctx.data.approximate.indexOf(precision) >= 0) {
+    if (record.location_approximate === 'True') {
       parts.push('<p class="essmap-warning" role="note"><strong>\u26a0 Localisation approximative</strong> (précision : ' +
-        h(ctx.data.precisionLabels[precision] || precision) + ') : ' + h(ctx.data.precisionNotes[precision] || '') +
+        h(ctx.data.precisionLabels[precision] || precision) + ') : ' +
+        h(ctx.data.precisionNotes[precision] || ctx.data.precisionNotes.placed) +
         (record.coordinates_source ? '<br><small>' + h(record.coordinates_source) + '</small>' : '') + '</p>');
     }
     parts.push('<dl class="essmap-fields">');
