@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from essmap.analysis.coverage import catchments, coverage, coverage_gaps
+from essmap.analysis.coverage import coverage_view
 from essmap.analysis.siting import suggest_sites
 from essmap.errors import InvalidParameterError
 from essmap.maps.page import (
@@ -128,27 +128,8 @@ def planner_data(
 ) -> dict[str, Any]:
     """The data block of the planner page (JSON-ready), from the analysis functions."""
     supply = list(settings.supply_categories)
-    table = coverage(
-        neighbourhoods,
-        actors,
-        thresholds_m=[threshold_m],
-        supply_categories=supply,
-        grid=grid,
-        low_access_share=settings.low_access_share,
-        low_access_residents=settings.low_access_residents,
-        max_threshold_m=settings.max_threshold_m,
-    )
-    gaps = coverage_gaps(
-        neighbourhoods,
-        actors,
-        threshold_m=threshold_m,
-        supply_categories=supply,
-        grid=grid,
-        max_threshold_m=settings.max_threshold_m,
-    )
-    rings = catchments(
-        actors, threshold_m=threshold_m, supply_categories=supply, max_threshold_m=settings.max_threshold_m
-    )
+    view = coverage_view(neighbourhoods, actors, threshold_m=threshold_m, settings=settings, grid=grid)
+    table, gaps, rings = view.table, view.gaps, view.catchments
     picked = (
         suggest_sites(
             neighbourhoods,

@@ -46,27 +46,11 @@ from essmap.maps.style import (
     SCHEMATIC_NOTE_FR,
     category_styles,
 )
-from essmap.model import approximate_mask, located_mask
+from essmap.model import ACTOR_COLUMNS, approximate_mask, located_mask
 from essmap.settings import Settings
 
-#: Actor columns sent to the page (shown in popups and lists).
-POPUP_COLUMNS: Final = [
-    "id",
-    "name",
-    "category",
-    "address",
-    "commune",
-    "location_precision",
-    "location_approximate",
-    "coordinates_source",
-    "website",
-    "email",
-    "phone",
-    "description",
-    "schedule",
-    "source",
-    "last_verified",
-]
+#: Actor columns sent to the page (shown in popups and lists): all of them.
+POPUP_COLUMNS: Final = list(ACTOR_COLUMNS)
 #: What an approximate location means, by precision (French, shown in popups).
 PRECISION_NOTES_FR: Final[dict[str, str]] = {
     "street": "le point est placé dans la rue, il peut être décalé de plusieurs centaines de mètres.",

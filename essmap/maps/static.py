@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from essmap.analysis.coverage import catchments, coverage, coverage_gaps
+from essmap.analysis.coverage import coverage_view
 from essmap.errors import InvalidParameterError, NotFoundError
 from essmap.geo import metric_crs_of
 from essmap.maps.planner import check_threshold, coverage_share
@@ -123,27 +123,8 @@ def render_static_map(
         grid = None
     shown = select_neighbourhoods(neighbourhoods, qpv_code=qpv_code, generation=generation)
     supply = list(settings.supply_categories)
-    table = coverage(
-        shown,
-        actors,
-        thresholds_m=[threshold],
-        supply_categories=supply,
-        grid=grid,
-        low_access_share=settings.low_access_share,
-        low_access_residents=settings.low_access_residents,
-        max_threshold_m=settings.max_threshold_m,
-    )
-    gaps = coverage_gaps(
-        shown,
-        actors,
-        threshold_m=threshold,
-        supply_categories=supply,
-        grid=grid,
-        max_threshold_m=settings.max_threshold_m,
-    )
-    rings = catchments(
-        actors, threshold_m=threshold, supply_categories=supply, max_threshold_m=settings.max_threshold_m
-    )
+    view = coverage_view(shown, actors, threshold_m=threshold, settings=settings, grid=grid)
+    table, gaps, rings = view.table, view.gaps, view.catchments
     located = actors[located_mask(actors)]
     points = located[located["category"].isin(supply)]
 
