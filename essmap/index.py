@@ -372,17 +372,10 @@ class SpatialIndex:
         lon, lat = check_lonlat(lon, lat)
         k = self._check_k(k)
         bound = self._bound(max_distance_m)
-        cats = None if categories is None else check_categories(categories)
-        code = query_crs(lon, lat, self._actor_crs)
-        if code is None:
+        found = self._locate_tree(lon, lat, categories)
+        if found is None:
             return []
-        zone = self._actor_zones[code]
-        t = self._tree_for(zone, cats)
-        if t is None:
-            return []
-        x, y = zone.forward.transform(lon, lat)
-        if not (math.isfinite(x) and math.isfinite(y)):
-            return []
+        t, x, y = found
         if t.n > k:
             # hot path, kept lean: enough actors, and no tie among the k + 1 nearest
             d, i = t.tree.query((x, y), k=k + 1, distance_upper_bound=math.nextafter(bound, _INF))
@@ -397,6 +390,27 @@ class SpatialIndex:
                     hits.append(ActorHit(r, id_, name, category, dd))
                 return hits
         return self._hits(self._nearest_xy(t, x, y, k, bound))
+
+    def _locate_tree(
+        self, lon: float, lat: float, categories: Iterable[str] | None
+    ) -> tuple[_Tree, float, float] | None:
+        """The tree that answers a query at a point, and the point in that tree's metric CRS.
+
+        ``None`` when no actor of the categories is in the point's territory, or the point does
+        not project there.
+        """
+        cats = None if categories is None else check_categories(categories)
+        code = query_crs(lon, lat, self._actor_crs)
+        if code is None:
+            return None
+        zone = self._actor_zones[code]
+        t = self._tree_for(zone, cats)
+        if t is None:
+            return None
+        x, y = zone.forward.transform(lon, lat)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        return t, x, y
 
     def _tree_for(self, zone: _ActorZone, cats: tuple[str, ...] | None) -> _Tree | None:
         """The tree answering a category filter: one per category set, built on first use."""
@@ -456,17 +470,10 @@ class SpatialIndex:
         """Every actor within ``radius_m`` metres of a point, sorted by distance then id."""
         lon, lat = check_lonlat(lon, lat)
         radius = check_distance(radius_m, "radius_m", self.max_radius_m)
-        cats = None if categories is None else check_categories(categories)
-        code = query_crs(lon, lat, self._actor_crs)
-        if code is None:
+        found = self._locate_tree(lon, lat, categories)
+        if found is None:
             return []
-        zone = self._actor_zones[code]
-        t = self._tree_for(zone, cats)
-        if t is None:
-            return []
-        x, y = zone.forward.transform(lon, lat)
-        if not (math.isfinite(x) and math.isfinite(y)):
-            return []
+        t, x, y = found
         return self._hits(self._gather(t, x, y, radius))
 
     def nearest_bulk(
