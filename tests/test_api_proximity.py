@@ -313,7 +313,7 @@ def test_coverage_gaps_are_polygons_inside_the_qpvs(client: httpx.Client) -> Non
 def test_suggestions_rank_new_sites(client: httpx.Client) -> None:
     body = assert_feature_collection(client.get("/suggestions?count=2&threshold_m=400&generation=2024"))
     features = body["features"]
-    assert 1 <= len(features) <= 2
+    assert len(features) == 2
     assert [f["properties"]["rank"] for f in features] == list(range(1, len(features) + 1))
     gains = [f["properties"]["gain_residents"] for f in features]
     assert gains == sorted(gains, reverse=True)
