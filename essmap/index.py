@@ -1,9 +1,9 @@
 """In-memory spatial index answering nearest / within / locate queries in metres.
 
-Actors are indexed with a :class:`scipy.spatial.cKDTree` per metric zone (see
-:mod:`essmap.analysis.zones`): one over every actor, one per category, and one per category set
-asked for (built on first use), on coordinates projected once at build time; QPV outlines with
-a :class:`shapely.STRtree` per zone and generation. A query projects its WGS 84 point with one
+Actors are indexed with a point tree per metric zone (see :mod:`essmap.analysis.zones` and
+:mod:`essmap.trees`): one over every actor, one per category, and one per category set asked for
+(built on first use), on coordinates projected once at build time; QPV outlines with a
+:class:`shapely.STRtree` per zone and generation. A query projects its WGS 84 point with one
 cached transformer and calls one tree directly: no pandas in the hot path.
 
 Nearest results are exact: ``k + 1`` neighbours are fetched so that a tie at the k-th distance is
@@ -24,8 +24,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from essmap.analysis.zones import (
     as_wgs84,
@@ -42,6 +40,7 @@ from essmap.geo import transformer
 from essmap.model import WGS84
 from essmap.settings import Settings
 from essmap.store.base import Store
+from essmap.trees import ActorZone, PointTree, QpvTree
 
 __all__ = ["ActorHit", "QPVRelation", "SpatialIndex", "check_lonlat", "index_for"]
 
@@ -175,54 +174,6 @@ def _check_lonlat_arrays(lons: object, lats: object) -> tuple[np.ndarray, np.nda
     return arrays[0], arrays[1]
 
 
-class _Tree:
-    """A cKDTree over some actors of one zone, with tree position → actor row, id rank and info.
-
-    The points are stored in the tree's own leaf order, so that the neighbours of a query sit
-    side by side in memory, and so do their result fields (``info``): on a large index this
-    saves a cache miss per field and per neighbour, a large share of a single query's cost.
-    """
-
-    __slots__ = ("info", "n", "rank_list", "rows", "rows_list", "tree", "xy")
-
-    def __init__(self, xy: np.ndarray, rows: np.ndarray) -> None:
-        order = cKDTree(xy).indices
-        self.xy = np.ascontiguousarray(xy[order])
-        self.tree = cKDTree(self.xy)
-        self.n = len(rows)
-        self.rows = rows[order]
-        self.rows_list: list[int] = self.rows.tolist()
-        self.rank_list: list[int] = []
-        self.info: list[tuple[int, str, str, str]] = []
-
-
-class _ActorZone:
-    """The actor trees of one zone: all actors, each category, and category sets on demand."""
-
-    __slots__ = ("all", "by_category", "categories", "combined", "crs", "forward")
-
-    def __init__(self, crs: str) -> None:
-        self.crs = crs
-        self.forward: Transformer = transformer(WGS84, crs)
-        self.all: _Tree | None = None
-        self.categories = np.empty(0, dtype=object)  # category of each point of ``all``
-        self.by_category: dict[str, _Tree] = {}
-        self.combined: dict[frozenset[str], _Tree] = {}
-
-
-class _QpvTree:
-    __slots__ = ("codes", "names", "rank", "rows", "tree")
-
-    def __init__(self, geoms: np.ndarray, rows: np.ndarray, codes: list[str], names: list[str]) -> None:
-        self.tree = shapely.STRtree(geoms)
-        self.rows = rows
-        self.codes = codes
-        self.names = names
-        order = np.argsort(np.asarray(codes, dtype=object), kind="stable")
-        self.rank = np.empty(len(codes), dtype=np.int64)
-        self.rank[order] = np.arange(len(codes))
-
-
 class SpatialIndex:
     """Proximity queries over actors and QPVs, answered in metres from WGS 84 lon/lat.
 
@@ -237,9 +188,9 @@ class SpatialIndex:
         self.max_k = 100
         self.max_radius_m = 50_000.0
         self.generations: tuple[int, ...] = ()
-        self._actor_zones: dict[str, _ActorZone] = {}
+        self._actor_zones: dict[str, ActorZone] = {}
         self._actor_crs: frozenset[str] = frozenset()
-        self._qpv_zones: dict[str, dict[int, _QpvTree]] = {}
+        self._qpv_zones: dict[str, dict[int, QpvTree]] = {}
         self._qpv_crs: frozenset[str] = frozenset()
         self._ids: list[str] = []
         self._names: list[str] = []
@@ -293,7 +244,7 @@ class SpatialIndex:
         cats = np.asarray(self._cats, dtype=object)
         for code in dict.fromkeys(crs.tolist()):
             sel = crs == code
-            zone = _ActorZone(code)
+            zone = ActorZone(code)
             zrows = rows[sel]
             x, y = zone.forward.transform(lon[sel], lat[sel])
             xy = np.column_stack([x, y])
@@ -310,8 +261,8 @@ class SpatialIndex:
             self._actor_zones[code] = zone
         self._actor_crs = frozenset(self._actor_zones)
 
-    def _tree(self, xy: np.ndarray, rows: np.ndarray) -> _Tree:
-        tree = _Tree(xy, rows.astype(np.int64))
+    def _tree(self, xy: np.ndarray, rows: np.ndarray) -> PointTree:
+        tree = PointTree(xy, rows.astype(np.int64))
         tree.rank_list = self._rank[tree.rows].tolist()
         ids, names, cats = self._ids, self._names, self._cats
         tree.info = [(r, ids[r], names[r], cats[r]) for r in tree.rows_list]
@@ -327,12 +278,12 @@ class SpatialIndex:
         for code in dict.fromkeys(crs.tolist()):
             zrows = rows[crs == code]
             metric = to_metric_geoms(geoms[zrows], code, polygons=True)
-            trees: dict[int, _QpvTree] = {}
+            trees: dict[int, QpvTree] = {}
             for gen in self.generations:
                 sel = np.asarray(gens[zrows] == gen, dtype=bool)
                 if sel.any():
                     grows = zrows[sel]
-                    trees[gen] = _QpvTree(metric[sel], grows, codes[grows].tolist(), names[grows].tolist())
+                    trees[gen] = QpvTree(metric[sel], grows, codes[grows].tolist(), names[grows].tolist())
             self._qpv_zones[code] = trees
         self._qpv_crs = frozenset(self._qpv_zones)
 
@@ -378,12 +329,11 @@ class SpatialIndex:
         t, x, y = found
         if t.n > k:
             # hot path, kept lean: enough actors, and no tie among the k + 1 nearest
-            d, i = t.tree.query((x, y), k=k + 1, distance_upper_bound=math.nextafter(bound, _INF))
-            dl = d.tolist()
+            dl, il = t.query_one(x, y, k + 1, bound)
             if dl[k] != dl[k - 1] and len(set(dl[:k])) == k:
                 info = t.info
                 hits = []
-                for dd, ii in zip(dl, i.tolist()[:k]):  # noqa: B905 (dl is one longer on purpose)
+                for dd, ii in zip(dl, il[:k]):  # noqa: B905 (dl is one longer on purpose)
                     if dd > bound:  # also stops at a missing neighbour (infinite distance)
                         break
                     r, id_, name, category = info[ii]
@@ -393,7 +343,7 @@ class SpatialIndex:
 
     def _locate_tree(
         self, lon: float, lat: float, categories: Iterable[str] | None
-    ) -> tuple[_Tree, float, float] | None:
+    ) -> tuple[PointTree, float, float] | None:
         """The tree that answers a query at a point, and the point in that tree's metric CRS.
 
         ``None`` when no actor of the categories is in the point's territory, or the point does
@@ -412,7 +362,7 @@ class SpatialIndex:
             return None
         return t, x, y
 
-    def _tree_for(self, zone: _ActorZone, cats: tuple[str, ...] | None) -> _Tree | None:
+    def _tree_for(self, zone: ActorZone, cats: tuple[str, ...] | None) -> PointTree | None:
         """The tree answering a category filter: one per category set, built on first use."""
         if cats is None:
             return zone.all
@@ -435,7 +385,9 @@ class SpatialIndex:
                     zone.combined[present] = tree
         return tree
 
-    def _nearest_xy(self, t: _Tree, x: float, y: float, k: int, bound: float) -> list[tuple[float, int, int]]:
+    def _nearest_xy(
+        self, t: PointTree, x: float, y: float, k: int, bound: float
+    ) -> list[tuple[float, int, int]]:
         """The k nearest of a tree as sorted (distance, id rank, row); exact, ties by id."""
         kk = min(k + 1, t.n)
         d, i = t.tree.query((x, y), k=[*range(1, kk + 1)], distance_upper_bound=math.nextafter(bound, _INF))
@@ -447,7 +399,7 @@ class SpatialIndex:
         cand.sort()
         return cand
 
-    def _gather(self, t: _Tree, x: float, y: float, radius: float) -> list[tuple[float, int, int]]:
+    def _gather(self, t: PointTree, x: float, y: float, radius: float) -> list[tuple[float, int, int]]:
         """Every actor of a tree within ``radius`` (inclusive), as sorted (distance, rank, row)."""
         m = len(t.tree.query_ball_point((x, y), radius * (1 + 1e-12) + 1e-9))
         if not m:
@@ -503,7 +455,7 @@ class SpatialIndex:
         return out
 
     def _bulk_one_tree(
-        self, t: _Tree, xy: np.ndarray, idx: np.ndarray, k: int, bound: float, out: list[list[ActorHit]]
+        self, t: PointTree, xy: np.ndarray, idx: np.ndarray, k: int, bound: float, out: list[list[ActorHit]]
     ) -> None:
         """Bulk nearest: cKDTree sorts by distance, so only equal distances need the id order;
         the (rare) points with any are answered one by one."""
@@ -570,7 +522,7 @@ class SpatialIndex:
             out[gen] = self._relation(gen, qt, int(near[pick]), float(dist[pick]))
         return out
 
-    def _relation(self, gen: int, qt: _QpvTree, j: int, dist: float) -> QPVRelation:
+    def _relation(self, gen: int, qt: QpvTree, j: int, dist: float) -> QPVRelation:
         if dist <= 0.0:
             return QPVRelation(gen, qt.codes[j], qt.names[j], "inside", 0.0)
         relation = "band" if dist <= self.band_m else "outside"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import time
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +22,7 @@ from essmap.model import LAMBERT93, WGS84, actor_frame, empty_actors, empty_neig
 from essmap.settings import Settings
 from essmap.sources import qpv_from_file
 from essmap.store import GeoPackageStore
+from essmap.trees import PointTree
 from tests.engine_support import BAYONNE_L93, OCCITANIE_QPV, actors_at, qpvs_from_metric, to_wgs
 
 X0, Y0 = BAYONNE_L93
@@ -307,3 +310,27 @@ def test_points_far_from_every_territory_get_no_answer() -> None:
     located = index.locate_bulk(lons, lats)
     assert located[0] == {2015: None, 2024: None}
     assert located[1][2024] is not None
+
+
+def test_single_point_tree_agrees_with_ckdtree_and_spins_no_thread() -> None:
+    """The pykdtree of one-point queries gives cKDTree's distances, keeps a neighbour exactly at the
+    bound, and runs in the calling thread (an idle OpenMP thread would spin on a second core)."""
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 20_000, (3000, 2)).round()  # whole metres: equal distances happen
+    tree = PointTree(xy, np.arange(3000, dtype=np.int64))
+    queries = rng.uniform(-1000, 21_000, (3000, 2)).round()
+    threads = len(os.listdir("/proc/self/task"))
+    cpu, wall = time.process_time(), time.perf_counter()
+    for x, y in queries.tolist():
+        d, i = tree.query_one(x, y, 6, math.inf)
+        expected_d, expected_i = tree.tree.query((x, y), k=6)
+        assert d == expected_d.tolist()
+        unique = [j for j in range(6) if d.count(d[j]) == 1]
+        assert [i[j] for j in unique] == [expected_i.tolist()[j] for j in unique]
+        bounded, positions = tree.query_one(x, y, 6, d[2])
+        assert bounded[:3] == d[:3]
+        assert all(v == math.inf for v in bounded[3:] if v > d[2])
+        assert all(p == tree.n for v, p in zip(bounded, positions, strict=True) if v == math.inf)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert len(os.listdir("/proc/self/task")) == threads
+    assert cpu < 1.3 * wall + 0.05, f"{cpu:.3f} s of CPU for {wall:.3f} s: a thread is spinning"
