@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 import essmap
+from api.direct import DirectRoutes, direct_get_routes
 from api.errors import install_error_handlers
 from api.layers import CollectionCache, Proximity
 from api.openapi import build_openapi
@@ -36,6 +38,18 @@ quartiers prioritaires de la politique de la ville (QPV).
 Coordonnées en longitude/latitude WGS 84 ; distances en mètres, mesurées dans une projection
 métrique. Les erreurs sont des « problem details » RFC 9457 (`application/problem+json`).
 """
+
+
+def _telemetry(settings: Settings) -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry support, off unless ``settings.telemetry``.
+
+    When on (FastAPI's default), every request checks whether a provider is configured: about a
+    tenth of a trivial request's cost. FastAPI versions without that support get no argument.
+    """
+    if settings.telemetry or "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+
 
 TAGS = [
     {"name": "OGC API - Features", "description": "Données QPV et acteurs au standard OGC"},
@@ -84,17 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,
+        **_telemetry(settings),
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=["ETag", "Cache-Control", "Content-Type"],
-        max_age=3600,
-    )
     # The routes are put in the app's own route table, most used first (they are matched in
     # order). ``include_router`` would keep each router nested, and this FastAPI version then
     # matches every request against each included router in turn: about 30,000 instructions per
@@ -109,6 +116,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs.router,
     ):
         app.router.routes.extend(router.routes)
+    # the direct GET routes are answered before the router; CORS, added last, wraps them too
+    app.add_middleware(DirectRoutes, routes=direct_get_routes(app.router.routes))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Cache-Control", "Content-Type"],
+        max_age=3600,
+    )
     docs.mount_assets(app)
     pages.mount_assets(app)
 

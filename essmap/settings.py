@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     items_max_limit: int = Field(default=1000, ge=1)
     max_request_bytes: int = Field(default=5_000_000, ge=1)
     max_batch_points: int = Field(default=10_000, ge=1)
+    telemetry: bool = Field(
+        default=False,
+        description=(
+            "FastAPI's OpenTelemetry spans, metrics and logs (with an OpenTelemetry provider configured "
+            "in the process); off, a request skips its checks"
+        ),
+    )
 
     @field_validator("supply_categories", "thresholds_m", "cors_origins", mode="before")
     @classmethod

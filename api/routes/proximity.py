@@ -4,11 +4,12 @@ The routes are made by :func:`make_router` from the settings, so that the OpenAP
 states the maxima the server applies (``max_k``, ``max_radius_m``, ``max_batch_points``). No
 ``from __future__ import annotations``: FastAPI reads the handlers' annotations at run time.
 
-The three GET handlers are the API's hot path (bench/bench_api.py): they take the request and
-parse its query with one pydantic model (:func:`api.query.parse_direct`, whose parameters are in
-the OpenAPI document), and get the spatial index with :func:`api.deps.get_proximity`, instead of
-declaring them as FastAPI parameters and dependencies. Each declared parameter or dependency costs
-FastAPI more per request (about 10 to 20 µs) than the spatial query itself.
+The three GET handlers are the API's hot path (bench/bench_api.py), :func:`api.direct.direct`
+routes: they take the request and parse its query with one pydantic model
+(:func:`api.query.parse_direct`, whose parameters are in the OpenAPI document), and get the
+spatial index with :func:`api.deps.get_proximity`, instead of declaring them as FastAPI parameters
+and dependencies. Each declared parameter or dependency costs FastAPI more per request (about 10
+to 20 µs) than the spatial query itself.
 """
 
 import csv
@@ -26,11 +27,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.deps import CheckedRoute, ProximityDep, SettingsDep, get_proximity
+from api.direct import direct
 from api.errors import PayloadTooLargeError
 from api.geojson import FastJSONResponse, GeoJSONResponse, dumps
 from api.layers import Proximity
 from api.openapi import TOO_LARGE, UNSUPPORTED, content, geojson
-from api.query import QueryModel, direct, parameters, parse_direct
+from api.query import QueryModel, parameters, parse_direct
 from api.schemas import ActorHitCollection, LocateBatch, LocateResult
 from essmap.errors import InvalidInputError, Problem
 from essmap.index import ActorHit, QPVRelation

@@ -69,15 +69,27 @@ class GeoPackageStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._fspath = os.fspath(self.path)
         self._cache: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
+        self._stamp: tuple[int, int, int] | None = None
+        self._revision = "empty"
 
     # --- reading ---------------------------------------------------------------------------
     def revision(self) -> str:
+        """The file's identity, modification time and size: any write (an atomic replace) changes it.
+
+        Called on every proximity request: one ``stat``, and the text is only formatted when the
+        file changed.
+        """
         try:
-            st = self.path.stat()
+            st = os.stat(self._fspath)
         except FileNotFoundError:
             return "empty"
-        return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            self._revision = f"{stamp[0]:x}-{stamp[1]:x}-{stamp[2]:x}"
+            self._stamp = stamp
+        return self._revision
 
     def exists(self) -> bool:
         return self.path.exists()
