@@ -19,7 +19,7 @@ from api.errors import install_error_handlers
 from api.layers import CollectionCache, Proximity
 from api.openapi import build_openapi
 from api.routes import collections, coverage, docs, ogc, operations, pages, proximity
-from essmap.index import index_for
+from essmap.index import build_index
 from essmap.settings import Settings, get_settings
 from essmap.store import open_store
 
@@ -65,7 +65,7 @@ def _warm(app: FastAPI) -> None:
     for collection_id in ("qpv", "actors"):
         app.state.collections.get(collection_id)
     store = app.state.store
-    app.state.proximity = (store.revision(), Proximity.build(index_for(store, app.state.settings)))
+    app.state.proximity = (store.revision(), Proximity.build(build_index(store, app.state.settings)))
 
 
 @asynccontextmanager

@@ -2,7 +2,7 @@
 
 They are ``async`` so that a request does not hop to a worker thread just to read
 ``app.state``; the one that may build something slow (the spatial index, once per store
-revision, with :func:`essmap.index.index_for`) builds it in a worker thread.
+revision, with :func:`essmap.index.build_index`) builds it in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from api.errors import unknown_parameter
 from api.layers import CollectionCache, Proximity
-from essmap.index import index_for
+from essmap.index import build_index
 from essmap.settings import Settings
 from essmap.store import Store
 
@@ -38,7 +38,7 @@ async def get_collections(request: Request) -> CollectionCache:
 
 
 def _build_proximity(store: Store, settings: Settings) -> Proximity:
-    return Proximity.build(index_for(store, settings))
+    return Proximity.build(build_index(store, settings))
 
 
 async def get_proximity(request: Request) -> Proximity:

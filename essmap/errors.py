@@ -66,6 +66,10 @@ class InvalidParameterError(InvalidInputError):
         super().__init__(Problem(message, field=parameter))
 
 
+class OutsideTerritoryError(InvalidParameterError):
+    """A query point lies outside every territory essmap serves (lon and lat swapped, often)."""
+
+
 class NotFoundError(EssmapError, LookupError):
     """A requested neighbourhood, actor or collection does not exist."""
 

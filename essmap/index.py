@@ -42,7 +42,7 @@ from essmap.settings import Settings
 from essmap.store.base import Store
 from essmap.trees import ActorZone, PointTree, QpvTree
 
-__all__ = ["ActorHit", "QPVRelation", "SpatialIndex", "check_lonlat", "index_for"]
+__all__ = ["ActorHit", "QPVRelation", "SpatialIndex", "build_index", "check_lonlat"]
 
 _INF = math.inf
 #: Trees of category sets (for example the supply categories) kept per zone.
@@ -177,7 +177,7 @@ def _check_lonlat_arrays(lons: object, lats: object) -> tuple[np.ndarray, np.nda
 class SpatialIndex:
     """Proximity queries over actors and QPVs, answered in metres from WGS 84 lon/lat.
 
-    Build it with :meth:`build`, or get the cached one of a store with :func:`index_for`.
+    Build it with :meth:`build`, or from a store with :func:`build_index`.
     """
 
     actors: gpd.GeoDataFrame
@@ -572,43 +572,19 @@ def _first_per_point(points: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     return order[keep]
 
 
-# --- one index per store revision -------------------------------------------------------------
-
-_CACHE: dict[object, tuple[tuple[object, ...], SpatialIndex]] = {}
-_CACHE_LOCK = threading.Lock()
-_BUILD_LOCKS: dict[object, threading.Lock] = {}
-_CACHE_SIZE = 4
+# --- building from a store ------------------------------------------------------------------
 
 
-def _store_key(store: Store) -> object:
-    path = getattr(store, "path", None)
-    return ("path", str(path)) if path is not None else ("object", id(store))
+def build_index(store: Store, settings: Settings) -> SpatialIndex:
+    """The spatial index of a store's current content, with the limits of ``settings``.
 
-
-def index_for(store: Store, settings: Settings) -> SpatialIndex:
-    """The spatial index of a store, built once per store revision and cached (thread-safe)."""
-    key = _store_key(store)
-    stamp = (store.revision(), settings.band_m, settings.max_k, settings.max_radius_m)
-    with _CACHE_LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        build_lock = _BUILD_LOCKS.setdefault(key, threading.Lock())
-    with build_lock:  # one build at a time per store; others wait and reuse it
-        with _CACHE_LOCK:
-            cached = _CACHE.get(key)
-            if cached is not None and cached[0] == stamp:
-                return cached[1]
-        index = SpatialIndex.build(
-            store.load_neighbourhoods(),
-            store.load_actors(),
-            band_m=settings.band_m,
-            max_k=settings.max_k,
-            max_radius_m=settings.max_radius_m,
-        )
-        with _CACHE_LOCK:
-            _CACHE.pop(key, None)
-            _CACHE[key] = (stamp, index)
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.pop(next(iter(_CACHE)))
-        return index
+    Nothing is cached here: a long-lived process (the API) keeps the index of each store revision
+    in its own cache; a command builds it once.
+    """
+    return SpatialIndex.build(
+        store.load_neighbourhoods(),
+        store.load_actors(),
+        band_m=settings.band_m,
+        max_k=settings.max_k,
+        max_radius_m=settings.max_radius_m,
+    )

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     duplicate_distance_m: float = Field(default=50.0, gt=0)
     max_k: int = Field(default=100, ge=1)
     max_radius_m: float = Field(default=50_000.0, gt=0)
+    nearest_max_distance_m: float = Field(
+        default=30_000.0,
+        gt=0,
+        description="Default maximum distance of a nearest query: farther actors are not answered",
+    )
     max_threshold_m: float = Field(default=5_000.0, gt=0)
     max_suggestions: int = Field(default=100, ge=1)
     siting_spacing_m: float = Field(default=100.0, gt=0)
@@ -105,6 +110,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def default_threshold_m(self) -> float:
+        """The threshold used when one is needed and none is given: the shortest walk."""
+        return min(self.thresholds_m)
 
     @property
     def store_path(self) -> Path:

@@ -17,7 +17,7 @@ from pyproj import Geod
 
 from essmap.errors import InvalidParameterError
 from essmap.geo import transformer
-from essmap.index import ActorHit, QPVRelation, SpatialIndex, index_for
+from essmap.index import ActorHit, QPVRelation, SpatialIndex, build_index
 from essmap.model import LAMBERT93, WGS84, actor_frame, empty_actors, empty_neighbourhoods
 from essmap.settings import Settings
 from essmap.sources import qpv_from_file
@@ -281,20 +281,19 @@ def test_bad_parameters_name_the_parameter(call, parameter: str) -> None:  # typ
     assert parameter in str(info.value) or "longitude" in str(info.value) or "latitude" in str(info.value)
 
 
-def test_index_for_is_cached_per_store_revision(demo_store: GeoPackageStore, settings: Settings) -> None:
-    first = index_for(demo_store, settings)
-    assert index_for(demo_store, settings) is first
+def test_build_index_follows_the_store_and_settings(demo_store: GeoPackageStore, settings: Settings) -> None:
+    first = build_index(demo_store, settings)
     assert len(first.actors) == 15
     extra = actor_frame(
         pd.DataFrame({"id": ["nouveau"], "name": ["Nouveau marché"], "category": ["market"]}),
         [shapely.Point(-1.4701, 43.4901)],
     )
     demo_store.upsert_actors(extra)
-    second = index_for(demo_store, settings)
-    assert second is not first
+    second = build_index(demo_store, settings)
+    assert len(second.actors) == 16
     assert second.nearest(-1.4701, 43.4901, k=1)[0].id == "nouveau"
     wider = settings.model_copy(update={"band_m": 500.0})
-    assert index_for(demo_store, wider).band_m == 500.0
+    assert build_index(demo_store, wider).band_m == 500.0
 
 
 def test_points_far_from_every_territory_get_no_answer() -> None:

@@ -67,7 +67,7 @@ def make_router(settings: Settings) -> APIRouter:
     """The coverage routes, with the maxima of ``settings`` in their OpenAPI description."""
     router = APIRouter(tags=["couverture"], route_class=CheckedRoute)
     results = ResultCache()  # one per app: keys hold the store revision, the app holds the store
-    default_threshold = min(settings.thresholds_m)
+    default_threshold = settings.default_threshold_m
     distance_t = Annotated[float, Field(gt=0, le=settings.max_threshold_m)]
     thresholds_t = Annotated[
         list[distance_t] | None,

@@ -73,10 +73,10 @@ def nearest(
     as_json: JsonOption = False,
 ) -> None:
     """Les acteurs les plus proches d'un point (distance à vol d'oiseau)."""
-    from essmap.index import index_for
+    from essmap.index import build_index
 
     cfg = settings()
-    index = index_for(store(cfg), cfg)
+    index = build_index(store(cfg), cfg)
     hits = index.nearest(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
     precision = index.actors["location_precision"].astype(object).to_numpy()
     approximate = approximate_mask(index.actors)
@@ -108,10 +108,10 @@ def nearest(
 @app.command(context_settings=NUMBERS)
 def locate(lon: Lon, lat: Lat, as_json: JsonOption = False) -> None:
     """Le quartier prioritaire (QPV) qui contient un point, ou le plus proche, par génération."""
-    from essmap.index import index_for
+    from essmap.index import build_index
 
     cfg = settings()
-    index = index_for(store(cfg), cfg)
+    index = build_index(store(cfg), cfg)
     found = index.locate(lon, lat)
     if as_json:
         print_json(
@@ -281,7 +281,7 @@ def suggest(
         st.load_neighbourhoods(),
         st.load_actors(),
         count=count,
-        threshold_m=threshold if threshold is not None else min(cfg.thresholds_m),
+        threshold_m=threshold if threshold is not None else cfg.default_threshold_m,
         supply_categories=cfg.supply_categories,
         candidates=cands,
         spacing_m=spacing if spacing is not None else cfg.siting_spacing_m,
@@ -302,7 +302,7 @@ def suggest(
     if sites.empty:
         console.print("Aucun site ne toucherait d'habitants non couverts (ou leur nombre est inconnu).")
         return
-    used = threshold if threshold is not None else min(cfg.thresholds_m)
+    used = threshold if threshold is not None else cfg.default_threshold_m
     console.print(f"Sites proposés (seuil {distance_fr(used)}, à vol d'oiseau) :")
     for row in sites.itertuples():
         where = f"({row.geometry.x:.5f}, {row.geometry.y:.5f})"

@@ -24,7 +24,7 @@ OutPng = Annotated[Path, typer.Option("--out", "-o", help="Fichier PNG à écrir
 Threshold = Annotated[
     float | None,
     typer.Option(
-        "--threshold", "-t", help="Seuil en mètres, à vol d'oiseau (par défaut le premier des réglages)."
+        "--threshold", "-t", help="Seuil en mètres, à vol d'oiseau (par défaut le plus court des réglages)."
     ),
 ]
 
@@ -78,7 +78,7 @@ def planner(
         sites=sites,
     )
     _write(out, html)
-    used = cfg.thresholds_m[0] if threshold is None else threshold
+    used = cfg.default_threshold_m if threshold is None else threshold
     console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
 
 

@@ -218,7 +218,7 @@ def planner_data(
 
 def check_threshold(threshold_m: float | None, settings: Settings) -> float:
     """The threshold to map: the given one, else the first of the settings; checked."""
-    value = settings.thresholds_m[0] if threshold_m is None else threshold_m
+    value = settings.default_threshold_m if threshold_m is None else threshold_m
     if not np.isfinite(value) or value <= 0 or value > settings.max_threshold_m:
         raise InvalidParameterError(
             "threshold",

@@ -13,7 +13,7 @@ import shapely
 from playwright.sync_api import BrowserContext, expect
 from pyproj import Geod
 
-from essmap.index import index_for
+from essmap.index import build_index
 from essmap.maps.resident import render_resident_map
 from essmap.model import APPROXIMATE_PRECISIONS, actor_frame, located_mask
 from essmap.settings import Settings
@@ -119,7 +119,7 @@ def test_click_lists_the_three_nearest_supply_points_in_straight_line(
     shown_ids = [items.nth(k).get_attribute("data-actor-id") for k in range(3)]
     assert shown_ids == expected_ids
     # the same three as the engine's index (distances in a metric CRS)
-    hits = index_for(demo_store, offline).nearest(lon, lat, k=3, categories=offline.supply_categories)
+    hits = build_index(demo_store, offline).nearest(lon, lat, k=3, categories=offline.supply_categories)
     assert [hit.id for hit in hits] == shown_ids
     for k in range(3):
         text = items.nth(k).inner_text()
