@@ -19,7 +19,7 @@ import shapely
 from api.geojson import feature_json, geometries_json, records
 from essmap.errors import InvalidParameterError, NotFoundError
 from essmap.index import ActorHit, SpatialIndex
-from essmap.model import CATEGORY_LABELS_FR
+from essmap.labels import CATEGORY_LABELS_FR
 from essmap.store import Store
 
 BBox = tuple[float, float, float, float]

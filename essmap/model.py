@@ -37,20 +37,6 @@ class Category(StrEnum):
 
 CATEGORIES: Final = tuple(c.value for c in Category)
 
-#: French labels shown to users.
-CATEGORY_LABELS_FR: Final[dict[str, str]] = {
-    "amap_delivery_point": "Point de livraison AMAP",
-    "cooperative_grocery": "Épicerie coopérative",
-    "urban_farm": "Ferme urbaine",
-    "community_garden": "Jardin partagé",
-    "producer_shop": "Magasin de producteurs",
-    "market": "Marché",
-    "association": "Association",
-    "public_body": "Organisme public",
-    "training": "Formation",
-    "other": "Autre",
-}
-
 #: Categories that count as short-circuit food supply by default (a setting overrides it).
 DEFAULT_SUPPLY_CATEGORIES: Final = (
     "amap_delivery_point",

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from essmap.cli.app import app, console, print_json, settings, store
 from essmap.errors import InvalidParameterError
-from essmap.model import CATEGORY_LABELS_FR, approximate_mask
+from essmap.labels import CATEGORY_LABELS_FR, METHOD_LABELS_FR
+from essmap.model import approximate_mask
 
 # Negative longitudes (-1.47) must be read as arguments, not as unknown short options.
 NUMBERS = {"ignore_unknown_options": True}
@@ -25,13 +26,6 @@ Categories = Annotated[
     list[str] | None,
     typer.Option("--category", "-c", help="Catégorie d'acteurs (répétable) ; toutes par défaut."),
 ]
-
-METHOD_FR = {
-    "grid": "carroyage Insee",
-    "area": "population répartie selon la surface",
-    "none": "population inconnue",
-}
-RELATION_FR = {"inside": "dans le quartier", "band": "dans la bande", "outside": "hors du quartier"}
 
 
 def distance_fr(metres: float) -> str:
@@ -228,7 +222,7 @@ def coverage(
             "oui" if row.low_access else "non",
         )
     console.print(grid)
-    methods = ", ".join(METHOD_FR[m] for m in dict.fromkeys(table["method"]))
+    methods = ", ".join(METHOD_LABELS_FR[m] for m in dict.fromkeys(table["method"]))
     console.print(f"Habitants : {methods}.")
     schematic = qpv.loc[qpv["geometry_source"] == "schematic", "code"].tolist()
     if schematic:

@@ -12,7 +12,7 @@ from rich.table import Table
 from essmap.analysis.summary import summarise
 from essmap.cli.app import app, console, err_console, print_json, progress_stages, settings, store
 from essmap.importing import ImportReport, import_actors, import_population, import_qpv
-from essmap.model import CATEGORY_LABELS_FR
+from essmap.labels import CATEGORY_LABELS_FR
 from essmap.sources import table_to_file
 
 import_app = typer.Typer(help="Importer des données (QPV, population, acteurs).", no_args_is_help=True)

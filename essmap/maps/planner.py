@@ -26,6 +26,7 @@ import pandas as pd
 from essmap.analysis.coverage import coverage_view
 from essmap.analysis.siting import suggest_sites
 from essmap.errors import InvalidParameterError
+from essmap.labels import GENERATION_LABEL_FR, METHOD_LABELS_FR, SCHEMATIC_NOTE_FR, category_label
 from essmap.maps.page import (
     MAX_ZOOM,
     PageScript,
@@ -38,12 +39,8 @@ from essmap.maps.page import (
 )
 from essmap.maps.style import (
     COVERAGE_COLORS,
-    GENERATION_LABEL_FR,
-    METHOD_LABELS_FR,
     NO_DATA_COLOR,
-    SCHEMATIC_NOTE_FR,
     category_color,
-    category_label,
     category_styles,
     coverage_class,
     coverage_class_labels,

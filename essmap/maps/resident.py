@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from essmap.labels import GENERATION_LABEL_FR, PRECISION_LABELS_FR, PRECISION_NOTES_FR, SCHEMATIC_NOTE_FR
 from essmap.maps.page import (
     COORD_SCALE,
     MAX_ZOOM,
@@ -41,9 +42,6 @@ from essmap.maps.page import (
     render_page,
 )
 from essmap.maps.style import (
-    GENERATION_LABEL_FR,
-    PRECISION_LABELS_FR,
-    SCHEMATIC_NOTE_FR,
     category_styles,
 )
 from essmap.model import ACTOR_COLUMNS, approximate_mask, located_mask
@@ -51,17 +49,6 @@ from essmap.settings import Settings
 
 #: Actor columns sent to the page (shown in popups and lists): all of them.
 POPUP_COLUMNS: Final = list(ACTOR_COLUMNS)
-#: What an approximate location means, by precision (French, shown in popups).
-PRECISION_NOTES_FR: Final[dict[str, str]] = {
-    "street": "le point est placé dans la rue, il peut être décalé de plusieurs centaines de mètres.",
-    "neighbourhood": (
-        "seul le quartier est connu, le point peut être décalé de plusieurs centaines de mètres."
-    ),
-    "commune": "seule la commune est connue, le point peut être à plusieurs kilomètres du lieu réel.",
-    "unknown": "la précision du point n'est pas connue ; vérifiez l'adresse avant de vous déplacer.",
-    # the published location is precise, but the point was placed approximately (by hand…)
-    "placed": "le point a été placé approximativement, il peut être décalé de plusieurs centaines de mètres.",
-}
 GENERATION_COLORS: Final = {2024: "#c2185b", 2015: "#3949ab"}
 TITLE: Final = "essmap : circuits courts et quartiers prioritaires"
 

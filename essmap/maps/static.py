@@ -22,13 +22,12 @@ from matplotlib.patches import Patch, Rectangle
 from essmap.analysis.coverage import coverage_view
 from essmap.errors import InvalidParameterError, NotFoundError
 from essmap.geo import metric_crs_of
+from essmap.labels import METHOD_LABELS_FR, category_label
 from essmap.maps.planner import check_threshold, coverage_share
 from essmap.maps.style import (
     COVERAGE_COLORS,
-    METHOD_LABELS_FR,
     NO_DATA_COLOR,
     category_color,
-    category_label,
     coverage_class,
     coverage_class_labels,
 )

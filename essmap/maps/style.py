@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Final
 
-from essmap.model import CATEGORIES, CATEGORY_LABELS_FR
+from essmap.labels import category_label
+from essmap.model import CATEGORIES
 
 #: One distinct colour per actor category.
 CATEGORY_COLORS: Final[dict[str, str]] = {
@@ -48,39 +49,11 @@ CATEGORY_GLYPHS: Final[dict[str, str]] = {
     "other": "M8 12a4 4 0 1 0 8 0 4 4 0 1 0-8 0z",
 }
 
-#: French labels of location precisions.
-PRECISION_LABELS_FR: Final[dict[str, str]] = {
-    "exact": "exacte",
-    "building": "bâtiment",
-    "street": "rue",
-    "neighbourhood": "quartier",
-    "commune": "commune",
-    "unknown": "inconnue",
-    "none": "aucune",
-}
-
 #: Classes of coverage share (lower bounds included, the last upper bound included too).
 COVERAGE_BREAKS: Final = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 #: One colour per class, from least (red) to best covered (green).
 COVERAGE_COLORS: Final = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 NO_DATA_COLOR: Final = "#bdbdbd"
-
-#: How residents were counted (the ``method`` column of the coverage table).
-METHOD_LABELS_FR: Final[dict[str, str]] = {
-    "grid": "population du carroyage (carreaux de 200 m de l'Insee)",
-    "area": "population du quartier répartie selon la surface",
-    "none": "population inconnue : part de la surface couverte",
-}
-
-GENERATION_LABEL_FR: Final = "Quartiers prioritaires {generation}"
-SCHEMATIC_NOTE_FR: Final = (
-    "Contour schématique : tracé approximatif, ce n'est pas la limite officielle du quartier."
-)
-
-
-def category_label(category: str) -> str:
-    """French label of a category (the key itself if unknown)."""
-    return CATEGORY_LABELS_FR.get(category, category)
 
 
 def category_color(category: str) -> str:

@@ -1,0 +1,63 @@
+"""User-facing labels: one French table per concept, shared by the CLI, the maps and the API.
+
+Every label a resident or a planner reads for a code (a category, a location precision, a way of
+counting residents) comes from here, so that a concept is named the same way
+everywhere and the pages can later be given other languages from one place.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Actor categories.
+CATEGORY_LABELS_FR: Final[dict[str, str]] = {
+    "amap_delivery_point": "Point de livraison AMAP",
+    "cooperative_grocery": "Épicerie coopérative",
+    "urban_farm": "Ferme urbaine",
+    "community_garden": "Jardin partagé",
+    "producer_shop": "Magasin de producteurs",
+    "market": "Marché",
+    "association": "Association",
+    "public_body": "Organisme public",
+    "training": "Formation",
+    "other": "Autre",
+}
+
+#: Location precisions.
+PRECISION_LABELS_FR: Final[dict[str, str]] = {
+    "exact": "exacte",
+    "building": "bâtiment",
+    "street": "rue",
+    "neighbourhood": "quartier",
+    "commune": "commune",
+    "unknown": "inconnue",
+    "none": "aucune",
+}
+
+#: What an approximate location means, by precision (shown in popups).
+PRECISION_NOTES_FR: Final[dict[str, str]] = {
+    "street": "le point est placé dans la rue, il peut être décalé de plusieurs centaines de mètres.",
+    "neighbourhood": (
+        "seul le quartier est connu, le point peut être décalé de plusieurs centaines de mètres."
+    ),
+    "commune": "seule la commune est connue, le point peut être à plusieurs kilomètres du lieu réel.",
+    "unknown": "la précision du point n'est pas connue ; vérifiez l'adresse avant de vous déplacer.",
+    # the published location is precise, but the point was placed approximately (by hand…)
+    "placed": "le point a été placé approximativement, il peut être décalé de plusieurs centaines de mètres.",
+}
+#: How residents were counted (the ``method`` column of the coverage table).
+METHOD_LABELS_FR: Final[dict[str, str]] = {
+    "grid": "population du carroyage (carreaux de 200 m de l'Insee)",
+    "area": "population du quartier répartie selon la surface",
+    "none": "population inconnue : part de la surface couverte",
+}
+
+GENERATION_LABEL_FR: Final = "Quartiers prioritaires {generation}"
+SCHEMATIC_NOTE_FR: Final = (
+    "Contour schématique : tracé approximatif, ce n'est pas la limite officielle du quartier."
+)
+
+
+def category_label(category: str) -> str:
+    """French label of a category (the key itself if unknown)."""
+    return CATEGORY_LABELS_FR.get(category, category)
