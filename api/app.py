@@ -19,9 +19,9 @@ from api.errors import install_error_handlers
 from api.layers import CollectionCache, Proximity
 from api.openapi import build_openapi
 from api.routes import collections, coverage, docs, ogc, operations, pages, proximity
+from essmap.importing import open_seeded_store
 from essmap.index import build_index
 from essmap.settings import Settings, get_settings
-from essmap.store import open_store
 
 log = logging.getLogger("essmap.api")
 
@@ -71,7 +71,7 @@ def _warm(app: FastAPI) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    store = await run_in_threadpool(open_store, settings)
+    store = await run_in_threadpool(open_seeded_store, settings)
     app.state.store = store
     app.state.collections = CollectionCache(store)
     app.state.proximity = None

@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from essmap.importing import open_seeded_store
 from essmap.model import CATEGORIES, actor_frame
 from essmap.settings import Settings
-from essmap.store import open_store
 
 TOP = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,7 @@ def synthetic_actors(count: int, seed: int = 7) -> tuple[pd.DataFrame, list[shap
 
 def prepare_data(folder: Path, actors: int) -> Settings:
     settings = Settings(data_dir=folder)
-    store = open_store(settings)  # seeded with the demo set
+    store = open_seeded_store(settings)  # seeded with the demo set
     frame, points = synthetic_actors(actors)
     store.upsert_actors(actor_frame(frame, points))
     store.close()

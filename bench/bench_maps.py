@@ -23,11 +23,11 @@ import pandas as pd
 import shapely
 from playwright.sync_api import Page, sync_playwright
 
+from essmap.importing import open_seeded_store
 from essmap.maps.assets import make_offline
 from essmap.maps.resident import render_resident_map
 from essmap.model import CATEGORIES, actor_frame
 from essmap.settings import Settings
-from essmap.store import open_store
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -145,7 +145,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(data_dir=Path(data_dir), tile_url=None)
-        store = open_store(settings)  # seeded with the Bayonne demo set: its QPV outlines
+        store = open_seeded_store(settings)  # seeded with the Bayonne demo set: its QPV outlines
         qpv = store.load_neighbourhoods()
         store.close()
     actors = synthetic_actors(args.actors)

@@ -17,6 +17,7 @@ import pandas as pd
 from essmap.errors import InvalidInputError, Problem
 from essmap.geo import TERRITORY_BY_KEY, territory_keys, transformer
 from essmap.model import WGS84, located_mask
+from essmap.settings import Settings
 from essmap.sources import (
     Progress,
     _noop,
@@ -25,7 +26,7 @@ from essmap.sources import (
     population_from_csv,
     qpv_from_file,
 )
-from essmap.store.base import Store
+from essmap.store import Store, open_store
 
 
 @dataclass
@@ -62,12 +63,18 @@ def seed_demo(store: Store) -> None:
     folder = demo_data_dir()
     qpv = qpv_from_file(folder / "qpv_schematic.geojson", source="essmap demo set (schematic)")
     actors = actors_from_file(folder / "actors_demo.csv")
-    initialise = getattr(store, "initialise", None)
-    if initialise is not None:
-        initialise(qpv.table, actors.table)
-    else:
-        store.upsert_neighbourhoods(qpv.table)
-        store.upsert_actors(actors.table)
+    store.initialise(qpv.table, actors.table)
+
+
+def open_seeded_store(settings: Settings) -> Store:
+    """Open the store the settings select; a new one is filled with the demo set first.
+
+    Seeding is skipped when ``settings.init_from_demo`` is false (the store stays empty).
+    """
+    store = open_store(settings)
+    if settings.init_from_demo and not store.exists():
+        seed_demo(store)
+    return store
 
 
 def import_qpv(

@@ -18,10 +18,9 @@ import shapely
 import uvicorn
 from fastapi import FastAPI
 
-from essmap.importing import import_qpv
+from essmap.importing import import_qpv, open_seeded_store
 from essmap.model import actor_frame
 from essmap.settings import Settings
-from essmap.store import open_store
 from tests.conftest import OCCITANIE_QPV
 
 #: Actors added to the demo set: two on each side of the antimeridian (Fiji) and one unlocated.
@@ -39,7 +38,7 @@ EXTRA_POINTS = [shapely.Point(179.9, -16.8), shapely.Point(-179.95, -16.5), None
 def populate(data_dir: Path, **options: object) -> Settings:
     """Demo set (2 QPVs 2024, 15 actors) + the 105 real Occitanie QPVs of 2015 + 3 extra actors."""
     settings = Settings(data_dir=data_dir, **options)
-    store = open_store(settings)
+    store = open_seeded_store(settings)
     import_qpv(store, OCCITANIE_QPV, generation=2015)
     store.upsert_actors(actor_frame(EXTRA_ACTORS, EXTRA_POINTS))
     store.close()

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pytest
 
+from essmap.importing import open_seeded_store
 from essmap.settings import Settings
-from essmap.store import GeoPackageStore, open_store
+from essmap.store import GeoPackageStore
 
 if TYPE_CHECKING:
     from playwright.sync_api import Playwright
@@ -36,7 +37,7 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture
 def demo_store(settings: Settings) -> Iterator[GeoPackageStore]:
     """A store seeded with the shipped Bayonne demo set."""
-    store = open_store(settings)
+    store = open_seeded_store(settings)
     assert isinstance(store, GeoPackageStore)
     yield store
     store.close()

@@ -14,9 +14,9 @@ import pytest
 import shapely
 
 from api import create_app
+from essmap.importing import open_seeded_store
 from essmap.model import CATEGORIES, actor_frame
 from essmap.settings import Settings
-from essmap.store import open_store
 from tests.api_support import background_server, populate
 
 MAX_LIMIT = 50
@@ -306,7 +306,7 @@ def test_etag_changes_when_the_data_changes(tmp_path: Path) -> None:
     with background_server(create_app(settings)) as url, httpx.Client(base_url=url) as http:
         before = http.get("/collections/actors/items?limit=50")
         etag = before.headers["etag"]
-        store = open_store(settings)
+        store = open_seeded_store(settings)
         extra = actor_frame(
             __import__("pandas").DataFrame(
                 {"id": ["new-market"], "name": ["Nouveau marché"], "category": ["market"]}

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import shapely
 
-from essmap.importing import import_actors, import_qpv
+from essmap.importing import import_actors, import_qpv, open_seeded_store
+from essmap.settings import Settings
 from essmap.store import GeoPackageStore
 from essmap.store.base import Store
 
@@ -132,3 +133,68 @@ def test_geometry_is_wgs84_multipolygon(demo_store: GeoPackageStore) -> None:
     qpv = demo_store.load_neighbourhoods()
     assert qpv.crs.to_epsg() == 4326
     assert all(isinstance(g, shapely.MultiPolygon) for g in qpv.geometry)
+
+
+_WRITER = """
+import sys
+import pandas as pd
+import shapely
+from essmap.model import actor_frame
+from essmap.store import GeoPackageStore
+
+store = GeoPackageStore(sys.argv[1])
+prefix = sys.argv[2]
+for n in range(int(sys.argv[3])):
+    row = pd.DataFrame({"id": [f"{prefix}-{n}"], "name": [f"{prefix} {n}"], "category": ["market"]})
+    store.upsert_actors(actor_frame(row, [shapely.Point(-1.47 + n * 1e-4, 43.49)]))
+"""
+
+
+def test_concurrent_writers_lose_nothing(demo_store: GeoPackageStore) -> None:
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(demo_store.path), name, "12"])
+        for name in ("a", "b", "c")
+    ]
+    assert [w.wait(timeout=240) for w in writers] == [0, 0, 0]
+    ids = set(GeoPackageStore(demo_store.path).load_actors()["id"])
+    expected = {f"{name}-{n}" for name in ("a", "b", "c") for n in range(12)}
+    assert expected <= ids
+    assert len(ids) == 15 + len(expected)
+
+
+def test_store_of_another_schema_version_is_refused(demo_store: GeoPackageStore) -> None:
+    import pandas as pd
+    import pyogrio
+
+    from essmap.errors import StoreError
+    from essmap.store.gpkg import META_LAYER
+
+    meta = pd.DataFrame({"key": ["schema_version"], "value": ["99"]})
+    pyogrio.write_dataframe(meta, demo_store.path, layer=META_LAYER, driver="GPKG")
+    with pytest.raises(StoreError, match="version de schéma 99"):
+        GeoPackageStore(demo_store.path).load_actors()
+
+
+def test_leftovers_of_a_killed_write_are_removed_by_the_next(
+    demo_store: GeoPackageStore, tmp_path: Path
+) -> None:
+    folder = demo_store.path.parent
+    stale = [folder / f".{demo_store.path.name}.123-abc.tmp.gpkg{end}" for end in ("", "-journal", "-wal")]
+    for path in stale:
+        path.write_bytes(b"left by a killed process")
+    small = tmp_path / "small.csv"
+    small.write_text("id,name,category,lon,lat\ns1,Marché,market,-1.47,43.49\n")
+    import_actors(demo_store, small)
+    assert [p.name for p in stale if p.exists()] == []
+
+
+def test_seeding_lives_above_the_store(settings: Settings) -> None:
+    code = "import sys, essmap.store; print('essmap.importing' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    empty = open_seeded_store(settings.model_copy(update={"init_from_demo": False}))
+    assert not empty.exists()
+    assert empty.load_actors().empty
+    seeded = open_seeded_store(settings)
+    assert seeded.exists()
+    assert len(seeded.load_actors()) == 15

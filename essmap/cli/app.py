@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from essmap.importing import open_seeded_store
 from essmap.settings import Settings, get_settings
-from essmap.store import Store, open_store
+from essmap.store import Store
 
 app = typer.Typer(
     name="essmap",
@@ -35,7 +36,7 @@ def settings() -> Settings:
 
 
 def store(cfg: Settings | None = None) -> Store:
-    return open_store(cfg or settings())
+    return open_seeded_store(cfg or settings())
 
 
 def print_json(data: Any) -> None:

@@ -10,14 +10,12 @@ __all__ = ["GeoPackageStore", "Store", "UpsertCounts", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
-    """Open the store the settings select; a new embedded store is seeded with the demo set."""
+    """Open the store the settings select, as it is (a new store is empty until written or seeded).
+
+    :func:`essmap.importing.open_seeded_store` also fills a new store with the demo set.
+    """
     if settings.store == "postgis":
         from essmap.errors import StoreError
 
         raise StoreError("le stockage PostGIS n'est pas encore disponible ; utilisez ESSMAP_STORE=gpkg")
-    store = GeoPackageStore(settings.store_path)
-    if not store.exists() and settings.init_from_demo:
-        from essmap.importing import seed_demo
-
-        seed_demo(store)
-    return store
+    return GeoPackageStore(settings.store_path)

@@ -61,6 +61,14 @@ class Store(Protocol):
         """A token that changes whenever the stored data changes."""
         ...
 
+    def exists(self) -> bool:
+        """Whether the store holds data already (False for a store never written)."""
+        ...
+
+    def initialise(self, neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame) -> None:
+        """Fill a new store with these tables in one write; does nothing if the store exists."""
+        ...
+
     def close(self) -> None:
         """Release resources."""
         ...

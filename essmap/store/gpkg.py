@@ -151,7 +151,7 @@ class GeoPackageStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _remove_stale_temporaries(self) -> None:
-        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg"):
+        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg*"):  # with -journal, -wal…
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
