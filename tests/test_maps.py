@@ -19,10 +19,11 @@ import pytest
 import shapely
 
 from essmap.analysis.coverage import coverage
+from essmap.analysis.views import planner_view, static_view
 from essmap.errors import InvalidParameterError, NotFoundError
 from essmap.maps import assets
 from essmap.maps.page import data_tag, encode_columns, encode_points
-from essmap.maps.planner import planner_data, render_planner_map
+from essmap.maps.planner import coverage_share, planner_data, render_planner_map
 from essmap.maps.resident import render_resident_map, resident_data
 from essmap.maps.static import image_size, render_static_map
 from essmap.maps.style import COVERAGE_COLORS, coverage_class, coverage_class_labels
@@ -219,7 +220,9 @@ def test_coverage_classes() -> None:
 
 def test_planner_data_comes_from_the_analysis(demo_store: GeoPackageStore, offline: Settings) -> None:
     qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
-    data = planner_data(qpv, actors, settings=offline, threshold_m=400.0, sites=2)
+    data = planner_data(
+        qpv, actors, planner_view(qpv, actors, settings=offline, threshold_m=400.0, sites=2), settings=offline
+    )
     expected = coverage(qpv, actors, thresholds_m=[400.0], supply_categories=offline.supply_categories)
     (layer,) = data["qpv"]  # type: ignore[misc]
     shown = {f["properties"]["code"]: f["properties"] for f in layer["features"]["features"]}
@@ -232,10 +235,11 @@ def test_planner_data_comes_from_the_analysis(demo_store: GeoPackageStore, offli
         assert props["method"] == row.method
         assert props["lowAccess"] == row.low_access
         assert props["schematic"] is True
-    n_supply = int(actors["category"].isin(offline.supply_categories).sum() - 0)
-    located_supply = [p for p in data["supply"]]  # type: ignore[union-attr]
-    assert len(located_supply) == 8 <= n_supply
-    assert len(data["catchments"]["features"]) == 8  # type: ignore[index]
+    supply = actors[actors["category"].isin(offline.supply_categories) & located_mask(actors)]
+    assert len(supply) > 0
+    assert sorted(p["id"] for p in data["supply"]) == sorted(supply["id"])  # type: ignore[union-attr]
+    rings = data["catchments"]["features"]  # type: ignore[index]
+    assert sorted(f["properties"]["id"] for f in rings) == sorted(supply["id"])
     assert len(data["sites"]) == 2  # type: ignore[arg-type]
     first = data["sites"][0]  # type: ignore[index]
     assert first["rank"] == 1
@@ -247,12 +251,13 @@ def test_planner_data_comes_from_the_analysis(demo_store: GeoPackageStore, offli
 def test_planner_parameters_are_checked(demo_store: GeoPackageStore, offline: Settings) -> None:
     qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
     with pytest.raises(InvalidParameterError, match="seuil"):
-        render_planner_map(qpv, actors, settings=offline, threshold_m=0)
+        planner_view(qpv, actors, settings=offline, threshold_m=0)
     with pytest.raises(InvalidParameterError, match="seuil"):
-        render_planner_map(qpv, actors, settings=offline, threshold_m=offline.max_threshold_m + 1)
+        planner_view(qpv, actors, settings=offline, threshold_m=offline.max_threshold_m + 1)
     with pytest.raises(InvalidParameterError, match="sites"):
-        render_planner_map(qpv, actors, settings=offline, sites=offline.max_suggestions + 1)
-    html = render_planner_map(qpv, actors, settings=offline, threshold_m=800, sites=0)
+        planner_view(qpv, actors, settings=offline, sites=offline.max_suggestions + 1)
+    view = planner_view(qpv, actors, settings=offline, threshold_m=800, sites=0)
+    html = render_planner_map(qpv, actors, view, settings=offline)
     data = data_block(html)
     assert data["threshold"] == 800.0
     assert data["sites"] == []
@@ -264,19 +269,50 @@ def test_planner_parameters_are_checked(demo_store: GeoPackageStore, offline: Se
 
 def test_static_png_of_the_territory_and_of_one_qpv(demo_store: GeoPackageStore, offline: Settings) -> None:
     qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
-    whole = render_static_map(qpv, actors, settings=offline, dpi=80)
-    one = render_static_map(qpv, actors, settings=offline, qpv_code="qn06401i", threshold_m=800, dpi=80)
+    whole_view = static_view(qpv, actors, settings=offline)
+    one_view = static_view(qpv, actors, settings=offline, qpv_code="qn06401i", threshold_m=800)
+    whole = render_static_map(qpv, actors, whole_view, settings=offline, dpi=80)
+    one = render_static_map(qpv, actors, one_view, settings=offline, dpi=80)
     for png in (whole, one):
         width, height = image_size(png)
         assert 500 < width < 1200
         assert 400 < height < 1000
-    assert whole != one
+    assert list(one_view.shown["code"]) == ["QN06401I"]
+    assert len(whole_view.shown) == len(qpv)
+    # the QPV is filled with the colour of its coverage class (drawn at alpha 0.85 on white)
+    row = one_view.coverage.table.iloc[0]
+    share, _ = coverage_share(row)
+    fill = _blend(COVERAGE_COLORS[coverage_class(share)], 0.85)  # type: ignore[index]
+    pixels = _pixels(one)
+    assert _share_of_colour(pixels, fill) > 0.005
+    others = [c for c in COVERAGE_COLORS if c != COVERAGE_COLORS[coverage_class(share)]]  # type: ignore[index]
+    assert all(_share_of_colour(pixels, _blend(c, 0.85)) < 0.001 for c in others)
     with pytest.raises(NotFoundError, match="QP999999"):
-        render_static_map(qpv, actors, settings=offline, qpv_code="QP999999")
+        static_view(qpv, actors, settings=offline, qpv_code="QP999999")
     with pytest.raises(NotFoundError, match="2015"):
-        render_static_map(qpv, actors, settings=offline, generation=2015)
+        static_view(qpv, actors, settings=offline, generation=2015)
     with pytest.raises(InvalidParameterError):
-        render_static_map(qpv, actors, settings=offline, threshold_m=-1)
+        static_view(qpv, actors, settings=offline, threshold_m=-1)
+    with pytest.raises(InvalidParameterError, match="résolution"):
+        render_static_map(qpv, actors, one_view, settings=offline, dpi=10)
+
+
+def _blend(hex_colour: str, alpha: float) -> tuple[float, float, float]:
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    return (rgb[0] * alpha + 1 - alpha, rgb[1] * alpha + 1 - alpha, rgb[2] * alpha + 1 - alpha)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from matplotlib.image import imread
+
+    return np.asarray(imread(io.BytesIO(png), format="png"))[:, :, :3]
+
+
+def _share_of_colour(pixels: np.ndarray, rgb: tuple[float, float, float], tol: float = 0.02) -> float:
+    close = np.all(np.abs(pixels - np.asarray(rgb)) <= tol, axis=2)
+    return float(close.mean())
 
 
 def test_static_png_of_real_occitanie_qpvs(occitanie_qpv: gpd.GeoDataFrame, offline: Settings) -> None:
@@ -303,8 +339,15 @@ def test_static_png_of_real_occitanie_qpvs(occitanie_qpv: gpd.GeoDataFrame, offl
         ),
         [point],
     )
-    png = render_static_map(qpv, actors, settings=offline, qpv_code=str(toulouse["code"].iloc[0]), dpi=60)
+    code = str(toulouse["code"].iloc[0])
+    view = static_view(qpv, actors, settings=offline, qpv_code=code)
+    png = render_static_map(qpv, actors, view, settings=offline, dpi=60)
     assert image_size(png)[0] > 300
+    (row,) = view.coverage.table.itertuples()
+    assert row.code == code
+    assert row.supply_points == 1  # the market placed inside it
+    share, _ = coverage_share(row)
+    assert _share_of_colour(_pixels(png), _blend(COVERAGE_COLORS[coverage_class(share)], 0.85)) > 0.01  # type: ignore[index]
 
 
 # --- command line -----------------------------------------------------------------------------

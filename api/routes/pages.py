@@ -90,19 +90,20 @@ def _resident_html(store: Store, settings: Settings, revision: str) -> str:
 def _planner_html(
     store: Store, settings: Settings, revision: str, threshold_m: float | None, sites: int
 ) -> str:
+    from essmap.analysis.views import planner_view
     from essmap.maps.planner import render_planner_map
 
     def render() -> str:
-        grid = store.load_population_grid()
-        return render_planner_map(
-            store.load_neighbourhoods(),
-            store.load_actors(),
+        neighbourhoods, actors = store.load_neighbourhoods(), store.load_actors()
+        view = planner_view(
+            neighbourhoods,
+            actors,
             settings=settings,
             threshold_m=threshold_m,
-            grid=grid,
+            grid=store.load_population_grid(),
             sites=sites,
-            asset_url=ASSET_URL,
         )
+        return render_planner_map(neighbourhoods, actors, view, settings=settings, asset_url=ASSET_URL)
 
     result: str = _PAGES.get(("planner", id(store), id(settings), revision, threshold_m, sites), render)
     return result

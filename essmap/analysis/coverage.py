@@ -39,7 +39,6 @@ from essmap.analysis.zones import (
 )
 from essmap.errors import InvalidParameterError
 from essmap.model import DEFAULT_SUPPLY_CATEGORIES, WGS84
-from essmap.settings import Settings
 
 __all__ = [
     "COVERAGE_COLUMNS",
@@ -470,46 +469,3 @@ def catchments(
         geometry=gpd.GeoSeries(geoms, crs=WGS84),
         crs=WGS84,
     )
-
-
-@dataclass(frozen=True)
-class CoverageView:
-    """What a map of coverage at one threshold shows: the table, the gaps and the catchments."""
-
-    table: pd.DataFrame
-    gaps: gpd.GeoDataFrame
-    catchments: gpd.GeoDataFrame
-
-
-def coverage_view(
-    neighbourhoods: gpd.GeoDataFrame,
-    actors: gpd.GeoDataFrame,
-    *,
-    threshold_m: float,
-    settings: Settings,
-    grid: gpd.GeoDataFrame | None = None,
-) -> CoverageView:
-    """Coverage, gap polygons and catchment discs at one threshold, with the settings' options."""
-    supply = list(settings.supply_categories)
-    table = coverage(
-        neighbourhoods,
-        actors,
-        thresholds_m=[threshold_m],
-        supply_categories=supply,
-        grid=grid,
-        low_access_share=settings.low_access_share,
-        low_access_residents=settings.low_access_residents,
-        max_threshold_m=settings.max_threshold_m,
-    )
-    gaps = coverage_gaps(
-        neighbourhoods,
-        actors,
-        threshold_m=threshold_m,
-        supply_categories=supply,
-        grid=grid,
-        max_threshold_m=settings.max_threshold_m,
-    )
-    rings = catchments(
-        actors, threshold_m=threshold_m, supply_categories=supply, max_threshold_m=settings.max_threshold_m
-    )
-    return CoverageView(table, gaps, rings)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from essmap.analysis.views import planner_view, static_view
 from essmap.cli.app import app, console, err_console, settings, store
 from essmap.maps.planner import render_planner_map
 from essmap.maps.resident import render_resident_map
@@ -69,16 +70,17 @@ def planner(
     """Carte des aménageurs : couverture des QPV à un seuil, zones non desservies, sites suggérés."""
     cfg = settings()
     st = store(cfg)
-    html = render_planner_map(
-        st.load_neighbourhoods(),
-        st.load_actors(),
+    neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
+    view = planner_view(
+        neighbourhoods,
+        actors,
         settings=cfg,
         threshold_m=threshold,
         grid=st.load_population_grid(),
         sites=sites,
     )
-    _write(out, html)
-    used = cfg.default_threshold_m if threshold is None else threshold
+    _write(out, render_planner_map(neighbourhoods, actors, view, settings=cfg))
+    used = view.coverage.threshold_m
     console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
 
 
@@ -97,16 +99,17 @@ def static(
     """Image PNG d'un QPV ou de tout le territoire avec sa couverture (sans fond de carte)."""
     cfg = settings()
     st = store(cfg)
-    png = render_static_map(
-        st.load_neighbourhoods(),
-        st.load_actors(),
+    neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
+    view = static_view(
+        neighbourhoods,
+        actors,
         settings=cfg,
         qpv_code=qpv,
         generation=generation,
         threshold_m=threshold,
         grid=st.load_population_grid(),
-        dpi=dpi,
     )
+    png = render_static_map(neighbourhoods, actors, view, settings=cfg, dpi=dpi)
     _write(out, png)
     width, height = image_size(png)
     what = f"du quartier {qpv}" if qpv else "du territoire"

@@ -10,9 +10,9 @@ drawn by ``static/planner.js``). At one threshold (a straight-line distance in m
 - the catchment ring around each supply point, and the supply points themselves;
 - suggested new sites, numbered in pick order, with the residents each one brings within reach.
 
-Every figure comes from :mod:`essmap.analysis` (coverage, coverage_gaps, catchments,
-suggest_sites); nothing is computed here. Assets and tiles work as for the resident map
-(``asset_url`` None: standalone page).
+Every figure comes from :func:`essmap.analysis.views.planner_view` (coverage, gaps, catchments,
+suggested sites), computed by the caller; nothing is computed here. Assets and tiles work as for
+the resident map (``asset_url`` None: standalone page).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from essmap.analysis.coverage import coverage_view
-from essmap.analysis.siting import suggest_sites
-from essmap.errors import InvalidParameterError
+from essmap.analysis.views import PlannerView
 from essmap.labels import GENERATION_LABEL_FR, METHOD_LABELS_FR, SCHEMATIC_NOTE_FR, category_label
 from essmap.maps.page import (
     MAX_ZOOM,
@@ -117,31 +115,14 @@ def _qpv_layers(neighbourhoods: gpd.GeoDataFrame, table: pd.DataFrame) -> list[d
 def planner_data(
     neighbourhoods: gpd.GeoDataFrame,
     actors: gpd.GeoDataFrame,
+    view: PlannerView,
     *,
     settings: Settings,
-    threshold_m: float,
-    grid: gpd.GeoDataFrame | None = None,
-    sites: int = 3,
 ) -> dict[str, Any]:
-    """The data block of the planner page (JSON-ready), from the analysis functions."""
+    """The data block of the planner page (JSON-ready), from a :class:`PlannerView`."""
     supply = list(settings.supply_categories)
-    view = coverage_view(neighbourhoods, actors, threshold_m=threshold_m, settings=settings, grid=grid)
-    table, gaps, rings = view.table, view.gaps, view.catchments
-    picked = (
-        suggest_sites(
-            neighbourhoods,
-            actors,
-            count=sites,
-            threshold_m=threshold_m,
-            supply_categories=supply,
-            grid=grid,
-            spacing_m=settings.siting_spacing_m,
-            max_count=settings.max_suggestions,
-            max_threshold_m=settings.max_threshold_m,
-        )
-        if sites > 0 and len(neighbourhoods)
-        else None
-    )
+    table, gaps, rings = view.coverage.table, view.coverage.gaps, view.coverage.catchments
+    picked = view.sites
     names = {str(c): str(n) for c, n in zip(neighbourhoods["code"], neighbourhoods["name"], strict=True)}
     gap_props = [
         {
@@ -192,7 +173,7 @@ def planner_data(
             )
     methods = sorted({str(m) for m in table["method"].dropna()}) if len(table) else []
     return {
-        "threshold": float(threshold_m),
+        "threshold": view.coverage.threshold_m,
         "classes": [
             {"label": label, "color": color}
             for label, color in zip(coverage_class_labels(), COVERAGE_COLORS, strict=True)
@@ -213,26 +194,12 @@ def planner_data(
     }
 
 
-def check_threshold(threshold_m: float | None, settings: Settings) -> float:
-    """The threshold to map: the given one, else the first of the settings; checked."""
-    value = settings.default_threshold_m if threshold_m is None else threshold_m
-    if not np.isfinite(value) or value <= 0 or value > settings.max_threshold_m:
-        raise InvalidParameterError(
-            "threshold",
-            f"le seuil doit être une distance positive d'au plus {settings.max_threshold_m:g} m "
-            f"(reçu : {value:g})",
-        )
-    return float(value)
-
-
 def render_planner_map(
     neighbourhoods: gpd.GeoDataFrame,
     actors: gpd.GeoDataFrame,
+    view: PlannerView,
     *,
     settings: Settings,
-    threshold_m: float | None = None,
-    grid: gpd.GeoDataFrame | None = None,
-    sites: int = 3,
     asset_url: str | None = None,
 ) -> str:
     """The planner map as a complete HTML page.
@@ -241,32 +208,15 @@ def render_planner_map(
     ----------
     neighbourhoods, actors
         Tables of :mod:`essmap.model` (WGS 84).
+    view
+        Coverage at one threshold and suggested sites
+        (:func:`essmap.analysis.views.planner_view`).
     settings
-        Supply categories, low-access rule, limits, tiles.
-    threshold_m
-        Straight-line distance in metres (default: the first of ``settings.thresholds_m``).
-    grid
-        Population grid squares (``store.load_population_grid()``) or None.
-    sites
-        Number of new sites to suggest (0 for none; at most ``settings.max_suggestions``).
+        Supply categories and tiles.
     asset_url
         None for a standalone page with every asset inline; else the URL prefix of the assets.
-
-    Raises
-    ------
-    InvalidParameterError
-        For a threshold or a number of sites out of range.
     """
-    threshold = check_threshold(threshold_m, settings)
-    if sites < 0 or sites > settings.max_suggestions:
-        raise InvalidParameterError(
-            "sites", f"le nombre de sites doit être entre 0 et {settings.max_suggestions} (reçu : {sites})"
-        )
-    if grid is not None and grid.empty:
-        grid = None
-    data = planner_data(
-        neighbourhoods, actors, settings=settings, threshold_m=threshold, grid=grid, sites=sites
-    )
+    data = planner_data(neighbourhoods, actors, view, settings=settings)
     m, tiles = base_map(settings, title=TITLE)
     refs = {"tiles": tiles} if tiles is not None else {}
     m.add_child(PageScript("EssmapPlanner.init", data, {"maxZoom": MAX_ZOOM}, refs))

@@ -4,7 +4,7 @@ Drawn with matplotlib in the metric CRS of the area (Lambert-93 in mainland Fran
 background tiles: QPVs shaded by coverage share at a threshold (same classes and colours as the
 planner map), gap polygons hatched, catchment rings and supply points by category, QPV labels,
 a scale bar, a north arrow, and a caption with the method and the sources. Figures come from
-:func:`essmap.analysis.coverage.coverage`, ``coverage_gaps`` and ``catchments``.
+:func:`essmap.analysis.views.static_view`, computed by the caller.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from essmap.analysis.coverage import coverage_view
-from essmap.errors import InvalidParameterError, NotFoundError
+from essmap.analysis.views import StaticView
+from essmap.errors import InvalidParameterError
 from essmap.geo import metric_crs_of
 from essmap.labels import METHOD_LABELS_FR, category_label
-from essmap.maps.planner import check_threshold, coverage_share
+from essmap.maps.planner import coverage_share
 from essmap.maps.style import (
     COVERAGE_COLORS,
     NO_DATA_COLOR,
@@ -36,31 +36,6 @@ from essmap.settings import Settings
 
 GAP_COLOR: Final = "#b71c1c"
 NICE_LENGTHS_M: Final = (50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000, 50_000, 100_000)
-
-
-def select_neighbourhoods(
-    neighbourhoods: gpd.GeoDataFrame, *, qpv_code: str | None, generation: int | None
-) -> gpd.GeoDataFrame:
-    """The QPVs to draw: one code (its latest generation unless given), else a whole generation.
-
-    Raises
-    ------
-    NotFoundError
-        If the code or the generation is not in the table.
-    """
-    table = neighbourhoods
-    if generation is not None:
-        table = table[table["generation"] == generation]
-        if table.empty:
-            raise NotFoundError(f"aucun quartier prioritaire de la génération {generation}")
-    if qpv_code is not None:
-        table = table[table["code"].astype("string").str.upper() == qpv_code.strip().upper()]
-        if table.empty:
-            raise NotFoundError(f"aucun quartier prioritaire de code {qpv_code}")
-    if table.empty:
-        raise NotFoundError("aucun quartier prioritaire à cartographier : importez d'abord des QPV")
-    latest = int(table["generation"].max())
-    return table[table["generation"] == latest]
 
 
 def _scale_length(width_m: float) -> int:
@@ -79,51 +54,36 @@ def _percent(value: float | None) -> str:
 def render_static_map(
     neighbourhoods: gpd.GeoDataFrame,
     actors: gpd.GeoDataFrame,
+    view: StaticView,
     *,
     settings: Settings,
-    qpv_code: str | None = None,
-    generation: int | None = None,
-    threshold_m: float | None = None,
-    grid: gpd.GeoDataFrame | None = None,
     dpi: int = 150,
 ) -> bytes:
-    """A PNG image of one QPV (``qpv_code``) or of every QPV of a generation, with coverage.
+    """A PNG image of the QPVs of ``view`` (one QPV, or a whole generation) with their coverage.
 
     Parameters
     ----------
     neighbourhoods, actors
-        Tables of :mod:`essmap.model` (WGS 84).
+        Tables of :mod:`essmap.model` (WGS 84); the other QPVs of the generation are drawn greyed.
+    view
+        The QPVs shown and their coverage (:func:`essmap.analysis.views.static_view`).
     settings
-        Supply categories, thresholds and limits.
-    qpv_code
-        Code of the QPV to draw (case-insensitive); None for the whole territory.
-    generation
-        QPV list (default: the latest one present, for the code if one is given).
-    threshold_m
-        Straight-line distance in metres (default: the first of ``settings.thresholds_m``).
-    grid
-        Population grid squares or None.
+        Supply categories.
     dpi
         Resolution (the image is 10 x 8.5 inches before trimming).
 
     Raises
     ------
-    NotFoundError
-        Unknown code or generation, or no QPV at all.
     InvalidParameterError
-        Threshold or resolution out of range.
+        Resolution out of range.
     """
-    threshold = check_threshold(threshold_m, settings)
     if not 50 <= dpi <= 600:
         raise InvalidParameterError(
             "dpi", f"la résolution doit être entre 50 et 600 points par pouce (reçu : {dpi})"
         )
-    if grid is not None and grid.empty:
-        grid = None
-    shown = select_neighbourhoods(neighbourhoods, qpv_code=qpv_code, generation=generation)
+    shown, qpv_code, threshold = view.shown, view.qpv_code, view.coverage.threshold_m
     supply = list(settings.supply_categories)
-    view = coverage_view(shown, actors, threshold_m=threshold, settings=settings, grid=grid)
-    table, gaps, rings = view.table, view.gaps, view.catchments
+    table, gaps, rings = view.coverage.table, view.coverage.gaps, view.coverage.catchments
     located = actors[located_mask(actors)]
     points = located[located["category"].isin(supply)]
 
@@ -303,4 +263,4 @@ def image_size(png: bytes) -> tuple[int, int]:
     return width, height
 
 
-__all__ = ["image_size", "render_static_map", "select_neighbourhoods"]
+__all__ = ["image_size", "render_static_map"]

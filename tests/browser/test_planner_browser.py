@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from essmap.analysis.coverage import coverage, coverage_gaps
+from essmap.analysis.views import planner_view
 from essmap.geo import repair_polygons
 from essmap.maps.planner import render_planner_map
 from essmap.maps.style import COVERAGE_COLORS, coverage_class
@@ -33,7 +34,13 @@ def test_demo_planner_map(
     qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
     path = tmp_path / "planner.html"
     path.write_text(
-        render_planner_map(qpv, actors, settings=offline, threshold_m=400, sites=3), encoding="utf-8"
+        render_planner_map(
+            qpv,
+            actors,
+            planner_view(qpv, actors, settings=offline, threshold_m=400, sites=3),
+            settings=offline,
+        ),
+        encoding="utf-8",
     )
     map_page.open_file(path)
     page = map_page.page
@@ -115,7 +122,12 @@ def test_planner_map_of_the_105_real_occitanie_qpvs(
         inside.to_numpy(),
     )
     path = tmp_path / "planner_occitanie.html"
-    path.write_text(render_planner_map(qpv, actors, settings=offline, sites=2), encoding="utf-8")
+    path.write_text(
+        render_planner_map(
+            qpv, actors, planner_view(qpv, actors, settings=offline, sites=2), settings=offline
+        ),
+        encoding="utf-8",
+    )
     map_page.open_file(path)
     expect(map_page.page.locator("path.essmap-qpv-shade")).to_have_count(105)
     map_page.screenshot("planner_occitanie")

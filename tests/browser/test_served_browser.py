@@ -12,6 +12,7 @@ import pytest
 from matplotlib.image import imsave
 from playwright.sync_api import expect
 
+from essmap.analysis.views import planner_view
 from essmap.maps.assets import served_files
 from essmap.maps.planner import render_planner_map
 from essmap.maps.resident import render_resident_map
@@ -92,7 +93,9 @@ def test_served_pages_with_linked_assets_and_local_tiles(
     )
     qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
     site.pages["/"] = render_resident_map(qpv, actors, settings=cfg, asset_url="/assets")
-    site.pages["/planner"] = render_planner_map(qpv, actors, settings=cfg, asset_url="/assets")
+    site.pages["/planner"] = render_planner_map(
+        qpv, actors, planner_view(qpv, actors, settings=cfg), settings=cfg, asset_url="/assets"
+    )
 
     map_page.open(site.url + "/")
     page = map_page.page

@@ -1,0 +1,200 @@
+"""What a map shows, computed in one place: coverage at a threshold, suggested sites, the QPVs drawn.
+
+The map modules (:mod:`essmap.maps`) only draw; their callers (the CLI, the API) compute these views
+with the functions here and pass them on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from essmap.analysis.coverage import catchments, coverage, coverage_gaps
+from essmap.analysis.siting import suggest_sites
+from essmap.errors import InvalidParameterError, NotFoundError
+from essmap.settings import Settings
+
+__all__ = [
+    "CoverageView",
+    "PlannerView",
+    "StaticView",
+    "check_threshold",
+    "coverage_view",
+    "planner_view",
+    "select_neighbourhoods",
+    "static_view",
+]
+
+
+@dataclass(frozen=True)
+class CoverageView:
+    """What a map of coverage at one threshold shows: the table, the gaps and the catchments."""
+
+    threshold_m: float
+    table: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+
+
+@dataclass(frozen=True)
+class PlannerView:
+    """The planner map's figures: coverage at one threshold and the suggested sites (or None)."""
+
+    coverage: CoverageView
+    sites: gpd.GeoDataFrame | None
+
+
+@dataclass(frozen=True)
+class StaticView:
+    """A static map's figures: the QPVs drawn (one, or a whole generation) and their coverage."""
+
+    shown: gpd.GeoDataFrame
+    qpv_code: str | None
+    coverage: CoverageView
+
+
+def check_threshold(threshold_m: float | None, settings: Settings) -> float:
+    """The threshold to map: the given one, else ``settings.default_threshold_m``; checked.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a distance that is not positive or exceeds ``settings.max_threshold_m``.
+    """
+    value = settings.default_threshold_m if threshold_m is None else threshold_m
+    if not math.isfinite(value) or value <= 0 or value > settings.max_threshold_m:
+        raise InvalidParameterError(
+            "threshold",
+            f"le seuil doit être une distance positive d'au plus {settings.max_threshold_m:g} m "
+            f"(reçu : {value:g})",
+        )
+    return float(value)
+
+
+def coverage_view(
+    neighbourhoods: gpd.GeoDataFrame,
+    actors: gpd.GeoDataFrame,
+    *,
+    threshold_m: float,
+    settings: Settings,
+    grid: gpd.GeoDataFrame | None = None,
+) -> CoverageView:
+    """Coverage, gap polygons and catchment discs at one threshold, with the settings' options."""
+    supply = list(settings.supply_categories)
+    if grid is not None and grid.empty:
+        grid = None
+    table = coverage(
+        neighbourhoods,
+        actors,
+        thresholds_m=[threshold_m],
+        supply_categories=supply,
+        grid=grid,
+        low_access_share=settings.low_access_share,
+        low_access_residents=settings.low_access_residents,
+        max_threshold_m=settings.max_threshold_m,
+    )
+    gaps = coverage_gaps(
+        neighbourhoods,
+        actors,
+        threshold_m=threshold_m,
+        supply_categories=supply,
+        grid=grid,
+        max_threshold_m=settings.max_threshold_m,
+    )
+    rings = catchments(
+        actors, threshold_m=threshold_m, supply_categories=supply, max_threshold_m=settings.max_threshold_m
+    )
+    return CoverageView(float(threshold_m), table, gaps, rings)
+
+
+def planner_view(
+    neighbourhoods: gpd.GeoDataFrame,
+    actors: gpd.GeoDataFrame,
+    *,
+    settings: Settings,
+    threshold_m: float | None = None,
+    grid: gpd.GeoDataFrame | None = None,
+    sites: int = 3,
+) -> PlannerView:
+    """Coverage at a threshold and ``sites`` suggested new supply points, for the planner map.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a threshold or a number of sites out of range.
+    """
+    threshold = check_threshold(threshold_m, settings)
+    if sites < 0 or sites > settings.max_suggestions:
+        raise InvalidParameterError(
+            "sites", f"le nombre de sites doit être entre 0 et {settings.max_suggestions} (reçu : {sites})"
+        )
+    if grid is not None and grid.empty:
+        grid = None
+    view = coverage_view(neighbourhoods, actors, threshold_m=threshold, settings=settings, grid=grid)
+    picked = None
+    if sites > 0 and len(neighbourhoods):
+        picked = suggest_sites(
+            neighbourhoods,
+            actors,
+            count=sites,
+            threshold_m=threshold,
+            supply_categories=list(settings.supply_categories),
+            grid=grid,
+            spacing_m=settings.siting_spacing_m,
+            max_count=settings.max_suggestions,
+            max_threshold_m=settings.max_threshold_m,
+        )
+    return PlannerView(view, picked)
+
+
+def select_neighbourhoods(
+    neighbourhoods: gpd.GeoDataFrame, *, qpv_code: str | None, generation: int | None
+) -> gpd.GeoDataFrame:
+    """The QPVs to draw: one code (its latest generation unless given), else a whole generation.
+
+    Raises
+    ------
+    NotFoundError
+        If the code or the generation is not in the table.
+    """
+    table = neighbourhoods
+    if generation is not None:
+        table = table[table["generation"] == generation]
+        if table.empty:
+            raise NotFoundError(f"aucun quartier prioritaire de la génération {generation}")
+    if qpv_code is not None:
+        table = table[table["code"].astype("string").str.upper() == qpv_code.strip().upper()]
+        if table.empty:
+            raise NotFoundError(f"aucun quartier prioritaire de code {qpv_code}")
+    if table.empty:
+        raise NotFoundError("aucun quartier prioritaire à cartographier : importez d'abord des QPV")
+    latest = int(table["generation"].max())
+    return table[table["generation"] == latest]
+
+
+def static_view(
+    neighbourhoods: gpd.GeoDataFrame,
+    actors: gpd.GeoDataFrame,
+    *,
+    settings: Settings,
+    qpv_code: str | None = None,
+    generation: int | None = None,
+    threshold_m: float | None = None,
+    grid: gpd.GeoDataFrame | None = None,
+) -> StaticView:
+    """The QPVs of a static map (one code, or a whole generation) and their coverage.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown code or generation, or no QPV at all.
+    InvalidParameterError
+        Threshold out of range.
+    """
+    threshold = check_threshold(threshold_m, settings)
+    shown = select_neighbourhoods(neighbourhoods, qpv_code=qpv_code, generation=generation)
+    view = coverage_view(shown, actors, threshold_m=threshold, settings=settings, grid=grid)
+    return StaticView(shown, qpv_code, view)
