@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shapely
 
 from essmap.analysis.grid import lattice
 from essmap.errors import InvalidInputError
@@ -93,4 +92,3 @@ def test_lattice_points_are_shared_multiples_of_the_spacing() -> None:
         [0, 0], [0, 100], [100, 0], [100, 100], [200, 0], [200, 100], [300, 100],
     ]  # fmt: skip
     assert lattice(np.empty((0, 4)), 100.0).shape == (0, 2)
-    assert shapely.points(pts).shape == (7,)

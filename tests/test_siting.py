@@ -8,7 +8,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -248,7 +247,6 @@ def test_empty_inputs() -> None:
         supply_categories=SUPPLY,
         candidates=no_candidates,
     ).empty
-    assert isinstance(pd.DataFrame(empty).shape, tuple)
 
 
 def test_picks_below_the_minimum_gain_are_not_proposed() -> None:
