@@ -152,3 +152,14 @@ def test_resident_map_shows_every_located_actor_by_default(page: Page, api_url: 
     assert page.eval_on_selector_all("input.essmap-filter:checked", "els => els.length") == all_categories
     assert "category=" not in page.evaluate("location.hash")
     assert page.evaluate("essmapResident.layer.count()") == 11  # the located demo actors
+
+
+def test_a_malformed_hash_is_ignored_not_fatal(page: Page, api_url: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{api_url}/embed#category=%E0%A4%A&map=15/43.4951/-1.4710")
+    _ready(page)
+    assert errors == []
+    assert page.evaluate("essmapResident.map.getZoom()") == 15  # the readable part still applies
+    all_categories = page.eval_on_selector_all("input.essmap-filter", "els => els.length")
+    assert page.eval_on_selector_all("input.essmap-filter:checked", "els => els.length") == all_categories

@@ -11,11 +11,20 @@
 (function (global) {
   'use strict';
 
+  // decodeURIComponent throws URIError on a malformed escape (a truncated or hand-edited link):
+  // such a part of the hash is ignored instead of stopping the script.
+  function decode(text) {
+    try { return decodeURIComponent(text); } catch (e) { return null; }
+  }
+
   function parseHash() {
     var out = {};
     global.location.hash.replace(/^#/, '').split('&').forEach(function (part) {
       var i = part.indexOf('=');
-      if (i > 0) { out[decodeURIComponent(part.slice(0, i))] = decodeURIComponent(part.slice(i + 1)); }
+      if (i <= 0) { return; }
+      var name = decode(part.slice(0, i));
+      var value = decode(part.slice(i + 1));
+      if (name !== null && value !== null) { out[name] = value; }
     });
     return out;
   }
