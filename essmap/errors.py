@@ -74,5 +74,17 @@ class NotFoundError(EssmapError, LookupError):
     """A requested neighbourhood, actor or collection does not exist."""
 
 
+class AlreadyExistsError(EssmapError, ValueError):
+    """A record with this identifier exists already (creating it again would overwrite it)."""
+
+
+class VersionConflictError(EssmapError, ValueError):
+    """A change was based on a version of a record that is no longer the current one."""
+
+    def __init__(self, message: str, *, current_version: int | None) -> None:
+        self.current_version = current_version
+        super().__init__(message)
+
+
 class StoreError(EssmapError, OSError):
     """The store cannot be opened, read or written."""

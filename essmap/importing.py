@@ -42,6 +42,7 @@ class ImportReport:
     merged: list[str] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    unchanged: int = 0  # records already stored exactly as in the file
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -112,6 +113,7 @@ def import_qpv(
         parsed.repaired,
         parsed.merged,
         warnings=parsed.warnings,
+        unchanged=counts.unchanged,
     )
 
 
@@ -150,7 +152,9 @@ def import_population(
     table = _join_population(current, pop, str(path), allow_unknown=False)
     changed = table[table["code"].isin(pop["code"])]
     counts = store.upsert_neighbourhoods(changed)
-    return ImportReport("population", str(path), len(pop), counts.created, counts.updated)
+    return ImportReport(
+        "population", str(path), len(pop), counts.created, counts.updated, unchanged=counts.unchanged
+    )
 
 
 def find_duplicates(actors: gpd.GeoDataFrame, *, distance_m: float = 50.0) -> list[dict[str, Any]]:
@@ -229,6 +233,7 @@ def import_actors(
         counts.updated,
         duplicates=dups,
         warnings=warnings,
+        unchanged=counts.unchanged,
     )
 
 

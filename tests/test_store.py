@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -58,7 +59,10 @@ def test_reimport_updates_instead_of_duplicating(empty_store: GeoPackageStore, t
 def test_reimport_of_qpv_updates_by_code(empty_store: GeoPackageStore, occitanie_shapefile: Path) -> None:
     assert import_qpv(empty_store, occitanie_shapefile).created == 105
     again = import_qpv(empty_store, occitanie_shapefile)
-    assert (again.created, again.updated) == (0, 105)
+    assert (again.created, again.updated) == (0, 0)  # the same file again: nothing changed
+    revision = empty_store.revision()
+    assert import_qpv(empty_store, occitanie_shapefile).created == 0
+    assert empty_store.revision() == revision  # no write, no new revision
     assert len(empty_store.load_neighbourhoods()) == 105
 
 
@@ -84,7 +88,9 @@ def _big_csv(path: Path, rows: int) -> None:
 
 
 def test_killed_import_leaves_the_previous_store(demo_store: GeoPackageStore, tmp_path: Path) -> None:
-    before = demo_store.path.read_bytes()
+    before = demo_store.load_actors()
+    revision = demo_store.revision()
+    demo_store.close()
     big = tmp_path / "big.csv"
     _big_csv(big, 300_000)
     env = {**os.environ, "ESSMAP_DATA_DIR": str(demo_store.path.parent)}
@@ -94,12 +100,11 @@ def test_killed_import_leaves_the_previous_store(demo_store: GeoPackageStore, tm
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    pattern = f".{demo_store.path.name}.*.tmp.gpkg"
+    wal = demo_store.path.with_name(demo_store.path.name + "-wal")
     deadline = time.monotonic() + 120
     seen = False
     while time.monotonic() < deadline and proc.poll() is None:
-        temporaries = list(demo_store.path.parent.glob(pattern))
-        if temporaries and temporaries[0].stat().st_size > 100_000:
+        if wal.exists() and wal.stat().st_size > 2_000_000:  # the import's transaction is being written
             seen = True
             break
         time.sleep(0.002)
@@ -107,16 +112,18 @@ def test_killed_import_leaves_the_previous_store(demo_store: GeoPackageStore, tm
     proc.wait()
     assert seen, "the import finished before it could be killed mid-write"
     assert proc.returncode == -signal.SIGKILL
-    assert demo_store.path.read_bytes() == before
     reopened = GeoPackageStore(demo_store.path)
-    assert len(reopened.load_actors()) == 15
+    assert reopened.revision() == revision
+    after = reopened.load_actors()
+    assert after["id"].tolist() == before["id"].tolist()
+    assert after.drop(columns="geometry").equals(before.drop(columns="geometry"))
     assert len(reopened.load_neighbourhoods()) == 2
-    # the next write cleans the stale temporary and succeeds
+    # the next write succeeds
     small = tmp_path / "small.csv"
     small.write_text("id,name,category,lon,lat\ns1,Marché,market,-1.47,43.49\n")
     import_actors(reopened, small)
     assert len(reopened.load_actors()) == 16
-    assert not list(demo_store.path.parent.glob(pattern))
+    reopened.close()
 
 
 def test_unreadable_store_is_a_clear_error(data_dir: Path) -> None:
@@ -163,29 +170,57 @@ def test_concurrent_writers_lose_nothing(demo_store: GeoPackageStore) -> None:
 
 
 def test_store_of_another_schema_version_is_refused(demo_store: GeoPackageStore) -> None:
-    import pandas as pd
-    import pyogrio
-
     from essmap.errors import StoreError
-    from essmap.store.gpkg import META_LAYER
 
-    meta = pd.DataFrame({"key": ["schema_version"], "value": ["99"]})
-    pyogrio.write_dataframe(meta, demo_store.path, layer=META_LAYER, driver="GPKG")
+    with sqlite3.connect(demo_store.path) as conn:
+        conn.execute("UPDATE essmap_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="version de schéma 99"):
         GeoPackageStore(demo_store.path).load_actors()
 
 
-def test_leftovers_of_a_killed_write_are_removed_by_the_next(
-    demo_store: GeoPackageStore, tmp_path: Path
-) -> None:
-    folder = demo_store.path.parent
-    stale = [folder / f".{demo_store.path.name}.123-abc.tmp.gpkg{end}" for end in ("", "-journal", "-wal")]
-    for path in stale:
-        path.write_bytes(b"left by a killed process")
-    small = tmp_path / "small.csv"
-    small.write_text("id,name,category,lon,lat\ns1,Marché,market,-1.47,43.49\n")
-    import_actors(demo_store, small)
-    assert [p.name for p in stale if p.exists()] == []
+def test_a_version_1_store_is_migrated_at_open(data_dir: Path) -> None:
+    import pandas as pd
+    import pyogrio
+
+    from essmap.importing import demo_data_dir
+    from essmap.sources import actors_from_file, qpv_from_file
+
+    # a store as essmap 0.1 wrote it: whole layers written by GDAL, schema version 1
+    data_dir.mkdir(parents=True)
+    path = data_dir / "essmap.gpkg"
+    actors = actors_from_file(demo_data_dir() / "actors_demo.csv").table
+    qpv = qpv_from_file(demo_data_dir() / "qpv_schematic.geojson").table
+    for layer, table, kind in (("neighbourhoods", qpv, "MultiPolygon"), ("actors", actors, "Point")):
+        pyogrio.write_dataframe(table, path, layer=layer, driver="GPKG", geometry_type=kind)
+    meta = pd.DataFrame({"key": ["schema_version"], "value": ["1"]})
+    pyogrio.write_dataframe(meta, path, layer="essmap_meta", driver="GPKG")
+    store = GeoPackageStore(path)
+    loaded = store.load_actors()
+    assert loaded["id"].tolist() == actors["id"].tolist()
+    assert loaded.geometry.isna().sum() == actors.geometry.isna().sum()
+    assert store.get_actor("otsokop").version == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM essmap_meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    # GDAL's R-tree triggers are gone, so plain SQLite writes work
+    store.patch_actor("otsokop", {"name": "Otsokop (épicerie)"}, expected_version=1, author="test")
+    assert GeoPackageStore(path).get_actor("otsokop").fields["name"] == "Otsokop (épicerie)"
+    assert len(store.load_neighbourhoods()) == 2
+    store.close()
+
+
+def test_gdal_reads_the_store_as_a_geopackage(demo_store: GeoPackageStore) -> None:
+    import pyogrio
+
+    layers = dict(pyogrio.list_layers(demo_store.path))
+    assert layers["actors"] == "Point"
+    assert layers["neighbourhoods"] == "MultiPolygon"
+    read = pyogrio.read_dataframe(demo_store.path, layer="actors")
+    assert read.crs.to_epsg() == 4326
+    ours = demo_store.load_actors()
+    assert read["id"].tolist() == ours["id"].tolist()
+    both = read.geometry.notna()
+    assert both.tolist() == ours.geometry.notna().tolist()
+    assert read.geometry[both].geom_equals_exact(ours.geometry[both], tolerance=0).all()
 
 
 def test_seeding_lives_above_the_store(settings: Settings) -> None:

@@ -1,42 +1,84 @@
-"""The embedded store: one GeoPackage file in the data directory.
+"""The embedded store: one GeoPackage file in the data directory, written through SQLite transactions.
 
-Writes are atomic: the new content is written to a temporary file beside the store, flushed to
-disk, then renamed over the store (``os.replace``). A process killed at any moment leaves either
-the previous file or the new one, never a half-written store. Concurrent writers are serialised
-with an advisory lock, so that read-modify-write upserts do not lose updates.
+Why SQLite (Python's ``sqlite3``) rather than GDAL for writing: a GeoPackage *is* an SQLite
+database, and SQLite's transactions give what essmap needs and GDAL's layer writer does not expose
+row by row: an upsert of one actor touches one row, inside ``BEGIN IMMEDIATE … COMMIT``, with the
+version check, the history entry and the revision bump in the same transaction. The file is in
+WAL mode, so readers (other threads, other API processes) never wait for a writer and always see
+the last committed state; ``synchronous=FULL`` makes a committed write survive a crash. Writers are
+serialised across processes by a portable lock file (``filelock``) before SQLite's own lock.
+
+GDAL, QGIS and any GeoPackage reader still open the file: essmap writes the GeoPackage metadata
+tables and geometry blobs itself (:mod:`essmap.store.gpkg_format`). The schema is versioned
+(:data:`~essmap.store.base.SCHEMA_VERSION`) and migrated forward at open; a store written by a
+newer essmap is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import uuid
-import warnings
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
+from filelock import FileLock, Timeout
 
-from essmap.errors import StoreError
-from essmap.model import (
-    WGS84,
-    actor_frame,
-    empty_actors,
-    empty_neighbourhoods,
-    neighbourhood_frame,
+from essmap.errors import AlreadyExistsError, NotFoundError, StoreError, VersionConflictError
+from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, WGS84, actor_frame, neighbourhood_frame
+from essmap.store import gpkg_format
+from essmap.store.base import (
+    IMPORT_AUTHOR,
+    SCHEMA_VERSION,
+    ActorRecord,
+    Change,
+    UpsertCounts,
+    actor_rows,
+    change_of,
+    history_text,
+    neighbourhood_rows,
+    now_utc,
+    patched_row,
+    record_of,
+    same_row,
+    single_row,
+    table_rows,
 )
-from essmap.store.base import ACTOR_KEY, QPV_KEY, UpsertCounts, merge
 
-SCHEMA_VERSION = "1"
-LAYERS = {
-    "neighbourhoods": "MultiPolygon",
-    "actors": "Point",
-    "population_grid": "Polygon",
+META = "essmap_meta"
+#: Feature tables: geometry type and columns (besides ``fid`` and ``geom``), in file order.
+TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "neighbourhoods": (
+        "MULTIPOLYGON",
+        {
+            "code": "TEXT",
+            "name": "TEXT",
+            "generation": "INTEGER",
+            "commune_codes": "TEXT",
+            "commune_names": "TEXT",
+            "population": "INTEGER",
+            "population_year": "INTEGER",
+            "population_source": "TEXT",
+            "geometry_source": "TEXT",
+            "source": "TEXT",
+        },
+    ),
+    "actors": (
+        "POINT",
+        {
+            **{c: ("BOOLEAN" if c == "location_approximate" else "TEXT") for c in ACTOR_COLUMNS},
+            "version": "INTEGER NOT NULL DEFAULT 1",
+            "updated_at": "TEXT",
+        },
+    ),
+    "population_grid": ("POLYGON", {"id": "TEXT", "population": "REAL"}),
 }
-META_LAYER = "essmap_meta"
+_ACTOR_SELECT = ", ".join(["geom", *ACTOR_COLUMNS, "version", "updated_at"])
+_WRITE_TIMEOUT_S = 120.0
+_CHUNK = 500  # ids per "IN (…)" query
 
 
 def empty_grid() -> gpd.GeoDataFrame:
@@ -48,175 +90,485 @@ def empty_grid() -> gpd.GeoDataFrame:
     )
 
 
-def _normalise(layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if layer == "neighbourhoods":
-        return neighbourhood_frame(gdf, gdf.geometry.to_numpy())
-    if layer == "actors":
-        return actor_frame(gdf, gdf.geometry.to_numpy())
-    out = gpd.GeoDataFrame(
-        {"id": gdf["id"].astype("string"), "population": gdf["population"].astype("float64")},
-        geometry=gdf.geometry.to_numpy(),
-        crs=WGS84,
+def _create_schema(conn: sqlite3.Connection) -> None:
+    gpkg_format.create_metadata(conn)
+    for table, (geometry_type, columns) in TABLES.items():
+        cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{table}" '
+            f"(fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geometry_type}, {cols})"
+        )
+        gpkg_format.register_table(conn, table, geometry_type=geometry_type)
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {META} "
+        "(fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, key TEXT NOT NULL, value TEXT)"
     )
-    return out.reset_index(drop=True)
+    gpkg_format.register_table(conn, META, geometry_type=None)
+    _create_indexes_and_history(conn)
+    conn.execute(f"INSERT INTO {META} (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    conn.execute(f"INSERT INTO {META} (key, value) VALUES ('revision', '0')")
 
 
-_EMPTY = {"neighbourhoods": empty_neighbourhoods, "actors": empty_actors, "population_grid": empty_grid}
+def _create_indexes_and_history(conn: sqlite3.Connection) -> None:
+    conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {META}_key ON {META} (key)")
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS actors_id ON actors (id)")
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS neighbourhoods_key ON neighbourhoods (generation, code)")
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS population_grid_id ON population_grid (id)")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS actor_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "actor_id TEXT NOT NULL, version INTEGER NOT NULL, action TEXT NOT NULL, author TEXT NOT NULL, "
+        "at TEXT NOT NULL, before TEXT, after TEXT)"
+    )
+    conn.execute("CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq)")
+    gpkg_format.register_table(conn, "actor_history", geometry_type=None)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Version 1 was written whole by GDAL: drop its R-tree triggers, add versions and history."""
+    gpkg_format.drop_rtree_indexes(conn)
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for table, (geometry_type, columns) in TABLES.items():
+        if table not in names:
+            cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
+            conn.execute(
+                f'CREATE TABLE "{table}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+                f"geom {geometry_type}, {cols})"
+            )
+            gpkg_format.register_table(conn, table, geometry_type=geometry_type)
+    present = {row[1] for row in conn.execute('PRAGMA table_info("actors")')}
+    if "version" not in present:
+        conn.execute('ALTER TABLE actors ADD COLUMN "version" INTEGER NOT NULL DEFAULT 1')
+    if "updated_at" not in present:
+        conn.execute('ALTER TABLE actors ADD COLUMN "updated_at" TEXT')
+    conn.execute("UPDATE actors SET updated_at = ? WHERE updated_at IS NULL", (now_utc(),))
+    _create_indexes_and_history(conn)
+    conn.execute(f"INSERT OR IGNORE INTO {META} (key, value) VALUES ('revision', '0')")
+
+
+#: Forward migrations: from version N to N + 1.
+MIGRATIONS = {1: _migrate_1_to_2}
 
 
 class GeoPackageStore:
-    """A store in one GeoPackage file (layers ``neighbourhoods``, ``actors``, ``population_grid``)."""
+    """A store in one GeoPackage file (tables ``neighbourhoods``, ``actors``, ``population_grid``,
+    ``actor_history`` and ``essmap_meta``)."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._fspath = os.fspath(self.path)
-        self._cache: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
-        self._stamp: tuple[int, int, int] | None = None
-        self._revision = "empty"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._checked = False
+        self._thread_lock = threading.Lock()  # one writing thread per process
+        self._file_lock = FileLock(str(self.path) + ".lock", timeout=_WRITE_TIMEOUT_S)
 
-    # --- reading ---------------------------------------------------------------------------
-    def revision(self) -> str:
-        """The file's identity, modification time and size: any write (an atomic replace) changes it.
-
-        Called on every proximity request: one ``stat``, and the text is only formatted when the
-        file changed.
-        """
+    # --- connections ---------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
         try:
-            st = os.stat(self._fspath)
-        except FileNotFoundError:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=_WRITE_TIMEOUT_S)
+            if not conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                # a new file: its GeoPackage header goes straight into the file, before WAL mode
+                # (GDAL reads the application id from the file's first bytes, not through SQLite)
+                gpkg_format.mark_as_geopackage(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"le stockage {self.path.name} est illisible : {exc}") from exc
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection | None:
+        """This thread's connection, once the schema is checked; None when the file does not exist."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if not self.path.is_file():
+                return None
+            conn = self._connect()
+            self._local.conn = conn
+        if not self._checked and not self._check_schema(conn):
+            return None  # an empty database: a first write was interrupted before it committed
+        return conn
+
+    def _check_schema(self, conn: sqlite3.Connection) -> bool:
+        """Check the schema version, migrating forward; False for an empty database."""
+        version = self._schema_version(conn)
+        if version is None:
+            return False
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path.name} : version de schéma {version} non prise en charge, plus récente que "
+                f"celle de cette version d'essmap ({SCHEMA_VERSION}) ; mettez essmap à jour"
+            )
+        if version < SCHEMA_VERSION:
+            with self._writing(conn):
+                version = self._schema_version(conn) or SCHEMA_VERSION  # another process may have migrated it
+                while version < SCHEMA_VERSION:
+                    MIGRATIONS[version](conn)
+                    version += 1
+                    conn.execute(f"UPDATE {META} SET value = ? WHERE key = 'schema_version'", (str(version),))
+                self._bump(conn)
+        self._checked = True
+        return True
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int | None:
+        """The schema version of the file; None for an empty database (no table at all)."""
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return None
+            if META not in tables:
+                raise StoreError(f"{self.path.name} n'est pas un stockage essmap (table {META} absente)")
+            row = conn.execute(f"SELECT value FROM {META} WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"le stockage {self.path.name} est illisible : {exc}") from exc
+        try:
+            return int(row[0]) if row else 0
+        except ValueError:
+            raise StoreError(f"{self.path.name} : version de schéma « {row[0]} » illisible") from None
+
+    @contextlib.contextmanager
+    def _writing(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction: process and file locks, ``BEGIN IMMEDIATE``, commit or roll back."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._thread_lock, self._file_lock:
+                if conn is None:
+                    conn = getattr(self._local, "conn", None)
+                    if conn is None:
+                        conn = self._connect()
+                        self._local.conn = conn
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if self._schema_version(conn) is None:  # a new store
+                        _create_schema(conn)
+                        self._checked = True
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except Timeout as exc:
+            raise StoreError(f"le stockage {self.path.name} est occupé par une autre écriture") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"écriture impossible dans {self.path.name} : {exc}") from exc
+
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction on a checked (migrated) store, created if new."""
+        return self._writing(self._conn())
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection) -> None:
+        conn.execute(f"UPDATE {META} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+
+    # --- reading -------------------------------------------------------------------------------
+    def revision(self) -> str:
+        """The number of committed writes, as text (``empty`` before the first)."""
+        conn = self._conn()
+        if conn is None:
             return "empty"
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if stamp != self._stamp:
-            self._revision = f"{stamp[0]:x}-{stamp[1]:x}-{stamp[2]:x}"
-            self._stamp = stamp
-        return self._revision
+        row = conn.execute(f"SELECT value FROM {META} WHERE key = 'revision'").fetchone()
+        return f"r{row[0]}" if row else "empty"
 
     def exists(self) -> bool:
-        return self.path.exists()
+        return self._conn() is not None
 
-    def _load(self, layer: str) -> gpd.GeoDataFrame:
-        rev = self.revision()
-        cached = self._cache.get(layer)
-        if cached and cached[0] == rev:
-            return cached[1].copy()
-        gdf = _EMPTY[layer]() if rev == "empty" else self._read_layer(layer)
-        self._cache[layer] = (rev, gdf)
-        return gdf.copy()
-
-    def _read_layer(self, layer: str) -> gpd.GeoDataFrame:
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        conn = self._conn()
+        if conn is None:
+            return []
         try:
-            names = {name for name, _ in pyogrio.list_layers(self.path)}
-            if layer not in names:
-                return _EMPTY[layer]()
-            self._check_schema(names)
-            raw = pyogrio.read_dataframe(self.path, layer=layer)
-        except StoreError:
-            raise
-        except Exception as exc:  # GDAL raises several error classes for unreadable files
-            raise StoreError(f"le stockage {self.path} est illisible : {exc}") from exc
-        if raw.crs is None or not raw.crs.equals(WGS84):
-            raise StoreError(f"le stockage {self.path} : la couche {layer} n'est pas en WGS 84")
-        return _normalise(layer, raw)
-
-    def _check_schema(self, names: set[str]) -> None:
-        if META_LAYER not in names:
-            raise StoreError(f"{self.path} n'est pas un stockage essmap (table {META_LAYER} absente)")
-        meta = pyogrio.read_dataframe(self.path, layer=META_LAYER)
-        values = dict(zip(meta["key"], meta["value"], strict=True))
-        if values.get("schema_version") != SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} : version de schéma {values.get('schema_version')} non prise en charge "
-                f"(attendue : {SCHEMA_VERSION})"
-            )
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"le stockage {self.path.name} est illisible : {exc}") from exc
 
     def load_neighbourhoods(self) -> gpd.GeoDataFrame:
-        return self._load("neighbourhoods")
+        rows = self._select(f"SELECT geom, {', '.join(QPV_COLUMNS)} FROM neighbourhoods ORDER BY fid")
+        frame = pd.DataFrame([r[1:] for r in rows], columns=list(QPV_COLUMNS))
+        return neighbourhood_frame(frame, gpkg_format.decode([r[0] for r in rows]))
 
     def load_actors(self) -> gpd.GeoDataFrame:
-        return self._load("actors")
+        rows = self._select(f"SELECT {_ACTOR_SELECT} FROM actors ORDER BY fid")
+        return _actor_table(rows)
 
     def load_population_grid(self) -> gpd.GeoDataFrame:
-        return self._load("population_grid")
+        rows = self._select("SELECT geom, id, population FROM population_grid ORDER BY fid")
+        if not rows:
+            return empty_grid()
+        return gpd.GeoDataFrame(
+            {
+                "id": pd.Series([r[1] for r in rows], dtype="string"),
+                "population": pd.Series([r[2] for r in rows], dtype="float64"),
+            },
+            geometry=gpd.GeoSeries(gpkg_format.decode([r[0] for r in rows]), crs=WGS84),
+            crs=WGS84,
+        )
 
-    # --- writing ---------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    # --- one actor -----------------------------------------------------------------------------
+    def get_actor(self, actor_id: str) -> ActorRecord:
+        rows = self._select(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = ?", (actor_id,))
+        if not rows:
+            raise NotFoundError(f"aucun acteur d'identifiant « {actor_id} »")
+        row, version, at = _actor_row(rows[0])
+        return record_of(row, version, at)
 
-    def _remove_stale_temporaries(self) -> None:
-        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg*"):  # with -journal, -wal…
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+    def _current(self, conn: sqlite3.Connection, actor_id: str) -> tuple[dict[str, Any], int] | None:
+        found = conn.execute(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = ?", (actor_id,)).fetchone()
+        if found is None:
+            return None
+        row, version, _ = _actor_row(found)
+        return row, version
 
-    def _write(self, tables: dict[str, gpd.GeoDataFrame]) -> None:
-        """Write every layer to a temporary file, then atomically replace the store (lock held)."""
-        layers = {name: tables[name] if name in tables else self._load(name) for name in LAYERS}
-        self._remove_stale_temporaries()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.gpkg")
-        try:
-            with warnings.catch_warnings():
-                # GDAL warns when a layer is empty or a column is all-null; both are expected here
-                warnings.simplefilter("ignore", RuntimeWarning)
-                for name, gdf in layers.items():
-                    pyogrio.write_dataframe(
-                        gdf,
-                        tmp,
-                        layer=name,
-                        driver="GPKG",
-                        geometry_type=LAYERS[name],
-                        promote_to_multi=False,
-                    )
-                meta = pd.DataFrame({"key": ["schema_version"], "value": [SCHEMA_VERSION]})
-                pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG")
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        rev = self.revision()
-        for name, gdf in layers.items():
-            self._cache[name] = (rev, gdf.reset_index(drop=True))
+    def create_actor(self, table: gpd.GeoDataFrame, *, author: str) -> ActorRecord:
+        row = single_row(table)
+        at = now_utc()
+        with self._write() as conn:
+            if self._current(conn, row["id"]) is not None:
+                raise AlreadyExistsError(f"un acteur d'identifiant « {row['id']} » existe déjà")
+            _insert_actors(conn, [row], at)
+            _history(conn, [(row["id"], 1, "create", author, at, None, row)])
+            self._bump(conn)
+        return record_of(row, 1, at)
+
+    def _change(
+        self, actor_id: str, new_row: dict[str, Any] | None, expected: int | None, author: str, patch: bool
+    ) -> ActorRecord | None:
+        at = now_utc()
+        with self._write() as conn:
+            current = self._current(conn, actor_id)
+            if current is None:
+                raise NotFoundError(f"aucun acteur d'identifiant « {actor_id} »")
+            old, version = current
+            if expected is not None and expected != version:
+                raise VersionConflictError(
+                    f"l'acteur « {actor_id} » a changé (version {version}, modification faite sur la "
+                    f"version {expected}) : relisez-le avant de le modifier",
+                    current_version=version,
+                )
+            if new_row is None:
+                conn.execute("DELETE FROM actors WHERE id = ?", (actor_id,))
+                _history(conn, [(actor_id, version, "delete", author, at, old, None)])
+                self._bump(conn)
+                return None
+            row = patched_row(old, new_row) if patch else new_row
+            if same_row(old, row, ACTOR_COLUMNS):
+                return record_of(old, version, _updated_at(conn, actor_id))
+            _update_actors(conn, [row], at)
+            _history(conn, [(actor_id, version + 1, "update", author, at, old, row)])
+            self._bump(conn)
+        return record_of(row, version + 1, at)
+
+    def replace_actor(
+        self, table: gpd.GeoDataFrame, *, expected_version: int | None, author: str
+    ) -> ActorRecord:
+        row = single_row(table)
+        record = self._change(row["id"], row, expected_version, author, patch=False)
+        assert record is not None
+        return record
+
+    def patch_actor(
+        self, actor_id: str, changes: Mapping[str, Any], *, expected_version: int | None, author: str
+    ) -> ActorRecord:
+        record = self._change(actor_id, dict(changes), expected_version, author, patch=True)
+        assert record is not None
+        return record
+
+    def delete_actor(self, actor_id: str, *, expected_version: int | None, author: str) -> None:
+        self._change(actor_id, None, expected_version, author, patch=False)
+
+    def actor_history(self, actor_id: str) -> list[Change]:
+        rows = self._select(
+            "SELECT seq, actor_id, version, action, author, at, before, after FROM actor_history "
+            "WHERE actor_id = ? ORDER BY seq",
+            (actor_id,),
+        )
+        return [change_of(*row) for row in rows]
+
+    # --- bulk writes ---------------------------------------------------------------------------
+    def upsert_actors(self, table: gpd.GeoDataFrame, *, author: str = IMPORT_AUTHOR) -> UpsertCounts:
+        rows = actor_rows(table)
+        at = now_utc()
+        with self._write() as conn:
+            existing = _existing_actors(conn, [r["id"] for r in rows])
+            new: list[dict[str, Any]] = []
+            changed: list[dict[str, Any]] = []
+            entries: list[_Entry] = []
+            unchanged = 0
+            for row in rows:
+                current = existing.get(row["id"])
+                if current is None:
+                    new.append(row)
+                    entries.append((row["id"], 1, "create", author, at, None, row))
+                elif same_row(current[0], row, ACTOR_COLUMNS):
+                    unchanged += 1
+                else:
+                    changed.append(row)
+                    entries.append((row["id"], current[1] + 1, "update", author, at, current[0], row))
+            _insert_actors(conn, new, at)
+            _update_actors(conn, changed, at)
+            _history(conn, entries)
+            if new or changed:
+                self._bump(conn)
+        return UpsertCounts(created=len(new), updated=len(changed), unchanged=unchanged)
 
     def upsert_neighbourhoods(self, table: gpd.GeoDataFrame) -> UpsertCounts:
-        with self._locked():
-            merged, counts = merge(self._load("neighbourhoods"), table, QPV_KEY)
-            self._write({"neighbourhoods": _normalise("neighbourhoods", merged)})
-        return counts
-
-    def upsert_actors(self, table: gpd.GeoDataFrame) -> UpsertCounts:
-        with self._locked():
-            merged, counts = merge(self._load("actors"), table, ACTOR_KEY)
-            self._write({"actors": _normalise("actors", merged)})
-        return counts
+        rows = neighbourhood_rows(table)
+        columns = ", ".join(QPV_COLUMNS)
+        with self._write() as conn:
+            stored = conn.execute(f"SELECT geom, {columns} FROM neighbourhoods").fetchall()
+            geoms = gpkg_format.decode([r[0] for r in stored])
+            existing = {}
+            for raw, geom in zip(stored, geoms, strict=True):
+                row = dict(zip(QPV_COLUMNS, raw[1:], strict=True), geometry=geom)
+                existing[(row["generation"], row["code"])] = row
+            fresh = [r for r in rows if (r["generation"], r["code"]) not in existing]
+            changed = [
+                r
+                for r in rows
+                if (key := (r["generation"], r["code"])) in existing
+                and not same_row(existing[key], r, QPV_COLUMNS)
+            ]
+            write = fresh + changed
+            blobs = gpkg_format.encode([r["geometry"] for r in write])
+            placeholders = ", ".join("?" * (len(QPV_COLUMNS) + 1))
+            updates = ", ".join(f"{c} = excluded.{c}" for c in ("geom", *QPV_COLUMNS))
+            conn.executemany(
+                f"INSERT INTO neighbourhoods (geom, {columns}) VALUES ({placeholders}) "
+                f"ON CONFLICT (generation, code) DO UPDATE SET {updates}",
+                [(blob, *(r[c] for c in QPV_COLUMNS)) for r, blob in zip(write, blobs, strict=True)],
+            )
+            if write:
+                self._bump(conn)
+        return UpsertCounts(created=len(fresh), updated=len(changed), unchanged=len(rows) - len(write))
 
     def replace_population_grid(self, table: gpd.GeoDataFrame) -> int:
-        with self._locked():
-            self._write({"population_grid": _normalise("population_grid", table)})
+        with self._write() as conn:
+            conn.execute("DELETE FROM population_grid")
+            step = 100_000
+            for start in range(0, len(table), step):
+                part = table.iloc[start : start + step]
+                blobs = gpkg_format.encode(part.geometry.to_numpy())
+                ids = part["id"].astype(str).tolist()
+                pops = part["population"].astype(float).tolist()
+                conn.executemany(
+                    "INSERT INTO population_grid (geom, id, population) VALUES (?, ?, ?)",
+                    zip(blobs, ids, pops, strict=True),
+                )
+            self._bump(conn)
         return len(table)
 
     def initialise(self, neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame) -> None:
-        """Create the store with the given content (used to seed a new data directory)."""
-        with self._locked():
-            if self.path.exists():
+        """Create the store with the given content in one transaction (seeding a new data directory)."""
+        with self._writing() as conn:
+            if (
+                conn.execute("SELECT count(*) FROM actors").fetchone()[0]
+                or conn.execute("SELECT count(*) FROM neighbourhoods").fetchone()[0]
+            ):
                 return
-            self._write({"neighbourhoods": neighbourhoods, "actors": actors})
+            rows = actor_rows(actors)
+            at = now_utc()
+            _insert_actors(conn, rows, at)
+            _history(conn, [(r["id"], 1, "create", IMPORT_AUTHOR, at, None, r) for r in rows])
+            qpv = neighbourhood_rows(neighbourhoods)
+            blobs = gpkg_format.encode([r["geometry"] for r in qpv])
+            conn.executemany(
+                f"INSERT INTO neighbourhoods (geom, {', '.join(QPV_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * (len(QPV_COLUMNS) + 1))})",
+                [(blob, *(r[c] for c in QPV_COLUMNS)) for r, blob in zip(qpv, blobs, strict=True)],
+            )
+            self._bump(conn)
 
     def close(self) -> None:
-        self._cache.clear()
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+# --- rows in and out of SQLite -------------------------------------------------------------------
+
+
+def _actor_row(raw: Sequence[Any]) -> tuple[dict[str, Any], int, str]:
+    """A stored actor as (row, version, updated_at); ``geometry`` decoded."""
+    (geom,) = gpkg_format.decode([raw[0]])
+    row = dict(zip(ACTOR_COLUMNS, raw[1 : 1 + len(ACTOR_COLUMNS)], strict=True))
+    if row["location_approximate"] is not None:
+        row["location_approximate"] = bool(row["location_approximate"])
+    row["geometry"] = geom
+    return row, int(raw[-2]), str(raw[-1])
+
+
+def _actor_table(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame([r[1 : 1 + len(ACTOR_COLUMNS)] for r in rows], columns=list(ACTOR_COLUMNS))
+    frame["location_approximate"] = frame["location_approximate"].map(
+        lambda v: None if v is None or v != v else bool(v)
+    )
+    return actor_frame(frame, gpkg_format.decode([r[0] for r in rows]))
+
+
+def _existing_actors(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], int]]:
+    out: dict[str, tuple[dict[str, Any], int]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        for raw in conn.execute(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id IN ({marks})", chunk):
+            row, version, _ = _actor_row(raw)
+            out[row["id"]] = (row, version)
+    return out
+
+
+def _values(row: Mapping[str, Any]) -> list[Any]:
+    values = [row.get(c) for c in ACTOR_COLUMNS]
+    approximate = ACTOR_COLUMNS.index("location_approximate")
+    if values[approximate] is not None:
+        values[approximate] = int(bool(values[approximate]))
+    return values
+
+
+def _insert_actors(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], at: str) -> None:
+    if not rows:
+        return
+    blobs = gpkg_format.encode([r["geometry"] for r in rows])
+    marks = ", ".join("?" * (len(ACTOR_COLUMNS) + 3))
+    conn.executemany(
+        f"INSERT INTO actors ({_ACTOR_SELECT}) VALUES ({marks})",
+        [(blob, *_values(r), 1, at) for r, blob in zip(rows, blobs, strict=True)],
+    )
+
+
+def _update_actors(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], at: str) -> None:
+    if not rows:
+        return
+    blobs = gpkg_format.encode([r["geometry"] for r in rows])
+    sets = ", ".join(f'"{c}" = ?' for c in ACTOR_COLUMNS if c != "id")
+    conn.executemany(
+        f"UPDATE actors SET geom = ?, {sets}, version = version + 1, updated_at = ? WHERE id = ?",
+        [
+            (blob, *[v for c, v in zip(ACTOR_COLUMNS, _values(r), strict=True) if c != "id"], at, r["id"])
+            for r, blob in zip(rows, blobs, strict=True)
+        ],
+    )
+
+
+def _updated_at(conn: sqlite3.Connection, actor_id: str) -> str:
+    row = conn.execute("SELECT updated_at FROM actors WHERE id = ?", (actor_id,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+#: A history entry to write: actor id, version, action, author, time, row before, row after.
+_Entry = tuple[str, int, str, str, str, Mapping[str, Any] | None, Mapping[str, Any] | None]
+
+
+def _history(conn: sqlite3.Connection, entries: Sequence[_Entry]) -> None:
+    if not entries:
+        return
+    conn.executemany(
+        "INSERT INTO actor_history (actor_id, version, action, author, at, before, after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(i, v, a, who, at, history_text(b), history_text(c)) for i, v, a, who, at, b, c in entries],
+    )
+
+
+__all__ = ["GeoPackageStore", "empty_grid", "table_rows"]
