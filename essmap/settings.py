@@ -7,7 +7,7 @@ List values are given as JSON (``ESSMAP_THRESHOLDS_M='[400, 800]'``) or comma-se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from platformdirs import user_data_path
 from pydantic import Field, field_validator
@@ -39,8 +39,12 @@ class Settings(BaseSettings):
 
     # --- data ---------------------------------------------------------------------------------
     data_dir: Path = Field(default_factory=default_data_dir, description="Data directory")
-    store: Literal["gpkg", "postgis"] = "gpkg"
-    database_url: str | None = Field(default=None, description="PostgreSQL URL of the PostGIS store")
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the PostGIS store (postgresql://user:password@host:port/db); "
+        "when set, it replaces the embedded GeoPackage store",
+    )
+    database_pool_size: int = Field(default=10, ge=2, description="Connections per process to PostGIS")
     init_from_demo: bool = Field(
         default=True, description="Initialise a new data directory from the shipped demo set"
     )

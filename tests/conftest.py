@@ -13,6 +13,8 @@ from essmap.importing import open_seeded_store
 from essmap.settings import Settings
 from essmap.store import GeoPackageStore
 
+pytest_plugins = ["tests.store_support"]  # the stores of the contract suite (GeoPackage, PostGIS)
+
 if TYPE_CHECKING:
     from playwright.sync_api import Playwright
 

@@ -10,12 +10,13 @@ __all__ = ["GeoPackageStore", "Store", "UpsertCounts", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
-    """Open the store the settings select, as it is (a new store is empty until written or seeded).
+    """Open the store the settings select (PostGIS when ``database_url`` is set, else the embedded
+    GeoPackage in the data directory), as it is (a new store is empty until written or seeded).
 
     :func:`essmap.importing.open_seeded_store` also fills a new store with the demo set.
     """
-    if settings.store == "postgis":
-        from essmap.errors import StoreError
+    if settings.database_url:
+        from essmap.store.postgis import PostGISStore  # psycopg is only needed for this store
 
-        raise StoreError("le stockage PostGIS n'est pas encore disponible ; utilisez ESSMAP_STORE=gpkg")
+        return PostGISStore(settings.database_url, pool_size=settings.database_pool_size)
     return GeoPackageStore(settings.store_path)

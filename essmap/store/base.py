@@ -9,9 +9,11 @@ compared, turned into a history entry or into a record is written once, here.
 
 from __future__ import annotations
 
+import abc
+import contextlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -21,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from essmap.errors import AlreadyExistsError, NotFoundError, VersionConflictError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame
 
 QPV_KEY = ("generation", "code")
@@ -298,3 +301,179 @@ def single_row(table: gpd.GeoDataFrame) -> dict[str, Any]:
     if len(rows) != 1 or not rows[0].get("id"):
         raise ValueError(f"one actor with an id is expected, got {len(rows)} row(s)")
     return rows[0]
+
+
+# --- the write rules, written once for every store -------------------------------------------------
+
+#: A history entry to write: actor id, version, action, author, time, row before, row after.
+HistoryEntry = tuple[str, int, str, str, str, Mapping[str, Any] | None, Mapping[str, Any] | None]
+#: A stored actor: its row, its version, the time of its last change.
+StoredActor = tuple[dict[str, Any], int, str]
+
+
+class TransactionalStore(abc.ABC):
+    """The writes of :class:`Store`, built on a few primitives that each store implements.
+
+    Every method here runs in one transaction of the store (:meth:`_transaction`): the version
+    check, the change, its history entry and the revision bump commit together or not at all.
+    """
+
+    # --- primitives ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """A write transaction (exclusive among writers), yielding what the primitives take."""
+
+    @abc.abstractmethod
+    def _fetch_actors(self, tx: Any, ids: Sequence[str]) -> dict[str, StoredActor]:
+        """The stored actors of these ids (inside the transaction)."""
+
+    @abc.abstractmethod
+    def _insert_actors(self, tx: Any, rows: Sequence[Mapping[str, Any]], at: str) -> None:
+        """Add actors at version 1."""
+
+    @abc.abstractmethod
+    def _update_actors(self, tx: Any, rows: Sequence[Mapping[str, Any]], at: str) -> None:
+        """Overwrite actors by id; their version goes up by one."""
+
+    @abc.abstractmethod
+    def _delete_actor(self, tx: Any, actor_id: str) -> None:
+        """Remove an actor."""
+
+    @abc.abstractmethod
+    def _append_history(self, tx: Any, entries: Sequence[HistoryEntry]) -> None:
+        """Record changes."""
+
+    @abc.abstractmethod
+    def _bump(self, tx: Any) -> None:
+        """Advance the store's revision."""
+
+    @abc.abstractmethod
+    def _fetch_neighbourhoods(self, tx: Any) -> dict[tuple[int, str], dict[str, Any]]:
+        """Every stored neighbourhood row, by (generation, code)."""
+
+    @abc.abstractmethod
+    def _write_neighbourhoods(self, tx: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert or overwrite neighbourhoods by (generation, code)."""
+
+    # --- one actor -----------------------------------------------------------------------------
+    def create_actor(self, table: gpd.GeoDataFrame, *, author: str) -> ActorRecord:
+        row = single_row(table)
+        at = now_utc()
+        with self._transaction() as tx:
+            if self._fetch_actors(tx, [row["id"]]):
+                raise AlreadyExistsError(f"un acteur d'identifiant « {row['id']} » existe déjà")
+            self._insert_actors(tx, [row], at)
+            self._append_history(tx, [(row["id"], 1, "create", author, at, None, row)])
+            self._bump(tx)
+        return record_of(row, 1, at)
+
+    def replace_actor(
+        self, table: gpd.GeoDataFrame, *, expected_version: int | None, author: str
+    ) -> ActorRecord:
+        row = single_row(table)
+        record = self._change(row["id"], row, expected_version, author, patch=False)
+        assert record is not None
+        return record
+
+    def patch_actor(
+        self, actor_id: str, changes: Mapping[str, Any], *, expected_version: int | None, author: str
+    ) -> ActorRecord:
+        record = self._change(actor_id, dict(changes), expected_version, author, patch=True)
+        assert record is not None
+        return record
+
+    def delete_actor(self, actor_id: str, *, expected_version: int | None, author: str) -> None:
+        self._change(actor_id, None, expected_version, author, patch=False)
+
+    def _change(
+        self,
+        actor_id: str,
+        new_row: dict[str, Any] | None,
+        expected_version: int | None,
+        author: str,
+        *,
+        patch: bool,
+    ) -> ActorRecord | None:
+        at = now_utc()
+        with self._transaction() as tx:
+            found = self._fetch_actors(tx, [actor_id]).get(actor_id)
+            if found is None:
+                raise NotFoundError(f"aucun acteur d'identifiant « {actor_id} »")
+            old, version, updated_at = found
+            if expected_version is not None and expected_version != version:
+                raise VersionConflictError(
+                    f"l'acteur « {actor_id} » a changé depuis sa lecture (version {version}, "
+                    f"modification faite sur la version {expected_version}) : "
+                    "relisez-le avant de le modifier",
+                    current_version=version,
+                )
+            if new_row is None:
+                self._delete_actor(tx, actor_id)
+                self._append_history(tx, [(actor_id, version, "delete", author, at, old, None)])
+                self._bump(tx)
+                return None
+            row = patched_row(old, new_row) if patch else new_row
+            if same_row(old, row, ACTOR_COLUMNS):
+                return record_of(old, version, updated_at)
+            self._update_actors(tx, [row], at)
+            self._append_history(tx, [(actor_id, version + 1, "update", author, at, old, row)])
+            self._bump(tx)
+        return record_of(row, version + 1, at)
+
+    # --- bulk ----------------------------------------------------------------------------------
+    def upsert_actors(self, table: gpd.GeoDataFrame, *, author: str = IMPORT_AUTHOR) -> UpsertCounts:
+        rows = actor_rows(table)
+        at = now_utc()
+        with self._transaction() as tx:
+            existing = self._fetch_actors(tx, [r["id"] for r in rows])
+            new: list[dict[str, Any]] = []
+            changed: list[dict[str, Any]] = []
+            entries: list[HistoryEntry] = []
+            for row in rows:
+                current = existing.get(row["id"])
+                if current is None:
+                    new.append(row)
+                    entries.append((row["id"], 1, "create", author, at, None, row))
+                elif not same_row(current[0], row, ACTOR_COLUMNS):
+                    changed.append(row)
+                    entries.append((row["id"], current[1] + 1, "update", author, at, current[0], row))
+            self._insert_actors(tx, new, at)
+            self._update_actors(tx, changed, at)
+            self._append_history(tx, entries)
+            if entries:
+                self._bump(tx)
+        return UpsertCounts(created=len(new), updated=len(changed), unchanged=len(rows) - len(entries))
+
+    def upsert_neighbourhoods(self, table: gpd.GeoDataFrame) -> UpsertCounts:
+        rows = neighbourhood_rows(table)
+        with self._transaction() as tx:
+            existing = self._fetch_neighbourhoods(tx)
+            fresh = [r for r in rows if (r["generation"], r["code"]) not in existing]
+            changed = [
+                r
+                for r in rows
+                if (key := (r["generation"], r["code"])) in existing
+                and not same_row(existing[key], r, QPV_COLUMNS)
+            ]
+            if fresh or changed:
+                self._write_neighbourhoods(tx, fresh + changed)
+                self._bump(tx)
+        return UpsertCounts(
+            created=len(fresh), updated=len(changed), unchanged=len(rows) - len(fresh) - len(changed)
+        )
+
+    def initialise(self, neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame) -> None:
+        """Fill a new store in one transaction; a store that holds data is left as it is."""
+        rows = actor_rows(actors)
+        at = now_utc()
+        with self._transaction() as tx:
+            if self._has_data(tx):
+                return
+            self._insert_actors(tx, rows, at)
+            self._append_history(tx, [(r["id"], 1, "create", IMPORT_AUTHOR, at, None, r) for r in rows])
+            self._write_neighbourhoods(tx, neighbourhood_rows(neighbourhoods))
+            self._bump(tx)
+
+    @abc.abstractmethod
+    def _has_data(self, tx: Any) -> bool:
+        """Whether any actor or neighbourhood is stored."""

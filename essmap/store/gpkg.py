@@ -27,25 +27,20 @@ import geopandas as gpd
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from essmap.errors import AlreadyExistsError, NotFoundError, StoreError, VersionConflictError
+from essmap.errors import NotFoundError, StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, WGS84, actor_frame, neighbourhood_frame
 from essmap.store import gpkg_format
 from essmap.store.base import (
-    IMPORT_AUTHOR,
     SCHEMA_VERSION,
     ActorRecord,
     Change,
-    UpsertCounts,
-    actor_rows,
+    HistoryEntry,
+    StoredActor,
+    TransactionalStore,
     change_of,
     history_text,
-    neighbourhood_rows,
     now_utc,
-    patched_row,
     record_of,
-    same_row,
-    single_row,
-    table_rows,
 )
 
 META = "essmap_meta"
@@ -149,7 +144,7 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
 MIGRATIONS = {1: _migrate_1_to_2}
 
 
-class GeoPackageStore:
+class GeoPackageStore(TransactionalStore):
     """A store in one GeoPackage file (tables ``neighbourhoods``, ``actors``, ``population_grid``,
     ``actor_history`` and ``essmap_meta``)."""
 
@@ -253,14 +248,6 @@ class GeoPackageStore:
         except sqlite3.Error as exc:
             raise StoreError(f"écriture impossible dans {self.path.name} : {exc}") from exc
 
-    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """A write transaction on a checked (migrated) store, created if new."""
-        return self._writing(self._conn())
-
-    @staticmethod
-    def _bump(conn: sqlite3.Connection) -> None:
-        conn.execute(f"UPDATE {META} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
-
     # --- reading -------------------------------------------------------------------------------
     def revision(self) -> str:
         """The number of committed writes, as text (``empty`` before the first)."""
@@ -312,70 +299,6 @@ class GeoPackageStore:
         row, version, at = _actor_row(rows[0])
         return record_of(row, version, at)
 
-    def _current(self, conn: sqlite3.Connection, actor_id: str) -> tuple[dict[str, Any], int] | None:
-        found = conn.execute(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = ?", (actor_id,)).fetchone()
-        if found is None:
-            return None
-        row, version, _ = _actor_row(found)
-        return row, version
-
-    def create_actor(self, table: gpd.GeoDataFrame, *, author: str) -> ActorRecord:
-        row = single_row(table)
-        at = now_utc()
-        with self._write() as conn:
-            if self._current(conn, row["id"]) is not None:
-                raise AlreadyExistsError(f"un acteur d'identifiant « {row['id']} » existe déjà")
-            _insert_actors(conn, [row], at)
-            _history(conn, [(row["id"], 1, "create", author, at, None, row)])
-            self._bump(conn)
-        return record_of(row, 1, at)
-
-    def _change(
-        self, actor_id: str, new_row: dict[str, Any] | None, expected: int | None, author: str, patch: bool
-    ) -> ActorRecord | None:
-        at = now_utc()
-        with self._write() as conn:
-            current = self._current(conn, actor_id)
-            if current is None:
-                raise NotFoundError(f"aucun acteur d'identifiant « {actor_id} »")
-            old, version = current
-            if expected is not None and expected != version:
-                raise VersionConflictError(
-                    f"l'acteur « {actor_id} » a changé (version {version}, modification faite sur la "
-                    f"version {expected}) : relisez-le avant de le modifier",
-                    current_version=version,
-                )
-            if new_row is None:
-                conn.execute("DELETE FROM actors WHERE id = ?", (actor_id,))
-                _history(conn, [(actor_id, version, "delete", author, at, old, None)])
-                self._bump(conn)
-                return None
-            row = patched_row(old, new_row) if patch else new_row
-            if same_row(old, row, ACTOR_COLUMNS):
-                return record_of(old, version, _updated_at(conn, actor_id))
-            _update_actors(conn, [row], at)
-            _history(conn, [(actor_id, version + 1, "update", author, at, old, row)])
-            self._bump(conn)
-        return record_of(row, version + 1, at)
-
-    def replace_actor(
-        self, table: gpd.GeoDataFrame, *, expected_version: int | None, author: str
-    ) -> ActorRecord:
-        row = single_row(table)
-        record = self._change(row["id"], row, expected_version, author, patch=False)
-        assert record is not None
-        return record
-
-    def patch_actor(
-        self, actor_id: str, changes: Mapping[str, Any], *, expected_version: int | None, author: str
-    ) -> ActorRecord:
-        record = self._change(actor_id, dict(changes), expected_version, author, patch=True)
-        assert record is not None
-        return record
-
-    def delete_actor(self, actor_id: str, *, expected_version: int | None, author: str) -> None:
-        self._change(actor_id, None, expected_version, author, patch=False)
-
     def actor_history(self, actor_id: str) -> list[Change]:
         rows = self._select(
             "SELECT seq, actor_id, version, action, author, at, before, after FROM actor_history "
@@ -385,64 +308,8 @@ class GeoPackageStore:
         return [change_of(*row) for row in rows]
 
     # --- bulk writes ---------------------------------------------------------------------------
-    def upsert_actors(self, table: gpd.GeoDataFrame, *, author: str = IMPORT_AUTHOR) -> UpsertCounts:
-        rows = actor_rows(table)
-        at = now_utc()
-        with self._write() as conn:
-            existing = _existing_actors(conn, [r["id"] for r in rows])
-            new: list[dict[str, Any]] = []
-            changed: list[dict[str, Any]] = []
-            entries: list[_Entry] = []
-            unchanged = 0
-            for row in rows:
-                current = existing.get(row["id"])
-                if current is None:
-                    new.append(row)
-                    entries.append((row["id"], 1, "create", author, at, None, row))
-                elif same_row(current[0], row, ACTOR_COLUMNS):
-                    unchanged += 1
-                else:
-                    changed.append(row)
-                    entries.append((row["id"], current[1] + 1, "update", author, at, current[0], row))
-            _insert_actors(conn, new, at)
-            _update_actors(conn, changed, at)
-            _history(conn, entries)
-            if new or changed:
-                self._bump(conn)
-        return UpsertCounts(created=len(new), updated=len(changed), unchanged=unchanged)
-
-    def upsert_neighbourhoods(self, table: gpd.GeoDataFrame) -> UpsertCounts:
-        rows = neighbourhood_rows(table)
-        columns = ", ".join(QPV_COLUMNS)
-        with self._write() as conn:
-            stored = conn.execute(f"SELECT geom, {columns} FROM neighbourhoods").fetchall()
-            geoms = gpkg_format.decode([r[0] for r in stored])
-            existing = {}
-            for raw, geom in zip(stored, geoms, strict=True):
-                row = dict(zip(QPV_COLUMNS, raw[1:], strict=True), geometry=geom)
-                existing[(row["generation"], row["code"])] = row
-            fresh = [r for r in rows if (r["generation"], r["code"]) not in existing]
-            changed = [
-                r
-                for r in rows
-                if (key := (r["generation"], r["code"])) in existing
-                and not same_row(existing[key], r, QPV_COLUMNS)
-            ]
-            write = fresh + changed
-            blobs = gpkg_format.encode([r["geometry"] for r in write])
-            placeholders = ", ".join("?" * (len(QPV_COLUMNS) + 1))
-            updates = ", ".join(f"{c} = excluded.{c}" for c in ("geom", *QPV_COLUMNS))
-            conn.executemany(
-                f"INSERT INTO neighbourhoods (geom, {columns}) VALUES ({placeholders}) "
-                f"ON CONFLICT (generation, code) DO UPDATE SET {updates}",
-                [(blob, *(r[c] for c in QPV_COLUMNS)) for r, blob in zip(write, blobs, strict=True)],
-            )
-            if write:
-                self._bump(conn)
-        return UpsertCounts(created=len(fresh), updated=len(changed), unchanged=len(rows) - len(write))
-
     def replace_population_grid(self, table: gpd.GeoDataFrame) -> int:
-        with self._write() as conn:
+        with self._transaction() as conn:
             conn.execute("DELETE FROM population_grid")
             step = 100_000
             for start in range(0, len(table), step):
@@ -457,26 +324,79 @@ class GeoPackageStore:
             self._bump(conn)
         return len(table)
 
-    def initialise(self, neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame) -> None:
-        """Create the store with the given content in one transaction (seeding a new data directory)."""
-        with self._writing() as conn:
-            if (
-                conn.execute("SELECT count(*) FROM actors").fetchone()[0]
-                or conn.execute("SELECT count(*) FROM neighbourhoods").fetchone()[0]
-            ):
-                return
-            rows = actor_rows(actors)
-            at = now_utc()
-            _insert_actors(conn, rows, at)
-            _history(conn, [(r["id"], 1, "create", IMPORT_AUTHOR, at, None, r) for r in rows])
-            qpv = neighbourhood_rows(neighbourhoods)
-            blobs = gpkg_format.encode([r["geometry"] for r in qpv])
-            conn.executemany(
-                f"INSERT INTO neighbourhoods (geom, {', '.join(QPV_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * (len(QPV_COLUMNS) + 1))})",
-                [(blob, *(r[c] for c in QPV_COLUMNS)) for r, blob in zip(qpv, blobs, strict=True)],
-            )
-            self._bump(conn)
+    # --- primitives of the writes (see TransactionalStore) ----------------------------------------
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction on a checked (migrated) store, created if new."""
+        return self._writing(self._conn())
+
+    def _fetch_actors(self, tx: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredActor]:
+        out: dict[str, StoredActor] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            for raw in tx.execute(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id IN ({marks})", chunk):
+                stored = _actor_row(raw)
+                out[stored[0]["id"]] = stored
+        return out
+
+    def _insert_actors(self, tx: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], at: str) -> None:
+        if not rows:
+            return
+        blobs = gpkg_format.encode([r["geometry"] for r in rows])
+        marks = ", ".join("?" * (len(ACTOR_COLUMNS) + 3))
+        tx.executemany(
+            f"INSERT INTO actors ({_ACTOR_SELECT}) VALUES ({marks})",
+            [(blob, *_values(r), 1, at) for r, blob in zip(rows, blobs, strict=True)],
+        )
+
+    def _update_actors(self, tx: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], at: str) -> None:
+        if not rows:
+            return
+        blobs = gpkg_format.encode([r["geometry"] for r in rows])
+        sets = ", ".join(f'"{c}" = ?' for c in ACTOR_COLUMNS if c != "id")
+        tx.executemany(
+            f"UPDATE actors SET geom = ?, {sets}, version = version + 1, updated_at = ? WHERE id = ?",
+            [(blob, *_values(r)[1:], at, r["id"]) for r, blob in zip(rows, blobs, strict=True)],
+        )
+
+    def _delete_actor(self, tx: sqlite3.Connection, actor_id: str) -> None:
+        tx.execute("DELETE FROM actors WHERE id = ?", (actor_id,))
+
+    def _append_history(self, tx: sqlite3.Connection, entries: Sequence[HistoryEntry]) -> None:
+        if not entries:
+            return
+        tx.executemany(
+            "INSERT INTO actor_history (actor_id, version, action, author, at, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i, v, a, who, at, history_text(b), history_text(c)) for i, v, a, who, at, b, c in entries],
+        )
+
+    def _bump(self, tx: sqlite3.Connection) -> None:
+        tx.execute(f"UPDATE {META} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+
+    def _fetch_neighbourhoods(self, tx: sqlite3.Connection) -> dict[tuple[int, str], dict[str, Any]]:
+        stored = tx.execute(f"SELECT geom, {', '.join(QPV_COLUMNS)} FROM neighbourhoods").fetchall()
+        geoms = gpkg_format.decode([r[0] for r in stored])
+        out = {}
+        for raw, geom in zip(stored, geoms, strict=True):
+            row = dict(zip(QPV_COLUMNS, raw[1:], strict=True), geometry=geom)
+            out[(row["generation"], row["code"])] = row
+        return out
+
+    def _write_neighbourhoods(self, tx: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        blobs = gpkg_format.encode([r["geometry"] for r in rows])
+        columns = ", ".join(QPV_COLUMNS)
+        placeholders = ", ".join("?" * (len(QPV_COLUMNS) + 1))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in ("geom", *QPV_COLUMNS))
+        tx.executemany(
+            f"INSERT INTO neighbourhoods (geom, {columns}) VALUES ({placeholders}) "
+            f"ON CONFLICT (generation, code) DO UPDATE SET {updates}",
+            [(blob, *(r[c] for c in QPV_COLUMNS)) for r, blob in zip(rows, blobs, strict=True)],
+        )
+
+    def _has_data(self, tx: sqlite3.Connection) -> bool:
+        found = tx.execute("SELECT EXISTS (SELECT 1 FROM actors) OR EXISTS (SELECT 1 FROM neighbourhoods)")
+        return bool(found.fetchone()[0])
 
     def close(self) -> None:
         with self._connections_lock:
@@ -490,7 +410,7 @@ class GeoPackageStore:
 # --- rows in and out of SQLite -------------------------------------------------------------------
 
 
-def _actor_row(raw: Sequence[Any]) -> tuple[dict[str, Any], int, str]:
+def _actor_row(raw: Sequence[Any]) -> StoredActor:
     """A stored actor as (row, version, updated_at); ``geometry`` decoded."""
     (geom,) = gpkg_format.decode([raw[0]])
     row = dict(zip(ACTOR_COLUMNS, raw[1 : 1 + len(ACTOR_COLUMNS)], strict=True))
@@ -508,18 +428,8 @@ def _actor_table(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
     return actor_frame(frame, gpkg_format.decode([r[0] for r in rows]))
 
 
-def _existing_actors(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], int]]:
-    out: dict[str, tuple[dict[str, Any], int]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
-        marks = ", ".join("?" * len(chunk))
-        for raw in conn.execute(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id IN ({marks})", chunk):
-            row, version, _ = _actor_row(raw)
-            out[row["id"]] = (row, version)
-    return out
-
-
 def _values(row: Mapping[str, Any]) -> list[Any]:
+    """The stored values of an actor row, in :data:`ACTOR_COLUMNS` order (booleans as 0/1)."""
     values = [row.get(c) for c in ACTOR_COLUMNS]
     approximate = ACTOR_COLUMNS.index("location_approximate")
     if values[approximate] is not None:
@@ -527,48 +437,4 @@ def _values(row: Mapping[str, Any]) -> list[Any]:
     return values
 
 
-def _insert_actors(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], at: str) -> None:
-    if not rows:
-        return
-    blobs = gpkg_format.encode([r["geometry"] for r in rows])
-    marks = ", ".join("?" * (len(ACTOR_COLUMNS) + 3))
-    conn.executemany(
-        f"INSERT INTO actors ({_ACTOR_SELECT}) VALUES ({marks})",
-        [(blob, *_values(r), 1, at) for r, blob in zip(rows, blobs, strict=True)],
-    )
-
-
-def _update_actors(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], at: str) -> None:
-    if not rows:
-        return
-    blobs = gpkg_format.encode([r["geometry"] for r in rows])
-    sets = ", ".join(f'"{c}" = ?' for c in ACTOR_COLUMNS if c != "id")
-    conn.executemany(
-        f"UPDATE actors SET geom = ?, {sets}, version = version + 1, updated_at = ? WHERE id = ?",
-        [
-            (blob, *[v for c, v in zip(ACTOR_COLUMNS, _values(r), strict=True) if c != "id"], at, r["id"])
-            for r, blob in zip(rows, blobs, strict=True)
-        ],
-    )
-
-
-def _updated_at(conn: sqlite3.Connection, actor_id: str) -> str:
-    row = conn.execute("SELECT updated_at FROM actors WHERE id = ?", (actor_id,)).fetchone()
-    return str(row[0]) if row else ""
-
-
-#: A history entry to write: actor id, version, action, author, time, row before, row after.
-_Entry = tuple[str, int, str, str, str, Mapping[str, Any] | None, Mapping[str, Any] | None]
-
-
-def _history(conn: sqlite3.Connection, entries: Sequence[_Entry]) -> None:
-    if not entries:
-        return
-    conn.executemany(
-        "INSERT INTO actor_history (actor_id, version, action, author, at, before, after) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(i, v, a, who, at, history_text(b), history_text(c)) for i, v, a, who, at, b, c in entries],
-    )
-
-
-__all__ = ["GeoPackageStore", "empty_grid", "table_rows"]
+__all__ = ["GeoPackageStore", "empty_grid"]
