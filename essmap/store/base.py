@@ -184,6 +184,25 @@ class Store(Protocol):
 # --- rows and records ------------------------------------------------------------------------------
 
 
+def empty_grid() -> gpd.GeoDataFrame:
+    """An empty population grid table."""
+    return grid_frame([], [], [])
+
+
+def grid_frame(
+    ids: Sequence[str], populations: Sequence[float], geoms: Sequence[object] | np.ndarray
+) -> gpd.GeoDataFrame:
+    """A population grid table (:data:`GRID_COLUMNS` and the squares, WGS 84)."""
+    return gpd.GeoDataFrame(
+        {
+            "id": pd.Series(list(ids), dtype="string"),
+            "population": pd.Series(list(populations), dtype="float64"),
+        },
+        geometry=gpd.GeoSeries(np.asarray(list(geoms), dtype=object), crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+
+
 def now_utc() -> str:
     """The current time as ISO 8601 UTC with milliseconds (``2026-11-30T23:59:59.123Z``)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -355,7 +374,25 @@ class TransactionalStore(abc.ABC):
     def _write_neighbourhoods(self, tx: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert or overwrite neighbourhoods by (generation, code)."""
 
+    @abc.abstractmethod
+    def _read_actor(self, actor_id: str) -> StoredActor | None:
+        """The stored actor of this id, outside any write transaction."""
+
+    @abc.abstractmethod
+    def _read_history(self, actor_id: str) -> list[tuple[Any, ...]]:
+        """History rows of an actor, oldest first: seq, actor id, version, action, author, time
+        (ISO 8601 UTC text), before, after (JSON text or data)."""
+
     # --- one actor -----------------------------------------------------------------------------
+    def get_actor(self, actor_id: str) -> ActorRecord:
+        found = self._read_actor(actor_id)
+        if found is None:
+            raise NotFoundError(f"aucun acteur d'identifiant « {actor_id} »")
+        return record_of(*found)
+
+    def actor_history(self, actor_id: str) -> list[Change]:
+        return [change_of(*row) for row in self._read_history(actor_id)]
+
     def create_actor(self, table: gpd.GeoDataFrame, *, author: str) -> ActorRecord:
         row = single_row(table)
         at = now_utc()

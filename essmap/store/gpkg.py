@@ -27,20 +27,17 @@ import geopandas as gpd
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from essmap.errors import NotFoundError, StoreError
-from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, WGS84, actor_frame, neighbourhood_frame
+from essmap.errors import StoreError
+from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
 from essmap.store import gpkg_format
 from essmap.store.base import (
     SCHEMA_VERSION,
-    ActorRecord,
-    Change,
     HistoryEntry,
     StoredActor,
     TransactionalStore,
-    change_of,
+    grid_frame,
     history_text,
     now_utc,
-    record_of,
 )
 
 META = "essmap_meta"
@@ -74,15 +71,6 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
 _ACTOR_SELECT = ", ".join(["geom", *ACTOR_COLUMNS, "version", "updated_at"])
 _WRITE_TIMEOUT_S = 120.0
 _CHUNK = 500  # ids per "IN (…)" query
-
-
-def empty_grid() -> gpd.GeoDataFrame:
-    """An empty population grid table."""
-    return gpd.GeoDataFrame(
-        {"id": pd.Series([], dtype="string"), "population": pd.Series([], dtype="float64")},
-        geometry=gpd.GeoSeries([], crs=WGS84),
-        crs=WGS84,
-    )
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
@@ -280,32 +268,20 @@ class GeoPackageStore(TransactionalStore):
 
     def load_population_grid(self) -> gpd.GeoDataFrame:
         rows = self._select("SELECT geom, id, population FROM population_grid ORDER BY fid")
-        if not rows:
-            return empty_grid()
-        return gpd.GeoDataFrame(
-            {
-                "id": pd.Series([r[1] for r in rows], dtype="string"),
-                "population": pd.Series([r[2] for r in rows], dtype="float64"),
-            },
-            geometry=gpd.GeoSeries(gpkg_format.decode([r[0] for r in rows]), crs=WGS84),
-            crs=WGS84,
+        return grid_frame(
+            [r[1] for r in rows], [r[2] for r in rows], gpkg_format.decode([r[0] for r in rows])
         )
 
-    # --- one actor -----------------------------------------------------------------------------
-    def get_actor(self, actor_id: str) -> ActorRecord:
+    def _read_actor(self, actor_id: str) -> StoredActor | None:
         rows = self._select(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = ?", (actor_id,))
-        if not rows:
-            raise NotFoundError(f"aucun acteur d'identifiant « {actor_id} »")
-        row, version, at = _actor_row(rows[0])
-        return record_of(row, version, at)
+        return _actor_row(rows[0]) if rows else None
 
-    def actor_history(self, actor_id: str) -> list[Change]:
-        rows = self._select(
+    def _read_history(self, actor_id: str) -> list[tuple[Any, ...]]:
+        return self._select(
             "SELECT seq, actor_id, version, action, author, at, before, after FROM actor_history "
             "WHERE actor_id = ? ORDER BY seq",
             (actor_id,),
         )
-        return [change_of(*row) for row in rows]
 
     # --- bulk writes ---------------------------------------------------------------------------
     def replace_population_grid(self, table: gpd.GeoDataFrame) -> int:
@@ -437,4 +413,4 @@ def _values(row: Mapping[str, Any]) -> list[Any]:
     return values
 
 
-__all__ = ["GeoPackageStore", "empty_grid"]
+__all__ = ["GeoPackageStore"]

@@ -28,20 +28,16 @@ import psycopg
 import shapely
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from essmap.errors import NotFoundError, StoreError
-from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, WGS84, actor_frame, neighbourhood_frame
+from essmap.errors import StoreError
+from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
 from essmap.store.base import (
     SCHEMA_VERSION,
-    ActorRecord,
-    Change,
     HistoryEntry,
     StoredActor,
     TransactionalStore,
-    change_of,
+    grid_frame,
     history_text,
-    record_of,
 )
-from essmap.store.gpkg import empty_grid
 
 log = logging.getLogger("essmap.store")
 
@@ -250,31 +246,18 @@ class PostGISStore(TransactionalStore):
 
     def load_population_grid(self) -> gpd.GeoDataFrame:
         rows = self._rows("SELECT id, population, ST_AsBinary(geom) FROM population_grid ORDER BY position")
-        if not rows:
-            return empty_grid()
-        return gpd.GeoDataFrame(
-            {
-                "id": pd.Series([r[0] for r in rows], dtype="string"),
-                "population": pd.Series([r[1] for r in rows], dtype="float64"),
-            },
-            geometry=gpd.GeoSeries(_geoms([r[2] for r in rows]), crs=WGS84),
-            crs=WGS84,
-        )
+        return grid_frame([r[0] for r in rows], [r[1] for r in rows], _geoms([r[2] for r in rows]))
 
-    def get_actor(self, actor_id: str) -> ActorRecord:
+    def _read_actor(self, actor_id: str) -> StoredActor | None:
         rows = self._rows(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = %s", (actor_id,))
-        if not rows:
-            raise NotFoundError(f"aucun acteur d'identifiant « {actor_id} »")
-        row, version, at = _stored(rows[0])
-        return record_of(row, version, at)
+        return _stored(rows[0]) if rows else None
 
-    def actor_history(self, actor_id: str) -> list[Change]:
-        rows = self._rows(
+    def _read_history(self, actor_id: str) -> list[tuple[Any, ...]]:
+        return self._rows(
             f"SELECT seq, actor_id, version, action, author, {_UTC_TEXT.format('at')}, before, after "
             "FROM actor_history WHERE actor_id = %s ORDER BY seq",
             (actor_id,),
         )
-        return [change_of(*row) for row in rows]
 
     # --- writing -------------------------------------------------------------------------------
     @contextlib.contextmanager
