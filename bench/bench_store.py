@@ -140,9 +140,8 @@ def main() -> None:
             subprocess.run(["bash", str(TOP / "scripts" / "pg_cluster.sh"), "stop", pg_folder], check=False)
 
     print()
-    print(
-        f"{'store':8} {'grid import':>12} {'peak RSS':>9} {'upsert, no grid':>16} {'upsert, grid':>13} {'ratio':>6}"
-    )
+    header = ("store", "grid import", "peak RSS", "upsert, no grid", "upsert, grid", "ratio")
+    print("{:8} {:>12} {:>9} {:>16} {:>13} {:>6}".format(*header))
     ok = True
     for kind, grid, small, big in rows:
         ratio = big["upsert_ms"] / small["upsert_ms"]
