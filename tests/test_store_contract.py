@@ -211,3 +211,69 @@ def test_a_store_of_a_newer_schema_is_refused(any_settings: Settings) -> None:
             conn.execute("UPDATE essmap_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="version de schéma 99"):
         open_store(any_settings).load_actors()
+
+
+def test_keys_are_stored_by_hash_and_revoked(any_store: Store) -> None:
+    from essmap.errors import InvalidParameterError
+
+    editor = any_store.add_key("amap-breuer", "editor", "hash-1")
+    assert (editor.name, editor.role, editor.active) == ("amap-breuer", "editor", True)
+    any_store.add_key("gip", "moderator", "hash-2")
+    with pytest.raises(AlreadyExistsError):
+        any_store.add_key("gip", "admin", "hash-3")
+    with pytest.raises(InvalidParameterError):
+        any_store.add_key("x", "superuser", "hash-4")
+    found = any_store.key_for_hash("hash-2")
+    assert found is not None
+    assert found.name == "gip"
+    assert found.allows("editor")
+    assert found.allows("moderator")
+    assert not found.allows("admin")
+    assert any_store.key_for_hash("nothing") is None
+    revoked = any_store.revoke_key("gip")
+    assert not revoked.active
+    assert any_store.key_for_hash("hash-2") is None
+    assert [k.name for k in any_store.list_keys()] == ["amap-breuer", "gip"]
+    with pytest.raises(NotFoundError):
+        any_store.revoke_key("nobody")
+
+
+def test_proposals_change_nothing_until_accepted(any_store: Store) -> None:
+    any_store.create_actor(one_actor("otsokop", "Otsokop"), author="setup")
+    revision = any_store.revision()
+    new = one_actor("jardin", "Jardin partagé", lon=-1.46)
+    from essmap.store.base import actor_rows
+
+    proposed = any_store.add_proposal(
+        kind="new", client="c1", row=actor_rows(new)[0], message="Nouveau jardin"
+    )
+    change = any_store.add_proposal(
+        kind="change",
+        client="c2",
+        actor_id="otsokop",
+        row=actor_rows(one_actor("otsokop", "Otsokop (épicerie)"))[0],
+        base_version=1,
+    )
+    report = any_store.add_proposal(kind="report", client="c1", actor_id="otsokop", message="Fermé le lundi")
+    assert any_store.load_actors()["id"].tolist() == ["otsokop"]
+    assert {p.id for p in any_store.list_proposals()} == {proposed.id, change.id, report.id}
+    assert any_store.proposals_since("c1", "2000-01-01T00:00:00.000Z") == 2
+    assert any_store.proposals_since("c1", "2999-01-01T00:00:00.000Z") == 0
+    refused = any_store.decide_proposal(change.id, accept=False, by="gip", note="doublon")
+    assert (refused.status, refused.decided_by, refused.note) == ("refused", "gip", "doublon")
+    assert any_store.get_actor("otsokop").fields["name"] == "Otsokop"
+    accepted = any_store.decide_proposal(proposed.id, accept=True, by="gip")
+    assert accepted.status == "accepted"
+    assert any_store.revision() != revision
+    record = any_store.get_actor("jardin")
+    assert record.fields["name"] == "Jardin partagé"
+    assert [(c.action, c.author) for c in any_store.actor_history("jardin")] == [
+        ("create", "proposition publique")
+    ]
+    with pytest.raises(VersionConflictError):
+        any_store.decide_proposal(proposed.id, accept=True, by="gip")
+    any_store.decide_proposal(report.id, accept=True, by="gip")  # a report changes no record
+    assert any_store.get_actor("otsokop").version == 1
+    assert [p.status for p in any_store.list_proposals(status=None)] == ["accepted", "refused", "accepted"]
+    assert any_store.list_proposals() == []
+    assert any_store.changes_since("proposition publique", "2000-01-01T00:00:00.000Z") == 1

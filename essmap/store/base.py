@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +25,9 @@ import shapely
 
 from essmap.errors import AlreadyExistsError, NotFoundError, VersionConflictError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame
+
+if TYPE_CHECKING:
+    from essmap.store.moderation import ApiKey, Proposal
 
 QPV_KEY = ("generation", "code")
 ACTOR_KEY = ("id",)
@@ -174,6 +177,61 @@ class Store(Protocol):
 
     def initialise(self, neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame) -> None:
         """Fill a new store with these tables in one write; does nothing if the store exists."""
+        ...
+
+    # --- keys and proposals (essmap.store.moderation) ---------------------------------------
+    def add_key(self, name: str, role: str, key_hash: str) -> ApiKey:
+        """Record a new API key by the hash of its secret."""
+        ...
+
+    def list_keys(self) -> list[ApiKey]:
+        """Every key, by name."""
+        ...
+
+    def revoke_key(self, name: str) -> ApiKey:
+        """Revoke a key."""
+        ...
+
+    def key_for_hash(self, key_hash: str) -> ApiKey | None:
+        """The active key whose secret has this hash."""
+        ...
+
+    def changes_since(self, author: str, since: str) -> int:
+        """How many changes an author made since a time (ISO 8601 UTC)."""
+        ...
+
+    def add_proposal(
+        self,
+        *,
+        kind: str,
+        client: str,
+        actor_id: str | None = None,
+        row: Mapping[str, Any] | None = None,
+        base_version: int | None = None,
+        message: str | None = None,
+        contact: str | None = None,
+    ) -> Proposal:
+        """Store a pending proposal from the public."""
+        ...
+
+    def list_proposals(
+        self, *, status: str | None = "pending", limit: int = 100, offset: int = 0
+    ) -> list[Proposal]:
+        """Proposals, oldest first."""
+        ...
+
+    def get_proposal(self, proposal_id: str) -> Proposal:
+        """One proposal."""
+        ...
+
+    def proposals_since(self, client: str, since: str) -> int:
+        """How many proposals a client sent since a time (ISO 8601 UTC)."""
+        ...
+
+    def decide_proposal(
+        self, proposal_id: str, *, accept: bool, by: str, note: str | None = None
+    ) -> Proposal:
+        """Accept (and apply) or refuse a pending proposal."""
         ...
 
     def close(self) -> None:

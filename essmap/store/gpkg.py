@@ -29,16 +29,16 @@ from filelock import FileLock, Timeout
 
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
-from essmap.store import gpkg_format
+from essmap.store import gpkg_format, moderation
 from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
     StoredActor,
-    TransactionalStore,
     grid_frame,
     history_text,
     now_utc,
 )
+from essmap.store.moderation import ModeratedStore
 
 META = "essmap_meta"
 #: Feature tables: geometry type and columns (besides ``fid`` and ``geom``), in file order.
@@ -104,6 +104,10 @@ def _create_indexes_and_history(conn: sqlite3.Connection) -> None:
     )
     conn.execute("CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq)")
     gpkg_format.register_table(conn, "actor_history", geometry_type=None)
+    for statement in moderation.TABLES_SQL:
+        conn.execute(statement)
+    for table in ("api_keys", "proposals"):
+        gpkg_format.register_table(conn, table, geometry_type=None)
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -132,7 +136,7 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
 MIGRATIONS = {1: _migrate_1_to_2}
 
 
-class GeoPackageStore(TransactionalStore):
+class GeoPackageStore(ModeratedStore):
     """A store in one GeoPackage file (tables ``neighbourhoods``, ``actors``, ``population_grid``,
     ``actor_history`` and ``essmap_meta``)."""
 
@@ -271,6 +275,12 @@ class GeoPackageStore(TransactionalStore):
         return grid_frame(
             [r[1] for r in rows], [r[2] for r in rows], gpkg_format.decode([r[0] for r in rows])
         )
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._select(sql, params)
+
+    def _execute(self, tx: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return tx.execute(sql, params).fetchall()
 
     def _read_actor(self, actor_id: str) -> StoredActor | None:
         rows = self._select(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = ?", (actor_id,))

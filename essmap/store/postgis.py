@@ -34,10 +34,10 @@ from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
     StoredActor,
-    TransactionalStore,
     grid_frame,
     history_text,
 )
+from essmap.store.moderation import TABLES_SQL, ModeratedStore
 
 log = logging.getLogger("essmap.store")
 
@@ -84,6 +84,7 @@ MIGRATIONS: dict[int, str] = {
         seq bigserial PRIMARY KEY, actor_id text NOT NULL, version integer NOT NULL,
         action text NOT NULL, author text NOT NULL, at timestamptz NOT NULL, before jsonb, after jsonb);
     CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq);
+    {";".join(TABLES_SQL)};
     """,
 }
 
@@ -127,7 +128,7 @@ def _geoms(wkbs: Sequence[bytes | None]) -> np.ndarray:
     return out
 
 
-class PostGISStore(TransactionalStore):
+class PostGISStore(ModeratedStore):
     """A store in a PostgreSQL database with PostGIS."""
 
     def __init__(self, url: str, *, pool_size: int = 10, connect_timeout_s: float = 10.0) -> None:
@@ -247,6 +248,13 @@ class PostGISStore(TransactionalStore):
     def load_population_grid(self) -> gpd.GeoDataFrame:
         rows = self._rows("SELECT id, population, ST_AsBinary(geom) FROM population_grid ORDER BY position")
         return grid_frame([r[0] for r in rows], [r[1] for r in rows], _geoms([r[2] for r in rows]))
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._rows(sql.replace("?", "%s"), params)
+
+    def _execute(self, tx: _Tx, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = tx.conn.execute(sql.replace("?", "%s"), params)
+        return cursor.fetchall() if cursor.description else []
 
     def _read_actor(self, actor_id: str) -> StoredActor | None:
         rows = self._rows(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = %s", (actor_id,))
