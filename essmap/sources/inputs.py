@@ -132,7 +132,7 @@ def open_input(source: Source | InputData, *, name: str | None = None) -> InputD
         if not content:
             raise InvalidInputError(Problem("le fichier est vide", file=label))
         opened = InputData(label, PurePosixPath(label).suffix.lower(), content=content)
-    if opened.suffix == ".zip" or (opened.suffix not in CSV_SUFFIXES and opened.head(4) == b"PK\x03\x04"):
+    if opened.suffix == ".zip" or (not opened.suffix and opened.head(4) == b"PK\x03\x04"):
         return _archive_member(opened)
     return opened
 
@@ -375,7 +375,7 @@ def _next_row(
             column = _oversized_column(text, delimiter, start=start, limit=limit)
             raise InvalidInputError(
                 Problem(
-                    f"cellule de plus de {limit} caractères : refusée",
+                    f"cellule de plus de {limit:,} caractères : refusée".replace(",", "\u202f"),
                     file=fname,
                     row=start,
                     field=columns[column] if column is not None and column < len(columns) else None,
@@ -430,8 +430,8 @@ def read_geo_file(
     if info.get("geometry_type") is None:
         raise InvalidInputError(
             Problem(
-                f"le fichier (lu comme {info.get('driver')}) n'a pas de géométrie ; "
-                "un tableau avec des colonnes lon/lat se lit en CSV (.csv)",
+                f"le fichier (lu comme {info.get('driver')}) n'a pas de colonne de géométrie : un fichier "
+                "géographique est attendu (GeoJSON, GeoPackage, shapefile ou FlatGeobuf)",
                 file=fname,
             )
         )

@@ -239,8 +239,8 @@ def qpv_from_file(
         bad(
             row,
             "geometry",
-            f"contour du quartier {codes[row]} sans surface (vide une fois réparé par make_valid) : "
-            "corrigez la géométrie",
+            f"entité n° {row}, quartier {codes[row]} : contour sans surface (vide une fois réparé par "
+            "make_valid) ; corrigez la géométrie",
         )
     if problems:
         raise InvalidInputError(problems)

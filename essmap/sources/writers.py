@@ -26,7 +26,7 @@ from essmap.sources.common import escape_formula
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """A table as CSV text (comma, header, no index), safe to open in a spreadsheet.
+    """A table as CSV text (RFC 4180: comma, CRLF, header; no index), safe to open in a spreadsheet.
 
     Numbers are written as numbers (a longitude of -1.47 stays ``-1.47``). A text cell that
     starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, which a spreadsheet
@@ -39,7 +39,8 @@ def csv_text(frame: pd.DataFrame) -> str:
         values = safe[column]
         if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
             safe[column] = values.map(lambda v: escape_formula(v) if isinstance(v, str) else v)
-    return safe.to_csv(index=False, lineterminator="\n")
+    # CRLF line ends (RFC 4180): the CSV writer then quotes every cell holding a CR or a LF
+    return safe.to_csv(index=False, lineterminator="\r\n")
 
 
 # --- output files ------------------------------------------------------------------------------
