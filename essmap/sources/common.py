@@ -124,7 +124,7 @@ def control_character_problems(
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_ESCAPED = re.compile(r"^'*[=+\-@\t\r]")
+_ESCAPED = re.compile(r"'*[=+\-@\t\r]")  # used with match(): anchored where matching starts
 
 
 def escape_formula(text: str) -> str:
@@ -136,8 +136,6 @@ def escape_formula(text: str) -> str:
     return "'" + text if _ESCAPED.match(text) else text
 
 
-def unescape_formula(values: pd.Series) -> pd.Series:
-    """Undo :func:`escape_formula` on text cells read back from a CSV (one leading quote removed)."""
-    text = values.astype("string")
-    escaped = text.str.startswith("'", na=False) & text.str.slice(1).str.match(_ESCAPED, na=False)
-    return text.where(~escaped, text.str.slice(1))
+def unescape_formula(text: str) -> str:
+    """Undo :func:`escape_formula` on a text cell read back from a CSV (one leading quote removed)."""
+    return text[1:] if text.startswith("'") and _ESCAPED.match(text, 1) else text

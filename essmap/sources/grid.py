@@ -68,11 +68,11 @@ def grid_from_csv(
     id_col, pop_col = (str(find_column(frame.columns, group)) for group in groups)
     progress("validation")
     ids = clean_text(frame[id_col])
-    parts = ids.str.extract(_SQUARE_ID)
+    found = [_SQUARE_ID.match(v) if isinstance(v, str) else None for v in ids.to_numpy(dtype=object)]
     pops_text = clean_text(frame[pop_col]).str.replace(",", ".", regex=False)
     pops = pd.to_numeric(pops_text, errors="coerce")
     problems = list(table.problems)
-    bad_id = parts[0].isna()
+    bad_id = np.array([m is None for m in found], dtype=bool)
     problems += [
         Problem(
             f"identifiant de carreau « {ids[r] if ids[r] is not pd.NA else ''} » illisible "
@@ -102,10 +102,10 @@ def grid_from_csv(
         problems.sort(key=lambda p: p.row or 0)
         raise InvalidInputError(problems)
     progress("géométrie")
-    epsg = parts[0].astype(int).to_numpy()
-    size = parts[1].astype(float).to_numpy()
-    north = parts[2].astype(float).to_numpy()
-    east = parts[3].astype(float).to_numpy()
+    parts = [m.groups() for m in found if m is not None]  # every id matched (checked above)
+    epsg_text, size_text, north_text, east_text = zip(*parts, strict=True) if parts else ((), (), (), ())
+    epsg = np.array(epsg_text, dtype=int)
+    size, north, east = (np.array(v, dtype=float) for v in (size_text, north_text, east_text))
     geoms = np.empty(len(frame), dtype=object)
     for code in np.unique(epsg).tolist():
         sel = epsg == code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import operator
 import os
 import re
 import zipfile
@@ -300,7 +301,10 @@ def read_csv_table(
         raise InvalidInputError(Problem("le fichier est vide (pas de ligne d'en-tête)", file=fname, row=1))
     delimiter = sniff_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = _next_row(reader, text, fname, delimiter, start=1) or []
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        raise _csv_problem(exc, text, fname, delimiter, start=1) from None
     columns = [c.strip() for c in header]
     check_unique_columns(columns, file=fname, row=1)
     for group in required:
@@ -320,34 +324,13 @@ def read_csv_table(
     if keep is not None:
         wanted = {find_column(columns, group) for group in keep} - {None}
         kept = [i for i, c in enumerate(columns) if c in wanted]
-    cells: list[list[str]] = [[] for _ in kept]
-    lines: list[int] = []
-    problems: list[Problem] = []
-    while True:
-        start = reader.line_num + 1
-        row = _next_row(reader, text, fname, delimiter, start=start, columns=columns)
-        if row is None:
-            break
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != len(columns):
-            problems.append(
-                Problem(
-                    f"{len(row)} valeurs au lieu de {len(columns)} (séparateur « {delimiter} »)",
-                    file=fname,
-                    row=start,
-                )
-            )
-            continue
-        for values, i in zip(cells, kept, strict=True):
-            values.append(row[i])
-        lines.append(start)
+    cells, lines, problems = _data_rows(reader, text, fname, delimiter, columns, kept)
     if not lines and not problems:
         raise InvalidInputError(Problem("aucune ligne de données après l'en-tête", file=fname))
     index = pd.Index(lines, name="line")
     frame = pd.DataFrame(
         {
-            columns[i]: unescape_formula(pd.Series(values, index=index, dtype="string"))
+            columns[i]: pd.Series(_unescaped(values), index=index, dtype="string")
             for i, values in zip(kept, cells, strict=True)
         },
         index=index,
@@ -355,33 +338,61 @@ def read_csv_table(
     return CsvTable(frame, fname, data.label, delimiter, warnings, problems)
 
 
-def _next_row(
-    reader: Reader,
-    text: str,
-    fname: str,
-    delimiter: str,
-    *,
-    start: int,
-    columns: Sequence[str] = (),
-) -> list[str] | None:
-    """The next row of a CSV reader, or None at the end; its errors become clear problems."""
+def _data_rows(
+    reader: Reader, text: str, fname: str, delimiter: str, columns: Sequence[str], kept: Sequence[int]
+) -> tuple[list[Sequence[str]], list[int], list[Problem]]:
+    """The cells of the ``kept`` columns of the rows that have as many cells as the header, the
+    line where each of those rows starts, and the problems of the other rows. Blank rows are skipped.
+
+    This loop runs once per row of files of millions of rows (the INSEE grid): it keeps only the
+    cells asked for, as tuples (which the garbage collector soon stops tracking), never the rows.
+    """
+    count = len(columns)
+    pick = operator.itemgetter(*kept) if len(kept) > 1 else (lambda row: tuple(row[i] for i in kept))
+    picked: list[tuple[str, ...]] = []
+    lines: list[int] = []
+    problems: list[Problem] = []
+    end = reader.line_num
     try:
-        return next(reader)
-    except StopIteration:
-        return None
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if not row or not (row[0].strip() or "".join(row).strip()):
+                continue
+            if len(row) == count:
+                picked.append(pick(row))
+                lines.append(start)
+            else:
+                message = f"{len(row)} valeurs au lieu de {count} (séparateur « {delimiter} »)"
+                problems.append(Problem(message, file=fname, row=start))
     except csv.Error as exc:
-        limit = csv.field_size_limit()
-        if "field larger than field limit" in str(exc):
-            column = _oversized_column(text, delimiter, start=start, limit=limit)
-            raise InvalidInputError(
-                Problem(
-                    f"cellule de plus de {limit:,} caractères : refusée".replace(",", "\u202f"),
-                    file=fname,
-                    row=start,
-                    field=columns[column] if column is not None and column < len(columns) else None,
-                )
-            ) from None
-        raise InvalidInputError(Problem(f"ligne CSV illisible : {exc}", file=fname, row=start)) from None
+        raise _csv_problem(exc, text, fname, delimiter, start=end + 1, columns=columns) from None
+    cells: list[Sequence[str]] = list(zip(*picked, strict=True)) if picked else [() for _ in kept]
+    return cells, lines, problems
+
+
+def _unescaped(values: Sequence[str]) -> Sequence[str]:
+    """Cells with the quote :func:`~essmap.sources.writers.csv_text` puts before a formula removed."""
+    if any(map(str.startswith, values, itertools.repeat("'"))):  # map: no Python frame per cell
+        return [unescape_formula(v) if v.startswith("'") else v for v in values]
+    return values
+
+
+def _csv_problem(
+    exc: csv.Error, text: str, fname: str, delimiter: str, *, start: int, columns: Sequence[str] = ()
+) -> InvalidInputError:
+    """A clear error for a line the CSV reader cannot read (a cell over its size limit…)."""
+    limit = csv.field_size_limit()
+    if "field larger than field limit" in str(exc):
+        column = _oversized_column(text, delimiter, start=start, limit=limit)
+        return InvalidInputError(
+            Problem(
+                f"cellule de plus de {limit:,} caractères : refusée".replace(",", "\u202f"),
+                file=fname,
+                row=start,
+                field=columns[column] if column is not None and column < len(columns) else None,
+            )
+        )
+    return InvalidInputError(Problem(f"ligne CSV illisible : {exc}", file=fname, row=start))
 
 
 def _oversized_column(text: str, delimiter: str, *, start: int, limit: int) -> int | None:
