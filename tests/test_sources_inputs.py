@@ -274,6 +274,17 @@ def test_a_table_without_geometry_is_not_read_as_qpv(tmp_path: Path) -> None:
         qpv_from_file(path)
 
 
+def test_a_geodata_file_is_not_read_as_a_table(tmp_path: Path) -> None:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    points = gpd.GeoDataFrame({"ind": [1]}, geometry=[shapely.Point(-1.47, 43.49)], crs=4326)
+    points.to_file(folder / "grille.shp")
+    archive = zipped(tmp_path / "grille.zip", {p.name: p.read_bytes() for p in folder.iterdir()})
+    for source in (archive, folder / "grille.shp", io.BytesIO(archive.read_bytes())):
+        with pytest.raises(InvalidInputError, match="un tableau CSV"):
+            grid_from_csv(source, name="grille.zip" if isinstance(source, io.BytesIO) else None)
+
+
 def test_csv_table_keeps_only_the_columns_asked_for(tmp_path: Path) -> None:
     path = tmp_path / "wide.csv"
     path.write_text("a;b;c\n1;2;3\n", encoding="utf-8")

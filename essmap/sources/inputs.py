@@ -69,9 +69,8 @@ class InputData:
         if self.content is not None:
             return self.content
         if self.path is None:
-            raise InvalidInputError(
-                Problem("ce fichier d'archive se lit comme donnée géographique", file=self.name)
-            )
+            message = "l'archive contient un shapefile : un tableau CSV est attendu ici"
+            raise InvalidInputError(Problem(message, file=self.name))
         try:
             return self.path.read_bytes()
         except OSError as exc:
@@ -295,6 +294,12 @@ def read_csv_table(
     """
     data = open_input(source, name=name)
     fname = data.name
+    if data.suffix in GEO_SUFFIXES:
+        raise InvalidInputError(
+            Problem(
+                f"fichier « {data.suffix} » : un tableau CSV (.csv, .txt, .tsv) est attendu ici", file=fname
+            )
+        )
     text, warnings = decode_text(data.read_bytes(), file=fname)
     first_line = io.StringIO(text, newline="").readline()
     if not first_line.strip():
