@@ -14,14 +14,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from essmap.errors import InvalidInputError, Problem
+from essmap.errors import Problem
 from essmap.geo import TERRITORY_BY_KEY, territory_keys, transformer
 from essmap.model import WGS84, located_mask
 from essmap.settings import Settings
 from essmap.sources import (
     Progress,
-    _noop,
     actors_from_file,
+    grid_from_csv,
+    no_progress,
     normalise_name,
     population_from_csv,
     qpv_from_file,
@@ -87,7 +88,7 @@ def import_qpv(
     source: str | None = None,
     population: Path | str | None = None,
     encoding: str | None = None,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> ImportReport:
     """Import QPV outlines (and optionally a population table joined by code)."""
     parsed = qpv_from_file(
@@ -99,9 +100,10 @@ def import_qpv(
         progress=progress,
     )
     table = parsed.table
+    warnings = list(parsed.warnings)
     if population is not None:
-        pop = population_from_csv(population)
-        table = _join_population(table, pop, str(population), allow_unknown=False)
+        pop = population_from_csv(population, known_codes=set(table["code"].dropna()), warnings=warnings)
+        table = _join_population(table, pop)
     progress("écriture")
     counts = store.upsert_neighbourhoods(table)
     return ImportReport(
@@ -112,28 +114,13 @@ def import_qpv(
         counts.updated,
         parsed.repaired,
         parsed.merged,
-        warnings=parsed.warnings,
+        warnings=warnings,
         unchanged=counts.unchanged,
     )
 
 
-def _join_population(
-    table: gpd.GeoDataFrame, pop: pd.DataFrame, fname: str, *, allow_unknown: bool
-) -> gpd.GeoDataFrame:
-    known = set(table["code"].dropna())
-    unknown = pop[~pop["code"].isin(known)]
-    if len(unknown) and not allow_unknown:
-        raise InvalidInputError(
-            [
-                Problem(
-                    f"code {row.code} : aucun quartier de ce code dans les données",
-                    file=fname,
-                    row=int(row.line),
-                    field="code",
-                )
-                for row in unknown.itertuples()
-            ]
-        )
+def _join_population(table: gpd.GeoDataFrame, pop: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The neighbourhoods with the population figures of their code (every code of ``pop`` is known)."""
     by_code = pop.set_index("code")
     out = table.copy()
     hit = out["code"].isin(by_code.index)
@@ -146,14 +133,26 @@ def _join_population(
 def import_population(
     store: Store, path: Path | str, *, reference: str | None = None, year: int | None = None
 ) -> ImportReport:
-    """Join a population table (CSV: QPV code, population, reference) to the stored QPVs."""
-    pop = population_from_csv(path, reference=reference, year=year)
+    """Join a population table (CSV: QPV code, population, reference) to the stored QPVs.
+
+    Every bad row is named at once, rows of a code absent from the store included.
+    """
     current = store.load_neighbourhoods()
-    table = _join_population(current, pop, str(path), allow_unknown=False)
+    warnings: list[Problem] = []
+    pop = population_from_csv(
+        path, reference=reference, year=year, known_codes=set(current["code"].dropna()), warnings=warnings
+    )
+    table = _join_population(current, pop)
     changed = table[table["code"].isin(pop["code"])]
     counts = store.upsert_neighbourhoods(changed)
     return ImportReport(
-        "population", str(path), len(pop), counts.created, counts.updated, unchanged=counts.unchanged
+        "population",
+        str(path),
+        len(pop),
+        counts.created,
+        counts.updated,
+        warnings=warnings,
+        unchanged=counts.unchanged,
     )
 
 
@@ -197,7 +196,7 @@ def import_actors(
     crs: str | None = None,
     allow_anywhere: bool = False,
     duplicate_distance_m: float = 50.0,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> ImportReport:
     """Import actors; likely duplicates (same name within ``duplicate_distance_m``) are reported."""
     parsed = actors_from_file(path, crs=crs, allow_anywhere=allow_anywhere, progress=progress)
@@ -237,11 +236,10 @@ def import_actors(
     )
 
 
-def import_grid(store: Store, path: Path | str, *, progress: Progress = _noop) -> ImportReport:
+def import_grid(store: Store, path: Path | str, *, progress: Progress = no_progress) -> ImportReport:
     """Replace the population grid with an INSEE Filosofi 200 m grid read from a CSV file."""
-    from essmap.sources import grid_from_csv
-
-    table = grid_from_csv(path, progress=progress)
+    warnings: list[Problem] = []
+    table = grid_from_csv(path, progress=progress, warnings=warnings)
     progress("écriture")
     count = store.replace_population_grid(table)
-    return ImportReport("grid", str(path), len(table), created=count)
+    return ImportReport("grid", str(path), len(table), created=count, warnings=warnings)

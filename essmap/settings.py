@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     @field_validator("supply_categories")
     @classmethod
     def _known_categories(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"at least one supply category is needed; known: {list(CATEGORIES)}")
         unknown = [c for c in value if c not in CATEGORIES]
         if unknown:
             raise ValueError(f"unknown categories {unknown}; known: {list(CATEGORIES)}")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -142,3 +146,308 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path, args: list[str]) 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "Usage" in result.stderr
+
+
+# --- bad inputs: a clear error (exit 2), the store unchanged (issue 10, items 4-8, 10, 12) -----------
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory seeded with the demo set, copied by each test that may change it."""
+    data = tmp_path_factory.mktemp("seeded") / "data"
+    assert essmap(data, "info").returncode == 0
+    return data
+
+
+def _csv(tmp: Path, name: str, data: bytes) -> str:
+    path = tmp / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def _zip(tmp: Path, name: str, members: dict[str, bytes]) -> str:
+    path = tmp / name
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return str(path)
+
+
+def _geojson(tmp: Path, name: str, features: list[dict[str, object]]) -> str:
+    path = tmp / name
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return str(path)
+
+
+def _feature(props: dict[str, object], geometry: dict[str, object]) -> dict[str, object]:
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def _polygon(*ring: tuple[float, float]) -> dict[str, object]:
+    return {"type": "Polygon", "coordinates": [list(map(list, ring))]}
+
+
+def _folder(tmp: Path, name: str) -> str:
+    (tmp / name).mkdir()
+    return str(tmp / name)
+
+
+def _link_to_store(tmp: Path, data: Path) -> str:
+    (tmp / "lien.gpkg").symlink_to(data / "essmap.gpkg")
+    return str(tmp / "lien.gpkg")
+
+
+ACTORS_HEADER = b"name,category,lon,lat\n"
+POINTS_10 = b"id,lon,lat\na,-1.47,95\nb,abc,43\n"
+BAD_INPUTS: dict[str, tuple[Callable[[Path, Path], list[str]], list[str]]] = {
+    # item 4: archives that cannot be read without losing something
+    "zip-two-data-files": (
+        lambda t, d: ["import", "actors", _zip(t, "two.zip", {"a.csv": ACTORS_HEADER, "b.geojson": b"{}"})],
+        ["two.zip", "un seul fichier de données", "a.csv, b.geojson"],
+    ),
+    "zip-no-data-file": (
+        lambda t, d: ["import", "actors", _zip(t, "none.zip", {"lisezmoi.txt": b"rien"})],
+        ["none.zip", "un seul fichier de données"],
+    ),
+    "zip-broken": (
+        lambda t, d: ["import", "actors", _csv(t, "broken.zip", b"PK\x03\x04 pas une archive")],
+        ["broken.zip", "archive .zip illisible"],
+    ),
+    # item 5: a QPV of no area
+    "qpv-zero-area": (
+        lambda t, d: [
+            "import",
+            "qpv",
+            _geojson(
+                t,
+                "plat.geojson",
+                [
+                    _feature(
+                        {"code_qp": "QN06498A", "lib_qp": "Bon"},
+                        _polygon((-1.48, 43.49), (-1.47, 43.49), (-1.47, 43.50), (-1.48, 43.49)),
+                    ),
+                    _feature(
+                        {"code_qp": "QN06499Z", "lib_qp": "Plat"},
+                        _polygon((-1.47, 43.49), (-1.46, 43.50), (-1.45, 43.51), (-1.47, 43.49)),
+                    ),
+                ],
+            ),
+        ],
+        ["plat.geojson, ligne 2, champ « geometry »", "entité n° 2", "QN06499Z", "sans surface"],
+    ),
+    # item 6: control characters
+    "nul-in-csv-name": (
+        lambda t, d: [
+            "import",
+            "actors",
+            _csv(t, "nul.csv", ACTORS_HEADER + b"Na\x00me,market,-1.47,43.49\n"),
+        ],
+        ["nul.csv, ligne 2, champ « name »", "U+0000"],
+    ),
+    "escape-in-csv-address": (
+        lambda t, d: [
+            "import",
+            "actors",
+            _csv(t, "esc.csv", b"name,category,address\nA,market,rue \x1b[2J\n"),
+        ],
+        ["esc.csv, ligne 2, champ « address »", "U+001B"],
+    ),
+    "newline-in-csv-name": (
+        lambda t, d: ["import", "actors", _csv(t, "nl.csv", b'name,category\n"deux\nlignes",market\n')],
+        ["nl.csv, ligne 2, champ « name »", "une seule ligne"],
+    ),
+    "nul-in-geojson-name": (
+        lambda t, d: [
+            "import",
+            "actors",
+            _geojson(
+                t,
+                "nul.geojson",
+                [
+                    _feature(
+                        {"name": "Na\u0000me", "category": "market"},
+                        {"type": "Point", "coordinates": [-1.47, 43.49]},
+                    )
+                ],
+            ),
+        ],
+        ["nul.geojson", "caractère nul"],
+    ),
+    "bell-in-qpv-name": (
+        lambda t, d: [
+            "import",
+            "qpv",
+            _geojson(
+                t,
+                "bell.geojson",
+                [
+                    _feature(
+                        {"code_qp": "QN06498A", "lib_qp": "Mau\u0007vais"},
+                        _polygon((-1.48, 43.49), (-1.47, 43.49), (-1.47, 43.50), (-1.48, 43.49)),
+                    ),
+                ],
+            ),
+        ],
+        ["bell.geojson, ligne 1, champ « lib_qp »", "U+0007"],
+    ),
+    # item 7: what gave tracebacks
+    "folder-named-csv": (lambda t, d: ["import", "actors", _folder(t, "x.csv")], ["x.csv", "dossier"]),
+    "cell-over-limit": (
+        lambda t, d: [
+            "import",
+            "actors",
+            _csv(t, "big.csv", b"name,category,description\nA,market," + b"x" * 140_000 + b"\n"),
+        ],
+        ["big.csv, ligne 2, champ « description »", "131\u202f072 caractères"],
+    ),
+    "duplicate-columns": (
+        lambda t, d: ["import", "actors", _csv(t, "dup.csv", b"name,category,name\nA,market,B\n")],
+        ["dup.csv, ligne 1, champ « name »", "colonnes de même nom"],
+    ),
+    "export-to-a-folder": (
+        lambda t, d: ["export", "actors", "-o", _folder(t, "sortie")],
+        ["sortie", "dossier"],
+    ),
+    "export-to-empty-path": (lambda t, d: ["export", "actors", "-o", ""], ["chemin de sortie vide"]),
+    "not-utf8-nor-cp1252": (
+        lambda t, d: ["import", "actors", _csv(t, "bin.csv", b"name,category\nA\x81\x8d,market\n")],
+        ["bin.csv, ligne 2", "encodage inconnu"],
+    ),
+    "xlsx": (
+        lambda t, d: ["import", "actors", _csv(t, "acteurs.xlsx", b"PK\x03\x04 feuille")],
+        ["acteurs.xlsx", "non pris en charge"],
+    ),
+    "csv-as-qpv": (
+        lambda t, d: ["import", "qpv", _csv(t, "qpv.csv", b"code_qp,lib_qp\nQN06401I,Maubec\n")],
+        ["qpv.csv", "colonne de géométrie"],
+    ),
+    # item 8: every bad row of a population table at once
+    "population-three-bad-rows": (
+        lambda t, d: [
+            "import",
+            "population",
+            _csv(t, "pop.csv", b"code_qp,population\nQN06401I,beaucoup\nQN06402M,-5\nQN99999X,100\n"),
+        ],
+        [
+            "pop.csv, ligne 2, champ « population »",
+            "pop.csv, ligne 3, champ « population »",
+            "pop.csv, ligne 4, champ « code_qp »",
+            "QN99999X",
+        ],
+    ),
+    # item 10: the points reader, as suggest --candidates uses it
+    "points-two-bad-rows": (
+        lambda t, d: ["suggest", "--count", "1", "--candidates", _csv(t, "points.csv", POINTS_10)],
+        ["points.csv, ligne 2, champ « lat »", "points.csv, ligne 3, champ « lon »"],
+    ),
+    # item 12: outputs that would overwrite the store or write in the data folder
+    "export-over-the-store": (
+        lambda t, d: ["export", "actors", "-f", "gpkg", "-o", str(d / "essmap.gpkg")],
+        ["dossier des données"],
+    ),
+    "export-into-the-data-folder": (
+        lambda t, d: ["export", "qpv", "-o", str(d / "qpv.geojson")],
+        ["dossier des données"],
+    ),
+    "export-through-a-link-to-the-store": (
+        lambda t, d: ["export", "actors", "-f", "gpkg", "-o", _link_to_store(t, d)],
+        ["dossier des données"],
+    ),
+    "map-over-the-store": (
+        lambda t, d: ["map", "resident", "--out", str(d / "essmap.gpkg")],
+        ["dossier des données"],
+    ),
+    "static-map-into-the-data-folder": (
+        lambda t, d: ["map", "static", "--out", str(d / "carte.png")],
+        ["dossier des données"],
+    ),
+    "planner-map-to-a-folder": (
+        lambda t, d: ["map", "planner", "--out", _folder(t, "cartes")],
+        ["cartes", "dossier"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_a_clear_error_and_the_store_is_unchanged(
+    tmp_path: Path, seeded: Path, case: str
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeded, data, symlinks=True)
+    store = data / "essmap.gpkg"
+    before = store.read_bytes()
+    listing = sorted(p.name for p in data.iterdir())
+    build, expected = BAD_INPUTS[case]
+    args = build(tmp_path, data)
+    result = essmap(data, *args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Erreur : ")
+    for text in expected:
+        assert text in result.stderr
+    assert store.read_bytes() == before
+    assert sorted(p.name for p in data.iterdir()) == listing
+
+
+def test_a_zipped_csv_imports_with_its_locations(tmp_path: Path, seeded: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeded, data)
+    archive = _zip(tmp_path, "acteurs.zip", {"acteurs.csv": ACTORS_HEADER + b"AMAP Zip,market,-1.47,43.49\n"})
+    result = essmap(data, "import", "actors", archive, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["created"] == 1
+    info = json.loads(essmap(data, "info", "--json").stdout)
+    assert (info["actors"], info["located_actors"]) == (16, 12)
+
+
+def test_csv_exports_neutralise_formulas(tmp_path: Path, seeded: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeded, data)
+    attacks = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+9)", "-2+3"]
+    rows = "".join(
+        f'a{i},"{a.replace(chr(34), chr(34) * 2)}",market,-1.47,43.49,{a[:1]}tel\n'
+        for i, a in enumerate(attacks)
+    )
+    source = _csv(tmp_path, "attaques.csv", ("id,name,category,lon,lat,phone\n" + rows).encode())
+    assert essmap(data, "import", "actors", source).returncode == 0
+    out = tmp_path / "export.csv"
+    result = essmap(data, "export", "actors", "-f", "csv", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    with out.open(encoding="utf-8", newline="") as handle:
+        records = list(csv.DictReader(handle))
+    assert len(records) == 15 + len(attacks)
+    for record in records:
+        for column, cell in record.items():
+            if column not in ("lon", "lat"):
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
+    by_id = {r["id"]: r for r in records}
+    for i, attack in enumerate(attacks):
+        assert by_id[f"a{i}"]["name"] == "'" + attack
+        assert by_id[f"a{i}"]["lon"] == "-1.47"  # numbers stay numbers
+    # coverage tables go through the same writer: a QPV name that is a formula is neutralised
+    qpv = _geojson(tmp_path, "qpv.geojson", [
+        _feature({"code_qp": "QN06497A", "lib_qp": "=1+2"},
+                 _polygon((-1.48, 43.49), (-1.47, 43.49), (-1.47, 43.50), (-1.48, 43.49))),
+    ])  # fmt: skip
+    assert essmap(data, "import", "qpv", qpv).returncode == 0
+    coverage = tmp_path / "couverture.csv"
+    result = essmap(data, "coverage", "--out", str(coverage), "--json")
+    assert result.returncode == 0, result.stderr
+    with coverage.open(encoding="utf-8", newline="") as handle:
+        names = {r["code"]: r["name"] for r in csv.DictReader(handle)}
+    assert names["QN06497A"] == "'=1+2"
+
+
+def test_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ESSMAP_DATA_DIR": str(tmp_path / "data"),
+        "ESSMAP_SUPPLY_CATEGORIES": "bakery,market",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "essmap", "info"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "ESSMAP_SUPPLY_CATEGORIES" in result.stderr
+    assert "bakery" in result.stderr

@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from essmap.errors import InvalidInputError, Problem
 from essmap.importing import open_seeded_store
 from essmap.settings import Settings, get_settings
 from essmap.store import Store
@@ -32,7 +34,18 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def settings() -> Settings:
-    return get_settings()
+    """The settings from the environment; a bad ``ESSMAP_*`` value is a clear error naming it."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                f"réglage invalide : {error['msg']}",
+                field="ESSMAP_" + "_".join(str(part) for part in error["loc"][:1]).upper(),
+            )
+            for error in exc.errors()
+        ]
+        raise InvalidInputError(problems) from None
 
 
 def store(cfg: Settings | None = None) -> Store:

@@ -180,9 +180,12 @@ def _export_help() -> None:
 
 
 def _export(layer: Layer, fmt: Format, out: Path) -> None:
-    st = store()
+    cfg = settings()
+    st = store(cfg)
     table = st.load_neighbourhoods() if layer is Layer.qpv else st.load_actors()
-    table_to_file(table, out, fmt=fmt.value, layer=layer.value, points=layer is Layer.actors)
+    table_to_file(
+        table, out, fmt=fmt.value, layer=layer.value, points=layer is Layer.actors, protected_dir=cfg.data_dir
+    )
     console.print(f"{len(table)} entrées écrites dans {out}")
 
 
@@ -212,4 +215,6 @@ def import_grid_cmd(file: FileArg, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(report.as_dict())
         return
+    for warning in report.warnings:
+        err_console.print(f"[yellow]Attention[/] : {warning}", soft_wrap=True)
     console.print(f"{report.file} : {report.read} carreaux lus ; carroyage de population remplacé")

@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from essmap.analysis.views import planner_view, static_view
-from essmap.cli.app import app, console, err_console, settings, store
+from essmap.cli.app import app, console, settings, store
 from essmap.maps.planner import render_planner_map
 from essmap.maps.resident import render_resident_map
 from essmap.maps.static import image_size, render_static_map
 from essmap.model import located_mask
+from essmap.settings import Settings
+from essmap.sources import check_output_path, write_output
 
 map_app = typer.Typer(
     help="Produire des cartes : pages HTML interactives (habitants, aménageurs) ou image PNG.",
@@ -30,26 +32,26 @@ Threshold = Annotated[
 ]
 
 
-def _write(out: Path, data: str | bytes) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            out.write_text(data, encoding="utf-8")
-        else:
-            out.write_bytes(data)
-    except OSError as exc:
-        err_console.print(f"[bold red]Erreur[/] : impossible d'écrire {out} : {exc.strerror or exc}")
-        raise typer.Exit(1) from exc
+def _settings_for(out: Path) -> Settings:
+    """The settings, once the output path is known to be writable where allowed (before rendering)."""
+    cfg = settings()
+    check_output_path(out, protected_dir=cfg.data_dir)
+    return cfg
+
+
+def _write(out: Path, data: str | bytes, cfg: Settings) -> None:
+    """Write a map through the one safe output writer (never inside the data folder)."""
+    write_output(out, data, protected_dir=cfg.data_dir)
 
 
 @map_app.command("resident")
 def resident(out: OutHtml) -> None:
     """Carte des habitants : points d'approvisionnement en circuit court, QPV, les plus proches."""
-    cfg = settings()
+    cfg = _settings_for(out)
     st = store(cfg)
     neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
     html = render_resident_map(neighbourhoods, actors, settings=cfg)
-    _write(out, html)
+    _write(out, html, cfg)
     located = int(located_mask(actors).sum())
     console.print(
         f"Carte des habitants écrite dans {out} : {located} acteurs placés, "
@@ -68,7 +70,7 @@ def planner(
     ] = 3,
 ) -> None:
     """Carte des aménageurs : couverture des QPV à un seuil, zones non desservies, sites suggérés."""
-    cfg = settings()
+    cfg = _settings_for(out)
     st = store(cfg)
     neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
     view = planner_view(
@@ -79,7 +81,7 @@ def planner(
         grid=st.load_population_grid(),
         sites=sites,
     )
-    _write(out, render_planner_map(neighbourhoods, actors, view, settings=cfg))
+    _write(out, render_planner_map(neighbourhoods, actors, view, settings=cfg), cfg)
     used = view.coverage.threshold_m
     console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
 
@@ -97,7 +99,7 @@ def static(
     dpi: Annotated[int, typer.Option("--dpi", help="Résolution en points par pouce.")] = 150,
 ) -> None:
     """Image PNG d'un QPV ou de tout le territoire avec sa couverture (sans fond de carte)."""
-    cfg = settings()
+    cfg = _settings_for(out)
     st = store(cfg)
     neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
     view = static_view(
@@ -110,7 +112,7 @@ def static(
         grid=st.load_population_grid(),
     )
     png = render_static_map(neighbourhoods, actors, view, settings=cfg, dpi=dpi)
-    _write(out, png)
+    _write(out, png, cfg)
     width, height = image_size(png)
     what = f"du quartier {qpv}" if qpv else "du territoire"
     console.print(f"Carte {what} écrite dans {out} ({width} × {height} pixels).")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from essmap.errors import InvalidInputError, Problem
 from essmap.geo import TERRITORIES, territory_keys
@@ -20,19 +17,25 @@ from essmap.model import (
     APPROXIMATE_PRECISIONS,
     CATEGORIES,
     LOCATION_PRECISIONS,
-    WGS84,
     actor_frame,
 )
-from essmap.sources._common import (
-    CSV_SUFFIXES,
+from essmap.sources.common import (
     Progress,
-    _find_column,
-    _noop,
-    _read_geo,
-    _text,
-    read_csv_table,
+    clean_text,
+    control_character_problems,
+    find_column,
+    no_progress,
     slugify,
 )
+from essmap.sources.coordinates import (
+    COORDINATE_ALIASES,
+    ID_ALIASES,
+    RawCoordinates,
+    csv_coordinates,
+    point_coordinates,
+    to_wgs84,
+)
+from essmap.sources.inputs import Source, input_format, open_input, read_csv_table, read_geo_file
 
 
 @dataclass
@@ -47,16 +50,13 @@ class ParsedActors:
 
 # --- actors -----------------------------------------------------------------------------------
 
-_ACTOR_ALIASES = {
-    "id": ("id", "identifiant", "actor_id"),
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ID_ALIASES,
     "name": ("name", "nom", "actor", "acteur"),
     "category": ("category", "categorie", "categorie_essmap"),
     "address": ("address", "adresse", "address_as_published"),
     "commune": ("commune", "ville", "city", "lib_com"),
-    "lon": ("lon", "lng", "long", "longitude"),
-    "lat": ("lat", "latitude"),
-    "x": ("x", "coord_x"),
-    "y": ("y", "coord_y"),
+    **COORDINATE_ALIASES,
     "location_precision": ("location_precision", "precision"),
     "location_approximate": ("location_approximate", "approximate", "approximatif", "position_approximative"),
     "coordinates_source": ("coordinates_source", "source_coordonnees"),
@@ -68,6 +68,8 @@ _ACTOR_ALIASES = {
     "source": ("source", "source_url"),
     "last_verified": ("last_verified", "verified", "date_verification"),
 }
+#: Fields that may hold several lines (tab, line feed and carriage return allowed).
+MULTILINE_FIELDS = frozenset({"address", "description", "schedule"})
 
 _TRUTH = {
     **dict.fromkeys(("true", "yes", "oui", "vrai", "1", "1.0", "x"), True),
@@ -82,17 +84,22 @@ def _territories_text() -> str:
 
 
 def actors_from_file(
-    path: Path | str,
+    file: Source,
     *,
+    name: str | None = None,
     crs: str | None = None,
     allow_anywhere: bool = False,
     layer: str | None = None,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> ParsedActors:
     """Read actors from CSV (lon/lat, or x/y with ``crs``), GeoJSON or GeoPackage.
 
     Parameters
     ----------
+    file
+        A path or a binary file-like object; a zip archive holding one such file is read too.
+    name
+        The name of the input in messages (by default its path).
     crs
         CRS of the x/y columns of a CSV (for example ``EPSG:2154``).
     allow_anywhere
@@ -103,25 +110,20 @@ def actors_from_file(
     InvalidInputError
         Listing every bad row, with the file, the row and the field.
     """
-    path = Path(path)
     progress("lecture")
-    suffix = path.suffix.lower()
+    data = open_input(file, name=name)
     warnings: list[Problem] = []
-    if suffix in CSV_SUFFIXES:
-        frame, warnings, geom_problems = read_csv_table(
-            path, required=[_ACTOR_ALIASES["name"], _ACTOR_ALIASES["category"]]
-        )
-        fname = str(path)
-        xs, ys, src_crs, coord_fields = _csv_coordinates(frame, fname, crs)
+    if input_format(data) == "csv":
+        table = read_csv_table(data, required=[_ALIASES["name"], _ALIASES["category"]])
+        frame, fname, warnings, problems = table.frame, table.file, table.warnings, table.problems
+        raw = csv_coordinates(frame, file=fname, crs=crs)
     else:
-        gdf, fname = _read_geo(path, layer=layer)
+        gdf, fname = read_geo_file(data, layer=layer)
         frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype("string")
         frame.index = gdf.index
-        xs, ys, geom_problems = _point_coordinates(gdf, fname)
-        src_crs = gdf.crs
-        coord_fields = ("geometry", "geometry")
-        for group in (_ACTOR_ALIASES["name"], _ACTOR_ALIASES["category"]):
-            if _find_column(frame.columns, group) is None:
+        raw, problems = point_coordinates(gdf, file=fname)
+        for group in (_ALIASES["name"], _ALIASES["category"]):
+            if find_column(frame.columns, group) is None:
                 raise InvalidInputError(
                     Problem(
                         f"champ « {group[0]} » absent (champs trouvés : {list(frame.columns)})",
@@ -130,97 +132,21 @@ def actors_from_file(
                     )
                 )
     progress("validation")
-    table, lon, lat, problems = _validate_actors(frame, fname, xs, ys, src_crs, coord_fields, allow_anywhere)
-    problems = geom_problems + problems
+    actors, lon, lat, more = _validate_actors(frame, fname, data.label, raw, allow_anywhere)
+    problems = problems + more
     if problems:
         problems.sort(key=lambda p: p.row or 0)
         raise InvalidInputError(problems)
     located = ~np.isnan(lon)
-    geometry = np.full(len(table), None, dtype=object)
+    geometry = np.full(len(actors), None, dtype=object)
     geometry[located] = shapely.points(lon[located], lat[located])
-    return ParsedActors(actor_frame(table, geometry), fname, len(frame), warnings)
-
-
-def _csv_coordinates(
-    frame: pd.DataFrame, fname: str, crs: str | None
-) -> tuple[pd.Series, pd.Series, object, tuple[str, str]]:
-    lon_col = _find_column(frame.columns, _ACTOR_ALIASES["lon"])
-    lat_col = _find_column(frame.columns, _ACTOR_ALIASES["lat"])
-    x_col = _find_column(frame.columns, _ACTOR_ALIASES["x"])
-    y_col = _find_column(frame.columns, _ACTOR_ALIASES["y"])
-    empty = pd.Series(pd.NA, index=frame.index, dtype="string")
-    if lon_col and lat_col:
-        src: object = WGS84
-        if crs is not None:
-            src = _parse_crs(crs, fname)
-        return _text(frame[lon_col]), _text(frame[lat_col]), src, (lon_col, lat_col)
-    if x_col and y_col:
-        if crs is None:
-            raise InvalidInputError(
-                Problem(
-                    f"colonnes « {x_col} »/« {y_col} » sans système de coordonnées : précisez --crs "
-                    "(par exemple EPSG:2154)",
-                    file=fname,
-                    field=x_col,
-                )
-            )
-        return _text(frame[x_col]), _text(frame[y_col]), _parse_crs(crs, fname), (x_col, y_col)
-    if lon_col or lat_col or x_col or y_col:
-        present = lon_col or lat_col or x_col or y_col
-        raise InvalidInputError(
-            Problem(
-                "une seule colonne de coordonnées : il faut lon et lat (ou x et y)", file=fname, field=present
-            )
-        )
-    return empty, empty, WGS84, ("lon", "lat")
-
-
-def _parse_crs(text: str, fname: str) -> CRS:
-    try:
-        return CRS.from_user_input(text)
-    except CRSError as exc:
-        raise InvalidInputError(
-            Problem(f"système de coordonnées « {text} » inconnu : {exc}", file=fname, field="crs")
-        ) from exc
-
-
-def _point_coordinates(gdf: gpd.GeoDataFrame, fname: str) -> tuple[pd.Series, pd.Series, list[Problem]]:
-    geoms = gdf.geometry.to_numpy()
-    problems: list[Problem] = []
-    xs = pd.Series(pd.NA, index=gdf.index, dtype="string")
-    ys = pd.Series(pd.NA, index=gdf.index, dtype="string")
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    types = shapely.get_type_id(geoms)
-    for i, row in enumerate(gdf.index):
-        if not present[i]:
-            continue
-        geom = geoms[i]
-        if types[i] == 4 and len(geom.geoms) == 1:  # a MultiPoint of one point
-            geom = geom.geoms[0]
-        elif types[i] != 0:
-            problems.append(
-                Problem(
-                    f"géométrie de type {geom.geom_type} : un point est attendu",
-                    file=fname,
-                    row=row,
-                    field="geometry",
-                )
-            )
-            continue
-        xs[row], ys[row] = repr(geom.x), repr(geom.y)
-    return xs, ys, problems
+    return ParsedActors(actor_frame(actors, geometry), fname, len(frame), warnings)
 
 
 def _validate_actors(
-    frame: pd.DataFrame,
-    fname: str,
-    xs: pd.Series,
-    ys: pd.Series,
-    src_crs: object,
-    coord_fields: tuple[str, str],
-    allow_anywhere: bool,
+    frame: pd.DataFrame, fname: str, label: str, raw: RawCoordinates, allow_anywhere: bool
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[Problem]]:
-    cols = {k: _find_column(frame.columns, v) for k, v in _ACTOR_ALIASES.items()}
+    cols = {k: find_column(frame.columns, v) for k, v in _ALIASES.items()}
     problems: list[Problem] = []
 
     def bad(rows: Iterable[object], fld: str | None, msg: Callable[[object], str]) -> None:
@@ -228,7 +154,13 @@ def _validate_actors(
 
     def col(key: str) -> pd.Series:
         name = cols[key]
-        return _text(frame[name]) if name else pd.Series(pd.NA, index=frame.index, dtype="string")
+        return clean_text(frame[name]) if name else pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    for key, column in cols.items():
+        if column is not None and key not in COORDINATE_ALIASES:
+            problems += control_character_problems(
+                frame[column], file=fname, field=column, multiline=key in MULTILINE_FIELDS
+            )
 
     names = col("name")
     bad(names.index[names.isna()], cols["name"], lambda r: "nom manquant")
@@ -244,54 +176,16 @@ def _validate_actors(
         ),
     )
 
-    # coordinates
-    x_num = pd.to_numeric(xs.str.replace(",", ".", regex=False), errors="coerce")
-    y_num = pd.to_numeric(ys.str.replace(",", ".", regex=False), errors="coerce")
-    x_bad = xs.notna() & (x_num.isna() | ~np.isfinite(x_num.astype(float)))
-    y_bad = ys.notna() & (y_num.isna() | ~np.isfinite(y_num.astype(float)))
-    xf, yf = coord_fields
-    is_wgs = CRS.from_user_input(src_crs).equals(CRS.from_user_input(WGS84))
-    label_x, label_y = ("longitude", "latitude") if is_wgs else ("x", "y")
-    bad(xs.index[x_bad], xf, lambda r: f"{label_x} « {xs[r]} » n'est pas un nombre")
-    bad(ys.index[y_bad], yf, lambda r: f"{label_y} « {ys[r]} » n'est pas un nombre")
-    one_only = (xs.notna() & ys.isna()) | (xs.isna() & ys.notna())
-    bad(
-        xs.index[one_only],
-        xf if xs.isna().any() else yf,
-        lambda r: f"{label_x} et {label_y} doivent être donnés ensemble",
-    )
-    usable = xs.notna() & ys.notna() & ~x_bad & ~y_bad
-    x = np.where(usable, x_num.astype(float), np.nan)
-    y = np.where(usable, y_num.astype(float), np.nan)
-    if not is_wgs and usable.any():
-        from essmap.geo import transformer
-
-        tr = transformer(CRS.from_user_input(src_crs).to_string(), WGS84)
-        lon, lat = tr.transform(x, y)
-        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        broken = usable.to_numpy() & ~(np.isfinite(lon) & np.isfinite(lat))
-        bad(frame.index[broken], xf, lambda r: "coordonnées impossibles à convertir en WGS 84")
-    else:
-        lon, lat = x, y
-    if is_wgs:
-        # each coordinate is range-checked on its own, so that a row reports all its faults
-        x_all = x_num.astype(float).to_numpy()
-        y_all = y_num.astype(float).to_numpy()
-        with np.errstate(invalid="ignore"):
-            out_lon = ~x_bad.to_numpy() & xs.notna().to_numpy() & ((x_all < -180) | (x_all > 180))
-            out_lat = ~y_bad.to_numpy() & ys.notna().to_numpy() & ((y_all < -90) | (y_all > 90))
-        bad(frame.index[out_lon], xf, lambda r: f"longitude {xs[r]} hors de [-180, 180]")
-        bad(frame.index[out_lat], yf, lambda r: f"latitude {ys[r]} hors de [-90, 90]")
-        in_range = ~out_lon & ~out_lat
-    else:
-        in_range = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    lon, lat, coordinate_problems = to_wgs84(raw, file=fname, required=False)
+    problems += coordinate_problems
+    located = np.isfinite(lon) & np.isfinite(lat)
     with np.errstate(invalid="ignore"):
         keys = territory_keys(lon, lat)
-    outside = usable.to_numpy() & in_range & (keys == "")
+    outside = located & (keys == "")
     if not allow_anywhere:
         bad(
             frame.index[outside],
-            xf,
+            raw.fields[0],
             lambda r: (
                 f"position ({lon[frame.index.get_loc(r)]:.5f}, {lat[frame.index.get_loc(r)]:.5f}) "
                 "hors de la France "
@@ -299,9 +193,6 @@ def _validate_actors(
                 "l'option --allow-anywhere l'accepte"
             ),
         )
-    located = usable.to_numpy() & np.isfinite(lon) & np.isfinite(lat)
-    lon = np.where(located, lon, np.nan)
-    lat = np.where(located, lat, np.nan)
 
     precision = col("location_precision").str.lower()
     wrong_prec = precision.notna() & ~precision.isin(LOCATION_PRECISIONS)
@@ -372,8 +263,8 @@ def _validate_actors(
     )
 
     coord_src = col("coordinates_source")
-    coord_src = coord_src.where(coord_src.notna() | ~located, f"fichier {Path(fname).name}")
-    source = col("source").fillna(Path(fname).name)
+    coord_src = coord_src.where(coord_src.notna() | ~located, f"fichier {label}")
+    source = col("source").fillna(label)
     table = pd.DataFrame(
         {
             "id": ids,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -20,14 +20,14 @@ from essmap.model import (
     WGS84,
     neighbourhood_frame,
 )
-from essmap.sources._common import (
+from essmap.sources.common import (
     Progress,
-    _find_column,
-    _noop,
-    _read_geo,
-    _text,
-    read_csv_table,
+    clean_text,
+    control_character_problems,
+    find_column,
+    no_progress,
 )
+from essmap.sources.inputs import Source, open_input, read_csv_table, read_geo_file
 
 
 @dataclass
@@ -82,21 +82,25 @@ def _infer_generation(code: str, official_2015: bool) -> int | None:
 
 
 def qpv_from_file(
-    path: Path | str,
+    file: Source,
     *,
+    name: str | None = None,
     generation: int | None = None,
     geometry_source: str | None = None,
     source: str | None = None,
     layer: str | None = None,
     encoding: str | None = None,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> ParsedNeighbourhoods:
     """Read QPV outlines from an official file (2015 shapefile, 2024 GeoJSON/GPKG) or the like.
 
     Parameters
     ----------
-    path
-        Shapefile, GeoJSON or GeoPackage; its CRS must be declared.
+    file
+        Shapefile, GeoJSON or GeoPackage (a path, a binary file-like object, or a zip archive
+        holding one); its CRS must be declared.
+    name
+        The name of the input in messages (by default its path).
     generation
         2015 or 2024; otherwise read from a ``generation`` field or inferred from the format
         and the codes (``QP…`` 2015, ``QN…`` 2024).
@@ -112,8 +116,13 @@ def qpv_from_file(
     -------
     ParsedNeighbourhoods
         One row per (generation, code), parts merged and communes joined, in WGS 84.
+
+    Raises
+    ------
+    InvalidInputError
+        Listing every bad feature (missing code or name, control characters, geometry that is
+        missing, not a polygon, or empty once repaired) with the file, the feature and the field.
     """
-    path = Path(path)
     if generation is not None and generation not in GENERATIONS:
         raise InvalidInputError(
             Problem(f"génération {generation} inconnue ; valeurs admises : {GENERATIONS}", field="generation")
@@ -126,9 +135,10 @@ def qpv_from_file(
             )
         )
     progress("lecture")
-    gdf, fname = _read_geo(path, layer=layer, encoding=encoding)
+    data = open_input(file, name=name)
+    gdf, fname = read_geo_file(data, layer=layer, encoding=encoding)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    cols = {key: _find_column(columns, aliases) for key, aliases in _QPV_ALIASES.items()}
+    cols = {key: find_column(columns, aliases) for key, aliases in _QPV_ALIASES.items()}
     for key in ("code", "name"):
         if cols[key] is None:
             raise InvalidInputError(
@@ -146,8 +156,11 @@ def qpv_from_file(
     def bad(row: int, fld: str | None, msg: str) -> None:
         problems.append(Problem(msg, file=fname, row=row, field=fld))
 
-    codes = _text(gdf[cols["code"]]).str.upper()
-    names = _text(gdf[cols["name"]])
+    for column in cols.values():
+        if column is not None:
+            problems += control_character_problems(gdf[column], file=fname, field=column)
+    codes = clean_text(gdf[cols["code"]]).str.upper()
+    names = clean_text(gdf[cols["name"]])
     for row in codes.index[codes.isna()]:
         bad(row, cols["code"], "code manquant")
     for row in names.index[names.isna()]:
@@ -157,7 +170,7 @@ def qpv_from_file(
     if generation is not None:
         gens[:] = generation
     elif cols["generation"] is not None:
-        raw = _text(gdf[cols["generation"]])
+        raw = clean_text(gdf[cols["generation"]])
         parsed = pd.to_numeric(raw, errors="coerce")
         for row in raw.index[raw.notna() & ~parsed.isin(GENERATIONS)]:
             bad(
@@ -182,7 +195,7 @@ def qpv_from_file(
 
     geo_src = pd.Series(geometry_source or "official", index=gdf.index, dtype="string")
     if geometry_source is None and cols["geometry_source"] is not None:
-        raw = _text(gdf[cols["geometry_source"]])
+        raw = clean_text(gdf[cols["geometry_source"]])
         for row in raw.index[raw.notna() & ~raw.isin(GEOMETRY_SOURCES)]:
             bad(
                 row, cols["geometry_source"], f"« {raw[row]} » inconnu ; valeurs admises : {GEOMETRY_SOURCES}"
@@ -191,7 +204,7 @@ def qpv_from_file(
 
     population = pd.Series(pd.NA, index=gdf.index, dtype="Int64")
     if cols["population"] is not None:
-        raw = _text(gdf[cols["population"]].astype("string"))
+        raw = clean_text(gdf[cols["population"]].astype("string"))
         parsed = pd.to_numeric(raw, errors="coerce")
         wrong = raw.notna() & (parsed.isna() | (parsed < 0))
         for row in raw.index[wrong]:
@@ -218,6 +231,19 @@ def qpv_from_file(
     wgs = gpd.GeoSeries(repaired_src, crs=gdf.crs, index=gdf.index).to_crs(WGS84).to_numpy()
     wgs, invalid_wgs = repair_polygons(wgs)
     invalid = invalid_src | invalid_wgs
+    # a polygon of no area (a line drawn as a polygon) is repaired into nothing: refused, never
+    # stored as an empty outline that maps and coverage would drop without a word
+    emptied = shapely.is_empty(repaired_src) | shapely.is_empty(wgs)
+    for i in np.flatnonzero(emptied):
+        row = int(gdf.index[i])
+        bad(
+            row,
+            "geometry",
+            f"entité n° {row}, quartier {codes[row]} : contour sans surface (vide une fois réparé par "
+            "make_valid) ; corrigez la géométrie",
+        )
+    if problems:
+        raise InvalidInputError(problems)
 
     progress("fusion")
     table = pd.DataFrame(
@@ -239,7 +265,7 @@ def qpv_from_file(
         index=gdf.index,
     )
     table["geometry"] = wgs
-    default_source = source or path.name
+    default_source = source or data.label
     records = []
     geometries = []
     repaired: list[str] = []
@@ -313,44 +339,89 @@ _POP_ALIASES = {
 
 
 def population_from_csv(
-    path: Path | str, *, reference: str | None = None, year: int | None = None
+    file: Source,
+    *,
+    name: str | None = None,
+    reference: str | None = None,
+    year: int | None = None,
+    known_codes: Collection[str] | None = None,
+    warnings: list[Problem] | None = None,
 ) -> pd.DataFrame:
     """Read a population table (QPV code, population, reference) to join by code.
 
-    Returns a frame with ``code``, ``population``, ``population_year``, ``population_source``.
+    Parameters
+    ----------
+    file
+        A path or a binary file-like object (CSV, or a zip archive holding one).
+    name
+        The name of the input in messages.
+    reference, year
+        The reference and year of the figures, when the table does not give them.
+    known_codes
+        The QPV codes the table may name: a row of another code is a problem, reported with
+        every other bad row.
+    warnings
+        A list that receives the warnings (a file read as Windows-1252…).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``population``, ``population_year``, ``population_source`` and the file
+        ``line`` of each row.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming every bad row at once (missing or unknown code, population not a positive
+        number, duplicate code, control characters).
     """
-    path = Path(path)
-    frame, _, problems = read_csv_table(path, required=[_POP_ALIASES["code"], _POP_ALIASES["population"]])
-    fname = str(path)
-    cols = {k: _find_column(frame.columns, v) for k, v in _POP_ALIASES.items()}
-    codes = _text(frame[cols["code"]]).str.upper()
-    raw = _text(frame[cols["population"]]).str.replace(r"[\s\u00a0\u202f]", "", regex=True)
+    table = read_csv_table(file, name=name, required=[_POP_ALIASES["code"], _POP_ALIASES["population"]])
+    frame, fname, problems = table.frame, table.file, list(table.problems)
+    if warnings is not None:
+        warnings.extend(table.warnings)
+    cols = {k: find_column(frame.columns, v) for k, v in _POP_ALIASES.items()}
+    for column in cols.values():
+        if column is not None:
+            problems += control_character_problems(frame[column], file=fname, field=column)
+
+    def bad(rows: pd.Index, fld: str | None, message: Callable[[object], str]) -> None:
+        problems.extend(Problem(message(r), file=fname, row=int(r), field=fld) for r in rows)
+
+    codes = clean_text(frame[cols["code"]]).str.upper()
+    raw = clean_text(frame[cols["population"]]).str.replace(r"[\s\u00a0\u202f]", "", regex=True)
     pops = pd.to_numeric(raw.str.replace(",", ".", regex=False), errors="coerce")
-    problems += [
-        Problem("code manquant", file=fname, row=int(r), field=cols["code"])
-        for r in codes.index[codes.isna()]
-    ]
-    bad = raw.isna() | pops.isna() | (pops < 0)
-    problems += [
-        Problem(
-            f"population « {raw[r]} » n'est pas un nombre positif",
-            file=fname,
-            row=int(r),
-            field=cols["population"],
+    bad(codes.index[codes.isna()], cols["code"], lambda r: "code manquant")
+    if known_codes is not None:
+        unknown = codes.notna() & ~codes.isin(set(known_codes))
+        bad(
+            codes.index[unknown],
+            cols["code"],
+            lambda r: f"code {codes[r]} : aucun quartier de ce code dans les données",
         )
-        for r in raw.index[bad]
-    ]
+    wrong = raw.isna() | pops.isna() | (pops < 0)
+    bad(
+        raw.index[wrong],
+        cols["population"],
+        lambda r: f"population « {'' if raw[r] is pd.NA else raw[r]} » n'est pas un nombre positif",
+    )
     dup = codes.duplicated(keep=False) & codes.notna()
-    problems += [
-        Problem(f"code {codes[r]} présent plusieurs fois", file=fname, row=int(r), field=cols["code"])
-        for r in codes.index[dup]
-    ]
+    bad(codes.index[dup], cols["code"], lambda r: f"code {codes[r]} présent plusieurs fois")
+    years_given = pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    if cols["year"] is not None:
+        years_raw = clean_text(frame[cols["year"]])
+        years_given = pd.to_numeric(years_raw, errors="coerce").astype("Float64")
+        plausible = (years_given.between(1900, 2100) & (years_given % 1 == 0)).fillna(False)
+        bad(
+            years_raw.index[years_raw.notna() & ~plausible],
+            cols["year"],
+            lambda r: f"année « {years_raw[r]} » invalide",
+        )
     if problems:
         problems.sort(key=lambda p: p.row or 0)
         raise InvalidInputError(problems)
-    refs = _text(frame[cols["reference"]]) if cols["reference"] else pd.Series(pd.NA, index=frame.index)
-    refs = refs.fillna(reference or path.name)
-    years = pd.to_numeric(frame[cols["year"]], errors="coerce") if cols["year"] else refs.map(_year_of)
+    refs = clean_text(frame[cols["reference"]]) if cols["reference"] else pd.Series(pd.NA, index=frame.index)
+    refs = refs.fillna(reference or table.label)
+    years = years_given if cols["year"] else refs.map(_year_of)
     if year is not None:
         years = pd.Series(year, index=frame.index)
     return pd.DataFrame(

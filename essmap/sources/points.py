@@ -1,0 +1,78 @@
+"""Reader of points: query points of a batch, candidate sites."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from essmap.errors import InvalidInputError, Problem
+from essmap.model import WGS84
+from essmap.sources.common import clean_text, control_character_problems, find_column
+from essmap.sources.coordinates import ID_ALIASES, csv_coordinates, point_coordinates, to_wgs84
+from essmap.sources.inputs import InputFormat, Source, input_format, open_input, read_csv_table, read_geo_file
+
+
+def points_from_file(
+    file: Source,
+    *,
+    name: str | None = None,
+    crs: str | None = None,
+    fmt: InputFormat | None = None,
+    warnings: list[Problem] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read points: a CSV with lon/lat (or x/y and ``crs``) columns, or a geodata file of points.
+
+    Parameters
+    ----------
+    file
+        A path or a binary file-like object, for example ``io.BytesIO(body)``.
+    name
+        The name of the input in messages (for example ``"corps de la requête"``).
+    crs
+        CRS of the x/y columns of a CSV (for example ``EPSG:2154``).
+    fmt
+        ``"csv"`` or ``"geodata"``; by default from the suffix of the path or name, else from the
+        first bytes.
+    warnings
+        A list that receives the warnings (a CSV read as Windows-1252…).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        WGS 84 points with an ``id`` column (the file's, else the line or feature number).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming every bad row and the field at fault (a latitude of 95 is blamed on ``lat``).
+    """
+    data = open_input(file, name=name)
+    if input_format(data, fmt) == "csv":
+        table = read_csv_table(data)
+        frame, fname, problems = table.frame, table.file, list(table.problems)
+        if warnings is not None:
+            warnings.extend(table.warnings)
+        raw = csv_coordinates(frame, file=fname, crs=crs)
+        id_col = find_column(frame.columns, ID_ALIASES)
+        ids = frame[id_col] if id_col else None
+    else:
+        gdf, fname = read_geo_file(data)
+        raw, problems = point_coordinates(gdf, file=fname, required=True)
+        id_col = find_column([c for c in gdf.columns if c != gdf.geometry.name], ID_ALIASES)
+        ids = gdf[id_col].astype("string") if id_col else None
+    lon, lat, coordinate_problems = to_wgs84(raw, file=fname, required=True)
+    problems += coordinate_problems
+    numbers = pd.Series(raw.xs.index.astype(str), index=raw.xs.index, dtype="string")
+    if ids is not None and id_col is not None:
+        problems += control_character_problems(ids, file=fname, field=id_col)
+        numbers = clean_text(ids).fillna(numbers)
+    if problems:
+        problems.sort(key=lambda p: p.row or 0)
+        raise InvalidInputError(problems)
+    return gpd.GeoDataFrame(
+        {"id": numbers.to_numpy()},
+        geometry=shapely.points(np.asarray(lon), np.asarray(lat)),
+        crs=WGS84,
+    ).astype({"id": "string"})
