@@ -277,3 +277,30 @@ def test_proposals_change_nothing_until_accepted(any_store: Store) -> None:
     assert [p.status for p in any_store.list_proposals(status=None)] == ["accepted", "refused", "accepted"]
     assert any_store.list_proposals() == []
     assert any_store.changes_since("proposition publique", "2000-01-01T00:00:00.000Z") == 1
+
+
+def test_addresses_are_replaced_whole(any_store: Store) -> None:
+    import numpy as np
+
+    rows = pd.DataFrame(
+        {
+            "id": ["64102_0001_00001", "64102_0001_00002"],
+            "label": ["1 Rue de Belfort 64100 Bayonne", "2 Rue de Belfort 64100 Bayonne"],
+            "housenumber": ["1", "2"],
+            "street": ["Rue de Belfort", "Rue de Belfort"],
+            "postcode": ["64100", "64100"],
+            "citycode": ["64102", "64102"],
+            "city": ["Bayonne", "Bayonne"],
+            "lon": [-1.4711, -1.4712],
+            "lat": [43.4921, 43.4922],
+        }
+    )
+    assert any_store.load_addresses().empty
+    revision = any_store.revision()
+    assert any_store.replace_addresses(rows) == 2
+    assert any_store.revision() != revision
+    stored = any_store.load_addresses()
+    assert stored["label"].tolist() == rows["label"].tolist()
+    assert np.allclose(stored["lon"], rows["lon"])
+    assert any_store.replace_addresses(rows.iloc[1:]) == 1
+    assert any_store.load_addresses()["id"].tolist() == ["64102_0001_00002"]

@@ -179,6 +179,15 @@ class Store(Protocol):
         """Fill a new store with these tables in one write; does nothing if the store exists."""
         ...
 
+    # --- addresses of the local geocoder (essmap.store.addresses) ---------------------------
+    def replace_addresses(self, table: pd.DataFrame) -> int:
+        """Replace every address of the local geocoder; returns how many."""
+        ...
+
+    def load_addresses(self) -> pd.DataFrame:
+        """Every imported address (id, label, housenumber, street, postcode, citycode, city, lon, lat)."""
+        ...
+
     # --- keys and proposals (essmap.store.moderation) ---------------------------------------
     def add_key(self, name: str, role: str, key_hash: str) -> ApiKey:
         """Record a new API key by the hash of its secret."""

@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
 from essmap.store import gpkg_format, moderation
+from essmap.store.addresses import ADDRESSES_SQL, AddressStore
 from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
@@ -38,7 +39,6 @@ from essmap.store.base import (
     history_text,
     now_utc,
 )
-from essmap.store.moderation import ModeratedStore
 
 META = "essmap_meta"
 #: Feature tables: geometry type and columns (besides ``fid`` and ``geom``), in file order.
@@ -104,9 +104,9 @@ def _create_indexes_and_history(conn: sqlite3.Connection) -> None:
     )
     conn.execute("CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq)")
     gpkg_format.register_table(conn, "actor_history", geometry_type=None)
-    for statement in moderation.TABLES_SQL:
-        conn.execute(statement)
-    for table in ("api_keys", "proposals"):
+    for statement in (*moderation.TABLES_SQL, *ADDRESSES_SQL):
+        conn.execute(statement.format(float8="REAL"))
+    for table in ("api_keys", "proposals", "addresses"):
         gpkg_format.register_table(conn, table, geometry_type=None)
 
 
@@ -136,7 +136,7 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
 MIGRATIONS = {1: _migrate_1_to_2}
 
 
-class GeoPackageStore(ModeratedStore):
+class GeoPackageStore(AddressStore):
     """A store in one GeoPackage file (tables ``neighbourhoods``, ``actors``, ``population_grid``,
     ``actor_history`` and ``essmap_meta``)."""
 
@@ -281,6 +281,12 @@ class GeoPackageStore(ModeratedStore):
 
     def _execute(self, tx: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return tx.execute(sql, params).fetchall()
+
+    def _bulk_insert(
+        self, tx: sqlite3.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        marks = ", ".join("?" * len(columns))
+        tx.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def _read_actor(self, actor_id: str) -> StoredActor | None:
         rows = self._select(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = ?", (actor_id,))

@@ -30,6 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
+from essmap.store.addresses import ADDRESSES_SQL, AddressStore
 from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
@@ -37,7 +38,7 @@ from essmap.store.base import (
     grid_frame,
     history_text,
 )
-from essmap.store.moderation import TABLES_SQL, ModeratedStore
+from essmap.store.moderation import TABLES_SQL
 
 log = logging.getLogger("essmap.store")
 
@@ -84,7 +85,7 @@ MIGRATIONS: dict[int, str] = {
         seq bigserial PRIMARY KEY, actor_id text NOT NULL, version integer NOT NULL,
         action text NOT NULL, author text NOT NULL, at timestamptz NOT NULL, before jsonb, after jsonb);
     CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq);
-    {";".join(TABLES_SQL)};
+    {";".join((*TABLES_SQL, *ADDRESSES_SQL)).format(float8="double precision")};
     """,
 }
 
@@ -128,7 +129,7 @@ def _geoms(wkbs: Sequence[bytes | None]) -> np.ndarray:
     return out
 
 
-class PostGISStore(ModeratedStore):
+class PostGISStore(AddressStore):
     """A store in a PostgreSQL database with PostGIS."""
 
     def __init__(self, url: str, *, pool_size: int = 10, connect_timeout_s: float = 10.0) -> None:
@@ -255,6 +256,13 @@ class PostGISStore(ModeratedStore):
     def _execute(self, tx: _Tx, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = tx.conn.execute(sql.replace("?", "%s"), params)
         return cursor.fetchall() if cursor.description else []
+
+    def _bulk_insert(
+        self, tx: _Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        with tx.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _read_actor(self, actor_id: str) -> StoredActor | None:
         rows = self._rows(f"SELECT {_ACTOR_SELECT} FROM actors WHERE id = %s", (actor_id,))
