@@ -172,3 +172,40 @@ def test_approximate_flag_defaults_to_the_precision_and_can_be_set(tmp_path: Pat
     with pytest.raises(InvalidInputError) as err:
         actors_from_file(bad)
     assert [(p.row, p.field) for p in err.value.problems] == [(2, "location_approximate")]
+
+
+def test_features_from_a_request_get_the_import_validation() -> None:
+    from essmap.sources import actors_from_features
+
+    good = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-1.4748, 43.4929]},
+        "properties": {"name": "Marché des Halles", "category": "market", "location_approximate": False},
+    }
+    parsed = actors_from_features([good], name="corps de la requête")
+    (row,) = parsed.table.itertuples()
+    assert row.id == "marche-des-halles"
+    assert row.geometry.x == pytest.approx(-1.4748)
+    assert not row.location_approximate
+    assert not pd.isna(row.location_approximate)
+    unlocated = {**good, "geometry": None}
+    assert actors_from_features([unlocated], name="x").table.geometry.isna().all()
+    bad = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-1.47, 95]},
+        "properties": {"name": "X", "category": "supermarket", "email": "pas-une-adresse"},
+    }
+    with pytest.raises(InvalidInputError) as info:
+        actors_from_features([good, bad], name="corps de la requête")
+    got = {(p.row, p.field) for p in info.value.problems}
+    assert got == {(2, "geometry"), (2, "category"), (2, "email")}
+    assert all(p.file == "corps de la requête" for p in info.value.problems)
+    with pytest.raises(InvalidInputError) as info:
+        actors_from_features(
+            [
+                {"type": "Feature", "geometry": {"type": "LineString", "coordinates": []}, "properties": {}},
+                "x",
+            ],
+            name="corps",
+        )
+    assert {(p.row, p.field) for p in info.value.problems} == {(1, "geometry"), (2, None)}

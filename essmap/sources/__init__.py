@@ -8,7 +8,7 @@ import is all or nothing. Readers return WGS 84 tables. Only this package and
 :mod:`essmap.store` touch files.
 """
 
-from essmap.sources.actors import ParsedActors, actors_from_file
+from essmap.sources.actors import ParsedActors, actors_from_features, actors_from_file
 from essmap.sources.common import Progress, no_progress, normalise_name, slugify
 from essmap.sources.grid import grid_from_csv
 from essmap.sources.inputs import CSV_SUFFIXES, GEO_SUFFIXES, CsvTable, Source, read_csv_table
@@ -32,6 +32,7 @@ __all__ = [
     "ParsedNeighbourhoods",
     "Progress",
     "Source",
+    "actors_from_features",
     "actors_from_file",
     "check_output_path",
     "csv_text",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +19,7 @@ from essmap.model import (
     APPROXIMATE_PRECISIONS,
     CATEGORIES,
     LOCATION_PRECISIONS,
+    WGS84,
     actor_frame,
 )
 from essmap.sources.common import (
@@ -119,20 +122,108 @@ def actors_from_file(
         raw = csv_coordinates(frame, file=fname, crs=crs)
     else:
         gdf, fname = read_geo_file(data, layer=layer)
-        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype("string")
-        frame.index = gdf.index
-        raw, problems = point_coordinates(gdf, file=fname)
-        for group in (_ALIASES["name"], _ALIASES["category"]):
-            if find_column(frame.columns, group) is None:
-                raise InvalidInputError(
-                    Problem(
-                        f"champ « {group[0]} » absent (champs trouvés : {list(frame.columns)})",
-                        file=fname,
-                        field=group[0],
-                    )
-                )
+        frame, raw, problems = _geo_fields(gdf, fname)
     progress("validation")
-    actors, lon, lat, more = _validate_actors(frame, fname, data.label, raw, allow_anywhere)
+    return _parsed(frame, fname, data.label, raw, problems, warnings, allow_anywhere)
+
+
+def actors_from_features(
+    features: Sequence[Mapping[str, Any]], *, name: str, allow_anywhere: bool = False
+) -> ParsedActors:
+    """Read actors from GeoJSON Feature objects already parsed (an API request body), with the same
+    validation as a file import.
+
+    Each feature has ``properties`` (an object: the actor's fields) and a ``geometry`` that is a
+    Point in lon/lat WGS 84, or null for an actor without a location. Values that are not text
+    (numbers, booleans) are read as their text; objects and lists as JSON text.
+
+    Raises
+    ------
+    InvalidInputError
+        Listing every bad feature (numbered from 1) and field, with ``name`` as the file.
+    """
+    problems: list[Problem] = []
+    records: list[dict[str, Any]] = []
+    points: list[shapely.Point | None] = []
+    for n, feature in enumerate(features, 1):
+        props = feature.get("properties") if isinstance(feature, Mapping) else None
+        if (
+            not isinstance(feature, Mapping)
+            or feature.get("type") != "Feature"
+            or not isinstance(props, Mapping)
+        ):
+            problems.append(
+                Problem("un objet Feature GeoJSON avec des propriétés est attendu", file=name, row=n)
+            )
+            records.append({})
+            points.append(None)
+            continue
+        records.append({str(k): _property_text(v) for k, v in props.items()})
+        geometry = feature.get("geometry")
+        point = None
+        if geometry is not None:
+            coords = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+            if (
+                not isinstance(geometry, Mapping)
+                or geometry.get("type") != "Point"
+                or not isinstance(coords, list)
+                or len(coords) not in (2, 3)
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in coords)
+            ):
+                problems.append(
+                    Problem("un point [lon, lat] ou null est attendu", file=name, row=n, field="geometry")
+                )
+            else:
+                point = shapely.Point(float(coords[0]), float(coords[1]))
+        points.append(point)
+    if problems:
+        raise InvalidInputError(problems)
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(points), crs=WGS84)
+    gdf.index = pd.RangeIndex(1, len(gdf) + 1, name="feature")
+    fields, raw, problems = _geo_fields(gdf, name)
+    return _parsed(fields, name, name, raw, problems, [], allow_anywhere)
+
+
+def _property_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _geo_fields(gdf: gpd.GeoDataFrame, fname: str) -> tuple[pd.DataFrame, RawCoordinates, list[Problem]]:
+    """The text fields and point coordinates of a geodata table of actors."""
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype("string")
+    frame.index = gdf.index
+    raw, problems = point_coordinates(gdf, file=fname)
+    for group in (_ALIASES["name"], _ALIASES["category"]):
+        if find_column(frame.columns, group) is None:
+            raise InvalidInputError(
+                Problem(
+                    f"champ « {group[0]} » absent (champs trouvés : {list(frame.columns)})",
+                    file=fname,
+                    field=group[0],
+                )
+            )
+    return frame, raw, problems
+
+
+def _parsed(
+    frame: pd.DataFrame,
+    fname: str,
+    label: str,
+    raw: RawCoordinates,
+    problems: list[Problem],
+    warnings: list[Problem],
+    allow_anywhere: bool,
+) -> ParsedActors:
+    actors, lon, lat, more = _validate_actors(frame, fname, label, raw, allow_anywhere)
     problems = problems + more
     if problems:
         problems.sort(key=lambda p: p.row or 0)
