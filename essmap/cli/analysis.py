@@ -35,10 +35,12 @@ RELATION_FR = {"inside": "dans le quartier", "band": "dans la bande", "outside":
 
 
 def distance_fr(metres: float) -> str:
-    """A distance for people: "350 m", "1,2 km"."""
+    """A distance for people: "350 m", "1,2 km", "662 km"."""
     if metres < 1000:
         return f"{metres:.0f} m"
-    return f"{metres / 1000:.1f} km".replace(".", ",")
+    if metres < 10_000:
+        return f"{metres / 1000:.1f} km".replace(".", ",")
+    return f"{metres / 1000:.0f} km"
 
 
 def number_fr(value: float) -> str:
@@ -68,7 +70,8 @@ def nearest(
     k: Annotated[int, typer.Option("-k", "--k", help="Nombre d'acteurs.")] = 3,
     category: Categories = None,
     max_distance: Annotated[
-        float | None, typer.Option("--max-distance", help="Distance maximale, en mètres.")
+        float | None,
+        typer.Option("--max-distance", help="Distance maximale, en mètres (30 km par défaut, réglable)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -77,22 +80,33 @@ def nearest(
 
     cfg = settings()
     index = build_index(store(cfg), cfg)
-    hits = index.nearest(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
+    answer = index.nearest_answer(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
+    hits = answer.hits
     precision = index.actors["location_precision"].astype(object).to_numpy()
     approximate = approximate_mask(index.actors)
     if as_json:
         print_json(
-            [
-                {
-                    "id": h.id,
-                    "name": h.name,
-                    "category": h.category,
-                    "distance_m": round(h.distance_m, 1),
-                    "location_precision": _clean(precision[h.row]),
-                    "location_approximate": bool(approximate[h.row]),
-                }
-                for h in hits
-            ]
+            {
+                "max_distance_m": answer.max_distance_m,
+                "beyond_m": None if answer.beyond_m is None else round(answer.beyond_m, 1),
+                "hits": [
+                    {
+                        "id": h.id,
+                        "name": h.name,
+                        "category": h.category,
+                        "distance_m": round(h.distance_m, 1),
+                        "location_precision": _clean(precision[h.row]),
+                        "location_approximate": bool(approximate[h.row]),
+                    }
+                    for h in hits
+                ],
+            }
+        )
+        return
+    if not hits and answer.beyond_m is not None:
+        console.print(
+            f"Aucun acteur à moins de {distance_fr(answer.max_distance_m)} ; "
+            f"le plus proche est à {distance_fr(answer.beyond_m)}."
         )
         return
     if not hits:
