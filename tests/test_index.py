@@ -24,7 +24,15 @@ from essmap.settings import Settings
 from essmap.sources import qpv_from_file
 from essmap.store import GeoPackageStore
 from essmap.trees import PointTree
-from tests.engine_support import BAYONNE_L93, OCCITANIE_QPV, actors_at, qpvs_from_metric, to_wgs
+from tests.engine_support import (
+    BAYONNE_L93,
+    OCCITANIE_QPV,
+    ZONES,
+    actors_at,
+    qpvs_from_metric,
+    to_wgs,
+    zone_origin,
+)
 
 X0, Y0 = BAYONNE_L93
 CATS = ("market", "urban_farm", "association")
@@ -441,3 +449,20 @@ def check_queries(tree: PointTree, queries: np.ndarray) -> None:
         assert bounded[:3] == d[:3]
         assert all(v == math.inf for v in bounded[3:] if v > d[2])
         assert all(p == tree.n for v, p in zip(bounded, positions, strict=True) if v == math.inf)
+
+
+@pytest.mark.parametrize("zone", list(ZONES))
+def test_overseas_and_elsewhere_queries_are_measured_in_the_zone_crs(zone: str) -> None:
+    x0, y0, crs = zone_origin(zone)
+    actors = actors_at([x0 + 300, x0, x0 - 2000], [y0, y0 + 400, y0], ids=["e", "n", "w"], crs=crs)
+    qpv = qpvs_from_metric([square(x0 + 1000, y0 - 500, 1000)], codes=["QZ1"], crs=crs)
+    index = build(actors, qpv)
+    lon, lat = transformer(crs, WGS84).transform(x0, y0)
+    hits = index.nearest(lon, lat, k=3)
+    assert [h.id for h in hits] == ["e", "n", "w"]
+    assert [h.distance_m for h in hits] == pytest.approx([300.0, 400.0, 2000.0], abs=1e-6)
+    assert [h.id for h in index.within(lon, lat, radius_m=500)] == ["e", "n"]
+    assert index.locate(lon, lat)[2024] == pytest.approx(
+        QPVRelation(2024, "QZ1", "Quartier 0", "outside", 1000.0)
+    )
+    assert index.served_mask([lon], [lat]).tolist() == [True]
