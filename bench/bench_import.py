@@ -58,14 +58,19 @@ def actors_csv(path: Path, names: list[str], xy: np.ndarray) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def scenarios(rng: np.random.Generator) -> dict[str, Callable[[], tuple[list[str], np.ndarray]]]:
+def scenarios(seed: int) -> dict[str, Callable[[], tuple[list[str], np.ndarray]]]:
+    """Each scenario with its own generator: the same data whichever are run."""
+
+    def rng(n: int) -> np.random.Generator:
+        return np.random.default_rng([seed, n])
+
     return {
-        "10k-one-name-10km": lambda: (["Marché bio"] * 10_000, rng.uniform(0, 10_000, (10_000, 2))),
-        "5k-one-name-50m": lambda: (["Marché bio"] * 5_000, rng.uniform(0, 35, (5_000, 2))),
-        "20k-one-name-50m": lambda: (["Marché bio"] * 20_000, rng.uniform(0, 35, (20_000, 2))),
+        "10k-one-name-10km": lambda: (["Marché bio"] * 10_000, rng(1).uniform(0, 10_000, (10_000, 2))),
+        "5k-one-name-50m": lambda: (["Marché bio"] * 5_000, rng(2).uniform(0, 35, (5_000, 2))),
+        "20k-one-name-50m": lambda: (["Marché bio"] * 20_000, rng(3).uniform(0, 35, (20_000, 2))),
         "100k-20k-names-30km": lambda: (
             [f"Acteur {i % 20_000}" for i in range(100_000)],
-            rng.uniform(0, 30_000, (100_000, 2)),
+            rng(4).uniform(0, 30_000, (100_000, 2)),
         ),
     }
 
@@ -75,8 +80,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--only", nargs="*", help="scenario names to run (all by default)")
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
-    for name, make in scenarios(rng).items():
+    for name, make in scenarios(args.seed).items():
         if args.only and name not in args.only:
             continue
         names, xy = make()

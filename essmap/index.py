@@ -20,9 +20,11 @@ and :meth:`SpatialIndex.served_mask` tells which they are.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import geopandas as gpd
@@ -87,6 +89,24 @@ class NearestAnswer(NamedTuple):
     hits: list[ActorHit]
     max_distance_m: float  # the bound used: the query's, else the index's default
     beyond_m: float | None  # only when ``hits`` is empty: distance of the nearest actor, if any
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while bulk results are built.
+
+    Each result is a small container (a tuple, a list, a dict); building 100,000 of them in one
+    go triggers repeated collections that walk every live object, the index included: about
+    40 % of a bulk nearest query (bench/bench_engine.py). Reference counting still frees
+    everything; the collector is switched back on afterwards (if it was on).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def check_lonlat(lon: object, lat: object) -> tuple[float, float]:
@@ -485,15 +505,16 @@ class SpatialIndex:
         k = self._check_k(k)
         bound = self._bound(max_distance_m)
         cats = None if categories is None else check_categories(categories)
-        out: list[list[ActorHit]] = [[] for _ in range(len(lon))]
-        for code, idx in self._groups(lon, lat, self._actor_crs):
-            zone = self._actor_zones[code]
-            t = self._tree_for(zone, cats)
-            if t is None:
-                continue
-            x, y = zone.forward.transform(lon[idx], lat[idx])
-            ok = np.isfinite(x) & np.isfinite(y)  # a pole does not project to Lambert-93
-            self._bulk_one_tree(t, np.column_stack([x[ok], y[ok]]), idx[ok], k, bound, out)
+        with _no_gc():
+            out: list[list[ActorHit]] = [[] for _ in range(len(lon))]
+            for code, idx in self._groups(lon, lat, self._actor_crs):
+                zone = self._actor_zones[code]
+                t = self._tree_for(zone, cats)
+                if t is None:
+                    continue
+                x, y = zone.forward.transform(lon[idx], lat[idx])
+                ok = np.isfinite(x) & np.isfinite(y)  # a pole does not project to Lambert-93
+                self._bulk_one_tree(t, np.column_stack([x[ok], y[ok]]), idx[ok], k, bound, out)
         return out
 
     def _bulk_one_tree(
@@ -575,8 +596,9 @@ class SpatialIndex:
         :meth:`served_mask`).
         """
         lon, lat = _check_lonlat_arrays(lons, lats)
-        out: list[dict[int, QPVRelation | None]] = [dict.fromkeys(self.generations) for _ in lon]
-        self._locate_groups(lon, lat, out)
+        with _no_gc():
+            out: list[dict[int, QPVRelation | None]] = [dict.fromkeys(self.generations) for _ in lon]
+            self._locate_groups(lon, lat, out)
         return out
 
     def _locate_groups(
