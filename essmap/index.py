@@ -8,6 +8,14 @@ cached transformer and calls one tree directly: no pandas in the hot path.
 
 Nearest results are exact: ``k + 1`` neighbours are fetched so that a tie at the k-th distance is
 detected, and then every actor at that distance is gathered, so ties are always broken by id.
+They are bounded: without ``max_distance_m``, a nearest query stops at the index's
+``default_max_distance_m`` (the ``nearest_max_distance_m`` setting), and
+:meth:`SpatialIndex.nearest_answer` says how far the nearest actor is when none is within it.
+
+A single query at a point that essmap does not serve (far from every territory and from the
+imported data, often longitude and latitude swapped) raises
+:class:`~essmap.errors.OutsideTerritoryError`; the bulk forms answer such points with nothing,
+and :meth:`SpatialIndex.served_mask` tells which they are.
 """
 
 from __future__ import annotations
@@ -17,8 +25,7 @@ import gc
 import math
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -26,31 +33,31 @@ import pandas as pd
 import shapely
 
 from essmap.analysis.zones import (
+    answering_zones,
     as_wgs84,
     check_categories,
     check_distance,
+    outside_territory_error,
     polygon_zones,
     present_points,
-    query_crs,
+    served_mask,
     to_metric_geoms,
-    zone_crs,
 )
 from essmap.errors import InvalidParameterError
-from essmap.geo import transformer
+from essmap.geo import metric_crs, transformer
 from essmap.model import WGS84
 from essmap.settings import Settings
 from essmap.store.base import Store
 from essmap.trees import ActorZone, PointTree, QpvTree
 
-__all__ = ["ActorHit", "QPVRelation", "SpatialIndex", "build_index", "check_lonlat"]
+__all__ = ["ActorHit", "NearestAnswer", "QPVRelation", "SpatialIndex", "build_index", "check_lonlat"]
 
 _INF = math.inf
 #: Trees of category sets (for example the supply categories) kept per zone.
 _COMBINED_TREES = 8
 
 
-@dataclass(frozen=True, slots=True)
-class ActorHit:
+class ActorHit(NamedTuple):
     """An actor found by a proximity query."""
 
     row: int  # position of the actor in SpatialIndex.actors
@@ -60,11 +67,10 @@ class ActorHit:
     distance_m: float  # straight-line, metres, measured in a metric CRS
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True, slots=True)
-class QPVRelation:
+class QPVRelation(NamedTuple):
     """Where a point lies with respect to the QPVs of one generation."""
 
     generation: int
@@ -74,55 +80,25 @@ class QPVRelation:
     distance_m: float  # 0.0 when inside, else distance to the QPV boundary in metres
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
-# The generated ``__init__`` of a frozen dataclass calls ``object.__setattr__`` once per field,
-# which makes building result objects cost a sizeable share of a query. These set the slots
-# through their descriptors instead (about twice as fast); instances stay frozen, since
-# ``__setattr__`` still raises ``FrozenInstanceError``.
-_HIT_SLOTS = tuple(ActorHit.__dict__[f.name].__set__ for f in fields(ActorHit))
-_REL_SLOTS = tuple(QPVRelation.__dict__[f.name].__set__ for f in fields(QPVRelation))
+class NearestAnswer(NamedTuple):
+    """A nearest query's actors, the bound they were searched within, and how far beyond it."""
 
-
-def _hit_init(
-    self: ActorHit, row: int, id: str, name: str, category: str, distance_m: float, *, _s: tuple = _HIT_SLOTS
-) -> None:
-    _s[0](self, row)
-    _s[1](self, id)
-    _s[2](self, name)
-    _s[3](self, category)
-    _s[4](self, distance_m)
-
-
-def _relation_init(
-    self: QPVRelation,
-    generation: int,
-    code: str,
-    name: str,
-    relation: str,
-    distance_m: float,
-    *,
-    _s: tuple = _REL_SLOTS,
-) -> None:
-    _s[0](self, generation)
-    _s[1](self, code)
-    _s[2](self, name)
-    _s[3](self, relation)
-    _s[4](self, distance_m)
-
-
-ActorHit.__init__ = _hit_init  # type: ignore[method-assign]
-QPVRelation.__init__ = _relation_init  # type: ignore[method-assign]
+    hits: list[ActorHit]
+    max_distance_m: float  # the bound used: the query's, else the index's default
+    beyond_m: float | None  # only when ``hits`` is empty: distance of the nearest actor, if any
 
 
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while bulk results are built.
 
-    Each result is a small container object; building 100,000 of them in one go triggers
-    repeated full collections that cost more than the queries themselves. Reference counting
-    still frees everything; the collector is switched back on afterwards (if it was on).
+    Each result is a small container (a tuple, a list, a dict); building 100,000 of them in one
+    go triggers repeated collections that walk every live object, the index included: about
+    40 % of a bulk nearest query (bench/bench_engine.py). Reference counting still frees
+    everything; the collector is switched back on afterwards (if it was on).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -187,11 +163,13 @@ class SpatialIndex:
         self.band_m = 300.0
         self.max_k = 100
         self.max_radius_m = 50_000.0
+        self.default_max_distance_m = 30_000.0
         self.generations: tuple[int, ...] = ()
         self._actor_zones: dict[str, ActorZone] = {}
         self._actor_crs: frozenset[str] = frozenset()
         self._qpv_zones: dict[str, dict[int, QpvTree]] = {}
         self._qpv_crs: frozenset[str] = frozenset()
+        self._data_crs: frozenset[str] = frozenset()  # zones holding actors or QPVs
         self._ids: list[str] = []
         self._names: list[str] = []
         self._cats: list[str] = []
@@ -208,6 +186,7 @@ class SpatialIndex:
         band_m: float = 300.0,
         max_k: int = 100,
         max_radius_m: float = 50_000.0,
+        default_max_distance_m: float = 30_000.0,
     ) -> SpatialIndex:
         """Index located actors and QPV outlines (tables as in :mod:`essmap.model`).
 
@@ -217,15 +196,19 @@ class SpatialIndex:
             Width of the band around a QPV (the "quartier vécu"), in metres.
         max_k, max_radius_m
             Largest ``k`` and radius / ``max_distance_m`` a query may ask for.
+        default_max_distance_m
+            How far a nearest query looks when it gives no ``max_distance_m``, in metres.
         """
         self = cls()
         self.band_m = check_distance(band_m, "band_m", None)
         self.max_k = int(max_k)
         self.max_radius_m = check_distance(max_radius_m, "max_radius_m", None)
+        self.default_max_distance_m = check_distance(default_max_distance_m, "default_max_distance_m", None)
         self.actors = actors
         self.neighbourhoods = neighbourhoods
         self._build_actors(as_wgs84(actors, "des acteurs"))
         self._build_qpv(as_wgs84(neighbourhoods, "des quartiers"))
+        self._data_crs = self._actor_crs | self._qpv_crs
         return self
 
     def _build_actors(self, actors: gpd.GeoDataFrame) -> None:
@@ -240,7 +223,7 @@ class SpatialIndex:
         rank[order] = np.arange(n)
         self._rank = rank
         rows, lon, lat = present_points(actors)
-        crs = zone_crs(lon, lat)
+        crs = metric_crs(lon, lat)
         cats = np.asarray(self._cats, dtype=object)
         for code in dict.fromkeys(crs.tolist()):
             sel = crs == code
@@ -302,8 +285,41 @@ class SpatialIndex:
 
     def _bound(self, max_distance_m: object) -> float:
         if max_distance_m is None:
-            return _INF
+            return self.default_max_distance_m
         return check_distance(max_distance_m, "max_distance_m", self.max_radius_m)
+
+    # --- zones --------------------------------------------------------------------------------
+    def _zone_code(self, lon: float, lat: float, available: dict[str, Any]) -> str | None:
+        """The zone of ``available`` that answers a query at a point (see
+        :func:`~essmap.analysis.zones.answering_zones`); ``None`` when the point is served but no
+        zone of ``available`` answers it.
+
+        Raises
+        ------
+        OutsideTerritoryError
+            If essmap does not serve the point.
+        """
+        code = metric_crs(lon, lat)
+        if code in available:  # the common case, in plain Python
+            return code
+        lons, lats = np.array([lon]), np.array([lat])
+        code = answering_zones(lons, lats, available)[0]
+        if code:
+            return str(code)
+        if not served_mask(lons, lats, self._data_crs)[0]:
+            raise outside_territory_error(lon, lat)
+        return None
+
+    def served_mask(
+        self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray
+    ) -> np.ndarray:
+        """Which points essmap serves: in or near a territory, or in a UTM zone holding data.
+
+        The bulk queries answer the other points with nothing (a single query refuses them with
+        :class:`~essmap.errors.OutsideTerritoryError`). Returns a boolean array.
+        """
+        lon, lat = _check_lonlat_arrays(lons, lats)
+        return served_mask(lon, lat, self._data_crs)
 
     # --- nearest ----------------------------------------------------------------------------
     def nearest(
@@ -317,8 +333,16 @@ class SpatialIndex:
     ) -> list[ActorHit]:
         """The ``k`` actors nearest to a point, sorted by distance then id.
 
-        ``categories`` restricts the search; ``max_distance_m`` drops actors farther away. Only
-        actors of the point's territory are considered (see :mod:`essmap.analysis.zones`).
+        ``categories`` restricts the search; actors farther than ``max_distance_m`` (by default
+        :attr:`default_max_distance_m`) are left out. Only actors of the point's zone are
+        considered (see :mod:`essmap.analysis.zones`).
+
+        Raises
+        ------
+        OutsideTerritoryError
+            If essmap does not serve the point (see :meth:`served_mask`).
+        InvalidParameterError
+            If a parameter is out of range.
         """
         lon, lat = check_lonlat(lon, lat)
         k = self._check_k(k)
@@ -336,21 +360,51 @@ class SpatialIndex:
                 for dd, ii in zip(dl, il[:k]):  # noqa: B905 (dl is one longer on purpose)
                     if dd > bound:  # also stops at a missing neighbour (infinite distance)
                         break
-                    r, id_, name, category = info[ii]
-                    hits.append(ActorHit(r, id_, name, category, dd))
+                    hits.append(ActorHit(*info[ii], dd))
                 return hits
         return self._hits(self._nearest_xy(t, x, y, k, bound))
+
+    def nearest_answer(
+        self,
+        lon: float,
+        lat: float,
+        *,
+        k: int = 3,
+        categories: Iterable[str] | None = None,
+        max_distance_m: float | None = None,
+    ) -> NearestAnswer:
+        """:meth:`nearest`, with the bound used and, when nothing is within it, how far beyond.
+
+        Returns
+        -------
+        NearestAnswer
+            ``hits`` as :meth:`nearest` gives them; ``max_distance_m``, the bound searched
+            within; ``beyond_m``, when ``hits`` is empty, the distance in metres of the nearest
+            actor of ``categories`` in the point's zone whatever the bound (``None`` when there
+            is none, or when ``hits`` is not empty).
+        """
+        hits = self.nearest(lon, lat, k=k, categories=categories, max_distance_m=max_distance_m)
+        bound = self._bound(max_distance_m)
+        if hits:
+            return NearestAnswer(hits, bound, None)
+        found = self._locate_tree(*check_lonlat(lon, lat), categories)
+        if found is None:
+            return NearestAnswer(hits, bound, None)
+        t, x, y = found
+        (dist,), _ = t.query_one(x, y, 1, _INF)
+        return NearestAnswer(hits, bound, dist if math.isfinite(dist) else None)
 
     def _locate_tree(
         self, lon: float, lat: float, categories: Iterable[str] | None
     ) -> tuple[PointTree, float, float] | None:
         """The tree that answers a query at a point, and the point in that tree's metric CRS.
 
-        ``None`` when no actor of the categories is in the point's territory, or the point does
-        not project there.
+        ``None`` when no actor of the categories is in the point's zone, or the point does not
+        project there; :class:`~essmap.errors.OutsideTerritoryError` when essmap does not serve
+        the point.
         """
         cats = None if categories is None else check_categories(categories)
-        code = query_crs(lon, lat, self._actor_crs)
+        code = self._zone_code(lon, lat, self._actor_zones)
         if code is None:
             return None
         zone = self._actor_zones[code]
@@ -419,7 +473,13 @@ class SpatialIndex:
     def within(
         self, lon: float, lat: float, *, radius_m: float, categories: Iterable[str] | None = None
     ) -> list[ActorHit]:
-        """Every actor within ``radius_m`` metres of a point, sorted by distance then id."""
+        """Every actor within ``radius_m`` metres of a point, sorted by distance then id.
+
+        Raises
+        ------
+        OutsideTerritoryError
+            If essmap does not serve the point (see :meth:`served_mask`).
+        """
         lon, lat = check_lonlat(lon, lat)
         radius = check_distance(radius_m, "radius_m", self.max_radius_m)
         found = self._locate_tree(lon, lat, categories)
@@ -437,7 +497,10 @@ class SpatialIndex:
         categories: Iterable[str] | None = None,
         max_distance_m: float | None = None,
     ) -> list[list[ActorHit]]:
-        """:meth:`nearest` for many points at once (vectorised), one list per point."""
+        """:meth:`nearest` for many points at once (vectorised), one list per point.
+
+        A point that essmap does not serve gets an empty list (see :meth:`served_mask`).
+        """
         lon, lat = _check_lonlat_arrays(lons, lats)
         k = self._check_k(k)
         bound = self._bound(max_distance_m)
@@ -465,21 +528,14 @@ class SpatialIndex:
         finite = np.isfinite(d)
         ties = np.any((d[:, 1:] == d[:, :-1]) & finite[:, 1:], axis=1)
         info = t.info
-        # the slots are filled directly (no __init__ frame per result): a fifth faster here
-        new, (s_row, s_id, s_name, s_cat, s_dist) = object.__new__, _HIT_SLOTS
+        drow: list[float]
+        irow: list[int]
         for j, drow, irow in zip(idx.tolist(), d[:, :k].tolist(), i[:, :k].tolist(), strict=True):
             hits = []
             for dd, ii in zip(drow, irow, strict=True):
                 if dd == _INF:
                     break
-                r, id_, name, category = info[ii]
-                hit = new(ActorHit)
-                s_row(hit, r)
-                s_id(hit, id_)
-                s_name(hit, name)
-                s_cat(hit, category)
-                s_dist(hit, dd)
-                hits.append(hit)
+                hits.append(ActorHit(*info[ii], dd))
             out[j] = hits
         for j in np.flatnonzero(ties).tolist():
             x, y = float(xy[j, 0]), float(xy[j, 1])
@@ -487,24 +543,27 @@ class SpatialIndex:
 
     @staticmethod
     def _groups(lon: np.ndarray, lat: np.ndarray, available: frozenset[str]) -> list[tuple[str, np.ndarray]]:
-        """Query points grouped by the zone that answers them."""
+        """Query points grouped by the zone that answers them (points no zone answers are left out)."""
         if not available or not len(lon):
             return []
-        crs = zone_crs(lon, lat)
-        for i in np.flatnonzero(~np.isin(crs, list(available))).tolist():
-            crs[i] = query_crs(float(lon[i]), float(lat[i]), available)
-        return [(c, np.flatnonzero(crs == c)) for c in available if (crs == c).any()]
+        crs = answering_zones(lon, lat, available)
+        return [(c, np.flatnonzero(crs == c)) for c in sorted(available) if (crs == c).any()]
 
     # --- locate -----------------------------------------------------------------------------
     def locate(self, lon: float, lat: float) -> dict[int, QPVRelation | None]:
         """For each generation, the QPV containing the point, else the nearest with its distance.
 
         ``relation`` is ``inside``, ``band`` (within :attr:`band_m` of the boundary) or
-        ``outside``; ``None`` when the point's territory has no QPV of that generation.
+        ``outside``; ``None`` when the point's zone has no QPV of that generation.
+
+        Raises
+        ------
+        OutsideTerritoryError
+            If essmap does not serve the point (see :meth:`served_mask`).
         """
         lon, lat = check_lonlat(lon, lat)
         out: dict[int, QPVRelation | None] = dict.fromkeys(self.generations)
-        code = query_crs(lon, lat, self._qpv_crs)
+        code = self._zone_code(lon, lat, self._qpv_zones)
         if code is None:
             return out
         x, y = transformer(WGS84, code).transform(lon, lat)
@@ -531,7 +590,11 @@ class SpatialIndex:
     def locate_bulk(
         self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray
     ) -> list[dict[int, QPVRelation | None]]:
-        """:meth:`locate` for many points at once (vectorised), one dict per point."""
+        """:meth:`locate` for many points at once (vectorised), one dict per point.
+
+        A point that essmap does not serve gets ``None`` for every generation (see
+        :meth:`served_mask`).
+        """
         lon, lat = _check_lonlat_arrays(lons, lats)
         with _no_gc():
             out: list[dict[int, QPVRelation | None]] = [dict.fromkeys(self.generations) for _ in lon]
@@ -587,4 +650,5 @@ def build_index(store: Store, settings: Settings) -> SpatialIndex:
         band_m=settings.band_m,
         max_k=settings.max_k,
         max_radius_m=settings.max_radius_m,
+        default_max_distance_m=settings.nearest_max_distance_m,
     )

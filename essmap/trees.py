@@ -10,39 +10,35 @@ few thousand points. Both compute the same Euclidean distances in float64.
 from __future__ import annotations
 
 import math
-import os
+import threading
 from typing import Any
 
 import numpy as np
 import shapely
+from pykdtree.kdtree import KDTree
 from pyproj import Transformer
 from scipy.spatial import cKDTree
+from threadpoolctl import threadpool_limits
 
 from essmap.geo import transformer
 from essmap.model import WGS84
 
+_THREAD = threading.local()
 
-def _import_pykdtree() -> Any:
-    """pykdtree's ``KDTree``, its OpenMP runtime limited to one thread.
 
-    The wheels run each query in an OpenMP parallel region, and idle OpenMP threads spin for a
+def _one_openmp_thread() -> None:
+    """Limit the calling thread's OpenMP parallel regions to one thread, once per thread.
+
+    pykdtree runs each query in an OpenMP parallel region, and idle OpenMP threads spin for a
     while after it: a server answering one point at a time would keep a second core busy for
-    nothing. libgomp reads ``OMP_NUM_THREADS`` once, when it is loaded with pykdtree; the variable
-    is set for that moment only, then restored, so the rest of the process is untouched.
+    nothing. The limit is an OpenMP setting of the thread that sets it (a server's worker threads
+    each need their own), so it is set on a thread's first query: about 0.3 ms once, then a
+    thread-local flag read (tens of nanoseconds), where a limit around every query would cost
+    more than the query itself.
     """
-    saved = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    try:
-        from pykdtree.kdtree import KDTree
-    finally:
-        if saved is None:
-            del os.environ["OMP_NUM_THREADS"]
-        else:
-            os.environ["OMP_NUM_THREADS"] = saved
-    return KDTree
-
-
-_KDTree = _import_pykdtree()
+    if not getattr(_THREAD, "openmp_limited", False):
+        threadpool_limits(limits=1, user_api="openmp")
+        _THREAD.openmp_limited = True
 
 
 class PointTree:
@@ -75,7 +71,8 @@ class PointTree:
         """
         single = self._single
         if single is None:
-            single = self._single = _KDTree(self.xy)
+            single = self._single = KDTree(self.xy)
+        _one_openmp_thread()
         limit = None if bound == math.inf else bound * (1 + 1e-9) + 1e-9
         d, i = single.query(np.array(((x, y),)), k=k, distance_upper_bound=limit)
         return d.ravel().tolist(), i.ravel().tolist()

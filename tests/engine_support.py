@@ -67,3 +67,31 @@ def qpvs_from_metric(
         }
     )
     return neighbourhood_frame(frame, geoms)
+
+
+#: A point in each kind of zone, with the metric CRS essmap must measure it in: overseas
+#: departments in their official projection, elsewhere (data imported with --allow-anywhere) the
+#: world UTM zone, up to longitude 180.
+ZONES = {
+    "reunion": ((55.45, -20.88), "EPSG:2975"),
+    "mayotte": ((45.23, -12.78), "EPSG:4471"),
+    "guyane": ((-52.33, 4.93), "EPSG:2972"),
+    "martinique": ((-61.07, 14.6), "EPSG:5490"),
+    "montreal": ((-73.57, 45.5), "EPSG:32618"),
+    "fiji": ((179.95, -16.5), "EPSG:32760"),
+}
+
+
+def zone_origin(zone: str) -> tuple[float, float, str]:
+    """The metric coordinates of a zone's point, and the zone's CRS."""
+    (lon, lat), crs = ZONES[zone]
+    x, y = transformer(WGS84, crs).transform(lon, lat)
+    return float(x), float(y), crs
+
+
+def squares_east_of(
+    x0: float, y0: float, crs: str, west_edges_m: Sequence[float], **kw: object
+) -> gpd.GeoDataFrame:
+    """Square QPVs of 1 km (in ``crs``) whose west edges are ``west_edges_m`` east of (x0, y0)."""
+    squares = [shapely.box(x0 + w, y0, x0 + w + 1000, y0 + 1000) for w in west_edges_m]
+    return qpvs_from_metric(squares, crs=crs, **kw)  # type: ignore[arg-type]

@@ -9,28 +9,33 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
-from essmap.cli import main
+from essmap.geo import transformer
+from essmap.importing import demo_data_dir
+from essmap.model import LAMBERT93, WGS84
+from tests.cli_support import run
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the essmap command in this process; returns (exit status, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+def demo_distances_m(lon: float, lat: float) -> pd.Series:
+    """Distance in Lambert-93 from a point to each located actor of the shipped demo set, by id."""
+    demo = pd.read_csv(demo_data_dir() / "actors_demo.csv").dropna(subset=["lon", "lat"])
+    to_l93 = transformer(WGS84, LAMBERT93)
+    x, y = to_l93.transform(demo["lon"].to_numpy(), demo["lat"].to_numpy())
+    qx, qy = to_l93.transform(lon, lat)
+    return pd.Series(np.hypot(np.asarray(x) - qx, np.asarray(y) - qy), index=demo["id"]).sort_values()
 
 
 @pytest.mark.usefixtures("data_dir")
 def test_nearest_json_and_french_text(capsys: pytest.CaptureFixture[str]) -> None:
+    expected = demo_distances_m(-1.47, 43.49)
     code, out, err = run(capsys, "nearest", "-1.47", "43.49", "-k", "4", "--json")
     assert code == 0, err
-    hits = json.loads(out)
+    answer = json.loads(out)
+    assert (answer["max_distance_m"], answer["beyond_m"]) == (30_000, None)
+    hits = answer["hits"]
     assert len(hits) == 4
     assert set(hits[0]) == {
         "id",
@@ -40,19 +45,47 @@ def test_nearest_json_and_french_text(capsys: pytest.CaptureFixture[str]) -> Non
         "location_precision",
         "location_approximate",
     }
-    assert hits[0]["id"] == "amap-patxoki"
+    assert [h["id"] for h in hits] == expected.index[:4].tolist()
+    assert [h["distance_m"] for h in hits] == pytest.approx(expected.iloc[:4].to_numpy(), abs=0.05)
     assert hits[0]["location_approximate"] is True  # placed by hand in the demo set
-    distances = [h["distance_m"] for h in hits]
-    assert distances == sorted(distances)
     code, out, _ = run(capsys, "nearest", "-1.47", "43.49", "--category", "cooperative_grocery", "--json")
-    assert {h["category"] for h in json.loads(out)} == {"cooperative_grocery"}
+    assert {h["category"] for h in json.loads(out)["hits"]} == {"cooperative_grocery"}
     code, out, _ = run(capsys, "nearest", "-1.47", "43.49", "--max-distance", "300", "--json")
-    assert [h["id"] for h in json.loads(out)] == ["amap-patxoki"]
+    assert [h["id"] for h in json.loads(out)["hits"]] == expected.index[expected <= 300].tolist()
     code, out, _ = run(capsys, "nearest", "-1.47", "43.49")
     assert code == 0
     assert "Acteurs les plus proches" in out
     assert "(position approximative)" in out
-    assert "AMAP Patxoki — Point de livraison AMAP — 252 m" in out
+    assert f"AMAP Patxoki — Point de livraison AMAP — {expected['amap-patxoki']:.0f} m" in out
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_nearest_far_from_every_actor_says_how_far(capsys: pytest.CaptureFixture[str]) -> None:
+    nearest_km = demo_distances_m(2.3522, 48.8566).iloc[0] / 1000  # from Paris to Bayonne's actors
+    assert 600 < nearest_km < 700
+    code, out, err = run(capsys, "nearest", "2.3522", "48.8566")
+    assert code == 0, err
+    assert out.strip() == f"Aucun acteur à moins de 30 km ; le plus proche est à {nearest_km:.0f} km."
+    code, out, err = run(capsys, "nearest", "2.3522", "48.8566", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["hits"] == []
+    assert answer["max_distance_m"] == 30_000
+    assert answer["beyond_m"] == pytest.approx(nearest_km * 1000, abs=0.05)
+
+
+@pytest.mark.usefixtures("data_dir")
+@pytest.mark.parametrize("command", ["nearest", "locate"])
+def test_swapped_coordinates_are_an_error_suggesting_the_swap(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    for extra in ([], ["--json"]):
+        code, out, err = run(capsys, command, "43.49", "-1.47", *extra)
+        assert code == 2
+        assert out == ""
+        assert "hors des territoires servis par essmap" in err
+        assert "longitude et latitude inversées ? (-1.47, 43.49) est en France métropolitaine" in err
+        assert "Traceback" not in err
 
 
 @pytest.mark.usefixtures("data_dir")
@@ -182,5 +215,17 @@ def test_negative_longitude_in_a_real_subprocess(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    (hit,) = json.loads(result.stdout)
+    (hit,) = json.loads(result.stdout)["hits"]
     assert hit["distance_m"] > 0
+    swapped = subprocess.run(
+        [sys.executable, "-m", "essmap", "locate", "43.4929", "-1.4748"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert swapped.returncode == 2
+    assert (
+        "longitude et latitude inversées ? (-1.4748, 43.4929) est en France métropolitaine" in swapped.stderr
+    )
+    assert "Traceback" not in swapped.stderr

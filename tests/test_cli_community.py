@@ -6,20 +6,10 @@ import json
 
 import pytest
 
-from essmap.cli import main
 from essmap.keys import key_for_secret
 from essmap.store import GeoPackageStore
 from essmap.store.base import actor_rows
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.cli_support import run
 
 
 def test_keys_are_shown_once_and_stored_as_a_hash(

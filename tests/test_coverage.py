@@ -23,7 +23,7 @@ from essmap.analysis.coverage import (
 from essmap.errors import InvalidParameterError
 from essmap.model import LAMBERT93, empty_actors, empty_neighbourhoods
 from essmap.sources import grid_from_csv
-from tests.engine_support import BAYONNE_L93, actors_at, qpvs_from_metric
+from tests.engine_support import BAYONNE_L93, ZONES, actors_at, qpvs_from_metric, squares_east_of, zone_origin
 
 X0, Y0 = BAYONNE_L93
 SUPPLY = ["market"]
@@ -250,3 +250,31 @@ def test_bad_parameters(kwargs: dict[str, object], parameter: str) -> None:
         coverage_gaps(one_square_qpv(), empty_actors(), threshold_m=0, supply_categories=SUPPLY)
     with pytest.raises(InvalidParameterError):
         catchments(empty_actors(), threshold_m=-1, supply_categories=SUPPLY)
+
+
+@pytest.mark.parametrize("zone", list(ZONES))
+def test_overseas_and_elsewhere_coverage_is_measured_in_the_zone_crs(zone: str) -> None:
+    x0, y0, crs = zone_origin(zone)
+    qpv = squares_east_of(x0, y0, crs, [0, 3000], codes=["QN1", "QN2"], populations=[1000, 500])
+    # a market at the centre of QN1, one 1,050 m east of QN2's east edge, and a non-supply actor
+    actors = actors_at(
+        [x0 + 500, x0 + 5050, x0 + 3500],
+        [y0 + 500, y0 + 500, y0 + 500],
+        categories=["market", "market", "association"],
+        crs=crs,
+    )
+    table = coverage(qpv, actors, thresholds_m=[400], supply_categories=SUPPLY)
+    first, second = table.iloc[0], table.iloc[1]
+    assert (first["code"], second["code"]) == ("QN1", "QN2")
+    assert table["area_m2"].tolist() == pytest.approx([1e6, 1e6], rel=1e-6)
+    assert first["covered_area_m2"] == pytest.approx(disc_area(400), rel=1e-6)
+    assert first["residents_covered"] == pytest.approx(1000 * disc_area(400) / 1e6, rel=1e-6)
+    assert first["nearest_supply_m"] == pytest.approx(0, abs=1e-3)
+    assert second["covered_area_m2"] == pytest.approx(0, abs=1e-6)
+    assert second["nearest_supply_m"] == pytest.approx(1550, abs=1e-3)  # from QN2's centroid
+    assert second["supply_points"] == 0
+    assert bool(second["low_access"])
+    gaps = coverage_gaps(qpv, actors, threshold_m=400, supply_categories=SUPPLY)
+    gap_area = gaps.to_crs(crs).set_index("code").area
+    assert gap_area["QN1"] == pytest.approx(1e6 - disc_area(400), rel=1e-5)
+    assert gap_area["QN2"] == pytest.approx(1e6, rel=1e-6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 
 import geopandas as gpd
@@ -15,15 +16,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from essmap.errors import InvalidParameterError
+from essmap.errors import InvalidParameterError, OutsideTerritoryError
 from essmap.geo import transformer
-from essmap.index import ActorHit, QPVRelation, SpatialIndex, build_index
+from essmap.index import ActorHit, NearestAnswer, QPVRelation, SpatialIndex, build_index
 from essmap.model import LAMBERT93, WGS84, actor_frame, empty_actors, empty_neighbourhoods
 from essmap.settings import Settings
 from essmap.sources import qpv_from_file
 from essmap.store import GeoPackageStore
 from essmap.trees import PointTree
-from tests.engine_support import BAYONNE_L93, OCCITANIE_QPV, actors_at, qpvs_from_metric, to_wgs
+from tests.engine_support import (
+    BAYONNE_L93,
+    OCCITANIE_QPV,
+    ZONES,
+    actors_at,
+    qpvs_from_metric,
+    to_wgs,
+    zone_origin,
+)
 
 X0, Y0 = BAYONNE_L93
 CATS = ("market", "urban_farm", "association")
@@ -147,7 +156,7 @@ def test_distances_agree_with_geodesic_at_bayonne(azimuth: float, distance: floa
     actors = actor_frame(
         pd.DataFrame({"id": ["x"], "name": ["X"], "category": ["market"]}), [shapely.Point(lon1, lat1)]
     )
-    (hit,) = build(actors).nearest(lon0, lat0, k=1)
+    (hit,) = build(actors, max_radius_m=60_000).nearest(lon0, lat0, k=1, max_distance_m=60_000)
     assert hit.distance_m == pytest.approx(distance, rel=0.002)
 
 
@@ -162,8 +171,11 @@ def test_overseas_points_are_measured_in_their_own_zone() -> None:
     assert [h.id for h in hits] == ["run"]  # the mainland actor is not in the same zone
     assert hits[0].distance_m == pytest.approx(1000.0, rel=0.002)
     assert [h.id for h in index.nearest(-1.46, 43.5, k=5)] == ["bay"]
-    # a point at sea just off Brittany, outside every territory, is answered in mainland France
-    assert [h.id for h in index.nearest(-6.0, 47.0, k=5)] == ["bay"]
+    # a point at sea off Brittany, outside every territory, is answered in mainland France (the
+    # actor in Bayonne is beyond the default bound: the answer says how far)
+    answer = index.nearest_answer(-6.0, 47.0, k=5)
+    assert answer.hits == []
+    assert answer.beyond_m == pytest.approx(geod.inv(-6.0, 47.0, -1.47, 43.49)[2], rel=0.005)
 
 
 def square(x: float, y: float, side: float) -> shapely.Polygon:
@@ -296,19 +308,110 @@ def test_build_index_follows_the_store_and_settings(demo_store: GeoPackageStore,
     assert build_index(demo_store, wider).band_m == 500.0
 
 
-def test_points_far_from_every_territory_get_no_answer() -> None:
+#: The single-point queries, with their options.
+POINT_QUERIES = (
+    ("nearest", {"k": 3}),
+    ("nearest_answer", {"k": 3}),
+    ("within", {"radius_m": 1000}),
+    ("locate", {}),
+)
+
+
+def test_points_far_from_every_territory_are_refused_one_by_one_and_empty_in_bulk() -> None:
     qpv = qpv_pair()
     index = build(actors_at([X0], [Y0]), qpv)
     for lon, lat in [(-180.0, -90.0), (180.0, 90.0), (-74.0, 40.7), (0.0, 0.0)]:
-        assert index.nearest(lon, lat, k=3) == []
-        assert index.within(lon, lat, radius_m=1000) == []
-        assert index.locate(lon, lat) == {2015: None, 2024: None}
-    lons, lats = [-180.0, -1.47, 180.0], [-90.0, 43.49, 90.0]
+        for method, options in POINT_QUERIES:
+            with pytest.raises(OutsideTerritoryError) as info:
+                getattr(index, method)(lon, lat, **options)
+            assert info.value.parameter == "lon"
+            assert "hors des territoires servis par essmap" in str(info.value)
+            assert "La Réunion" in str(info.value)
+            assert "inversées" not in str(info.value)
+    # one bad point among others does not fail a batch: it gets an empty answer, and is flagged
+    lons, lats = [-180.0, -1.47, 180.0, -6.0], [-90.0, 43.49, 90.0, 47.0]
+    assert index.served_mask(lons, lats).tolist() == [False, True, False, True]
     near = index.nearest_bulk(lons, lats, k=1)
-    assert [len(h) for h in near] == [0, 1, 0]
+    assert [len(h) for h in near] == [0, 1, 0, 0]  # at sea off Brittany: served, nothing within 30 km
     located = index.locate_bulk(lons, lats)
-    assert located[0] == {2015: None, 2024: None}
+    assert located[0] == located[2] == {2015: None, 2024: None}
     assert located[1][2024] is not None
+    assert located[3][2024] is not None  # the nearest QPV of mainland France, far away
+    assert located[3][2024].relation == "outside"
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "suggestion"),
+    [
+        (43.49, -1.47, "(-1.47, 43.49) est en France métropolitaine"),
+        (-20.88, 55.45, "(55.45, -20.88) est à La Réunion"),
+        (14.6, -61.0, "(-61, 14.6) est en Martinique"),
+    ],
+)
+def test_swapped_coordinates_are_refused_with_the_swap_suggested(
+    lon: float, lat: float, suggestion: str
+) -> None:
+    index = build(actors_at([X0], [Y0]), qpv_pair())
+    for method, options in POINT_QUERIES:
+        with pytest.raises(OutsideTerritoryError) as info:
+            getattr(index, method)(lon, lat, **options)
+        assert info.value.parameter == "lon"
+        assert f"longitude et latitude inversées ? {suggestion}" in str(info.value)
+    assert isinstance(info.value, InvalidParameterError)
+    assert index.served_mask([lon], [lat]).tolist() == [False]
+
+
+def test_data_imported_anywhere_is_served_in_its_utm_zone() -> None:
+    # two actors in Montréal (UTM zone 18 north), measured there: 40 m apart east-west
+    x, y = transformer(WGS84, "EPSG:32618").transform(-73.5673, 45.5017)
+    actors = actors_at([x, x + 40.0], [y, y], crs="EPSG:32618", ids=["mtl1", "mtl2"])
+    index = build(actors)
+    lon, lat = transformer("EPSG:32618", WGS84).transform(x + 10.0, y)
+    hits = index.nearest(lon, lat, k=2)
+    assert [h.id for h in hits] == ["mtl1", "mtl2"]
+    assert [h.distance_m for h in hits] == pytest.approx([10.0, 30.0], abs=1e-6)
+    # New York is in the same zone: served, but nothing within the default 30 km
+    answer = index.nearest_answer(-74.006, 40.7128, k=2)
+    assert answer.hits == []
+    assert answer.beyond_m is not None
+    assert 500_000 < answer.beyond_m < 560_000  # Montréal is about 530 km north
+    # a zone without data is not served
+    with pytest.raises(OutsideTerritoryError):
+        index.nearest(-122.42, 37.77)
+
+
+def test_nearest_is_bounded_by_default_and_says_how_far_beyond() -> None:
+    # actors 10 km, 40 km and 45 km east; the default bound is 30 km
+    actors = actors_at(
+        [X0 + 10_000, X0 + 40_000, X0 + 45_000],
+        [Y0] * 3,
+        categories=["market", "amap_delivery_point", "market"],
+    )
+    index = build(actors)
+    assert index.default_max_distance_m == 30_000
+    lon, lat = (float(v[0]) for v in to_wgs([X0], [Y0]))
+    assert [h.distance_m for h in index.nearest(lon, lat, k=3)] == pytest.approx([10_000])
+    assert [h.distance_m for h in index.nearest(lon, lat, k=3, max_distance_m=50_000)] == pytest.approx(
+        [10_000, 40_000, 45_000]
+    )
+    assert [len(h) for h in index.nearest_bulk([lon], [lat], k=3)] == [1]
+    answer = index.nearest_answer(lon, lat, k=3)
+    assert isinstance(answer, NearestAnswer)
+    assert [h.id for h in answer.hits] == ["a00000"]
+    assert (answer.max_distance_m, answer.beyond_m) == (30_000, None)
+    far = index.nearest_answer(lon, lat, k=3, categories=["amap_delivery_point"])
+    assert far.hits == []
+    assert far.max_distance_m == 30_000
+    assert far.beyond_m == pytest.approx(40_000, abs=1e-6)
+    tight = index.nearest_answer(lon, lat, k=1, max_distance_m=5_000)
+    assert (tight.hits, tight.max_distance_m) == ([], 5_000)
+    assert tight.beyond_m == pytest.approx(10_000, abs=1e-6)
+    assert index.nearest_answer(lon, lat, k=1, categories=["urban_farm"]) == NearestAnswer([], 30_000, None)
+    wider = build(actors, default_max_distance_m=42_000)
+    assert len(wider.nearest(lon, lat, k=3)) == 2
+    with pytest.raises(InvalidParameterError) as info:
+        build(actors, default_max_distance_m=0)
+    assert info.value.parameter == "default_max_distance_m"
 
 
 def test_single_point_tree_agrees_with_ckdtree_and_spins_no_thread() -> None:
@@ -318,8 +421,24 @@ def test_single_point_tree_agrees_with_ckdtree_and_spins_no_thread() -> None:
     xy = rng.uniform(0, 20_000, (3000, 2)).round()  # whole metres: equal distances happen
     tree = PointTree(xy, np.arange(3000, dtype=np.int64))
     queries = rng.uniform(-1000, 21_000, (3000, 2)).round()
-    threads = len(os.listdir("/proc/self/task"))
-    cpu, wall = time.process_time(), time.perf_counter()
+    result: dict[str, float] = {}
+
+    def queries_in_a_new_thread() -> None:  # as a server's worker thread would
+        threads = len(os.listdir("/proc/self/task"))
+        cpu, wall = time.process_time(), time.perf_counter()
+        check_queries(tree, queries)
+        result["cpu"], result["wall"] = time.process_time() - cpu, time.perf_counter() - wall
+        result["new_threads"] = len(os.listdir("/proc/self/task")) - threads
+
+    worker = threading.Thread(target=queries_in_a_new_thread)
+    worker.start()
+    worker.join()
+    assert result["new_threads"] == 0
+    cpu, wall = result["cpu"], result["wall"]
+    assert cpu < 1.3 * wall + 0.05, f"{cpu:.3f} s of CPU for {wall:.3f} s: a thread is spinning"
+
+
+def check_queries(tree: PointTree, queries: np.ndarray) -> None:
     for x, y in queries.tolist():
         d, i = tree.query_one(x, y, 6, math.inf)
         expected_d, expected_i = tree.tree.query((x, y), k=6)
@@ -330,6 +449,20 @@ def test_single_point_tree_agrees_with_ckdtree_and_spins_no_thread() -> None:
         assert bounded[:3] == d[:3]
         assert all(v == math.inf for v in bounded[3:] if v > d[2])
         assert all(p == tree.n for v, p in zip(bounded, positions, strict=True) if v == math.inf)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    assert len(os.listdir("/proc/self/task")) == threads
-    assert cpu < 1.3 * wall + 0.05, f"{cpu:.3f} s of CPU for {wall:.3f} s: a thread is spinning"
+
+
+@pytest.mark.parametrize("zone", list(ZONES))
+def test_overseas_and_elsewhere_queries_are_measured_in_the_zone_crs(zone: str) -> None:
+    x0, y0, crs = zone_origin(zone)
+    actors = actors_at([x0 + 300, x0, x0 - 2000], [y0, y0 + 400, y0], ids=["e", "n", "w"], crs=crs)
+    qpv = qpvs_from_metric([square(x0 + 1000, y0 - 500, 1000)], codes=["QZ1"], crs=crs)
+    index = build(actors, qpv)
+    lon, lat = transformer(crs, WGS84).transform(x0, y0)
+    hits = index.nearest(lon, lat, k=3)
+    assert [h.id for h in hits] == ["e", "n", "w"]
+    assert [h.distance_m for h in hits] == pytest.approx([300.0, 400.0, 2000.0], abs=1e-6)
+    assert [h.id for h in index.within(lon, lat, radius_m=500)] == ["e", "n"]
+    assert index.locate(lon, lat)[2024] == pytest.approx(
+        QPVRelation(2024, "QZ1", "Quartier 0", "outside", 1000.0)
+    )
+    assert index.served_mask([lon], [lat]).tolist() == [True]

@@ -9,7 +9,7 @@ import shapely
 from essmap.analysis.joins import JOIN_COLUMNS, counts_by_qpv, join_actors_qpv
 from essmap.errors import InvalidParameterError
 from essmap.model import actor_frame, empty_actors, empty_neighbourhoods
-from tests.engine_support import BAYONNE_L93, actors_at, qpvs_from_metric
+from tests.engine_support import BAYONNE_L93, ZONES, actors_at, qpvs_from_metric, squares_east_of, zone_origin
 
 X0, Y0 = BAYONNE_L93
 
@@ -84,3 +84,27 @@ def test_empty_and_unlocated() -> None:
     with pytest.raises(InvalidParameterError) as info:
         join_actors_qpv(two_qpvs(), unlocated, band_m=-3)
     assert info.value.parameter == "band_m"
+
+
+@pytest.mark.parametrize("zone", list(ZONES))
+def test_overseas_and_elsewhere_distances_are_measured_in_the_zone_crs(zone: str) -> None:
+    x0, y0, crs = zone_origin(zone)
+    qpv = squares_east_of(x0, y0, crs, [0, 1400], codes=["QNW", "QNE"])
+    actors = actors_at(
+        [x0 + 500, x0 + 1150, x0 + 500, x0 + 5000],
+        [y0 + 500, y0 + 500, y0 + 1800, y0 + 500],
+        ids=["in", "between", "north", "far"],
+        crs=crs,
+    )
+    join = join_actors_qpv(qpv, actors, band_m=300)
+    rows = [(r.id, r.code, r.relation) for r in join.itertuples()]
+    assert rows == [
+        ("in", "QNW", "inside"),
+        ("between", "QNW", "band"),
+        ("between", "QNE", "band"),
+        ("north", "QNW", "outside"),
+        ("far", "QNE", "outside"),
+    ]
+    assert join["distance_m"].tolist() == pytest.approx([0.0, 150.0, 250.0, 800.0, 2600.0], abs=1e-3)
+    counts = counts_by_qpv(qpv, actors, band_m=300)
+    assert [(r.code, r.inside, r.band) for r in counts.itertuples()] == [("QNW", 1, 1), ("QNE", 0, 1)]

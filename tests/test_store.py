@@ -73,7 +73,7 @@ def test_likely_duplicates_are_reported(demo_store: GeoPackageStore, tmp_path: P
     report = import_actors(demo_store, path)
     assert len(report.duplicates) == 1
     assert set(report.duplicates[0]["ids"]) == {"otsokop", "otsokop-2"}
-    assert 30 < report.duplicates[0]["distance_m"] < 37
+    assert 30 < report.duplicates[0]["max_distance_m"] < 37
     path.write_text("id,name,category,lon,lat\notsokop-3,Otsokop,cooperative_grocery,-1.4738,43.5010\n")
     assert import_actors(demo_store, path).duplicates == []  # about 100 m away
 

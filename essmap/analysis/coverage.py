@@ -35,9 +35,9 @@ from essmap.analysis.zones import (
     project_xy,
     to_metric_geoms,
     to_wgs84_geoms,
-    zone_crs,
 )
 from essmap.errors import InvalidParameterError
+from essmap.geo import metric_crs
 from essmap.model import DEFAULT_SUPPLY_CATEGORIES, WGS84
 
 __all__ = [
@@ -239,7 +239,7 @@ def prepare(
     arows, lon, lat = present_points(actors)
     is_supply = actors["category"].isin(list(cats or ())).to_numpy(dtype=bool)[arows]
     arows, lon, lat = arows[is_supply], lon[is_supply], lat[is_supply]
-    acrs = zone_crs(lon, lat)
+    acrs = metric_crs(lon, lat)
     population = pd.to_numeric(neighbourhoods["population"], errors="coerce").to_numpy(
         dtype=float, na_value=np.nan
     )
@@ -452,7 +452,7 @@ def catchments(
     keep = actors["category"].isin(list(cats or ())).to_numpy(dtype=bool)[rows]
     rows, lon, lat = rows[keep], lon[keep], lat[keep]
     geoms = np.empty(len(rows), dtype=object)
-    crs = zone_crs(lon, lat)
+    crs = metric_crs(lon, lat)
     for code in dict.fromkeys(crs.tolist()):
         sel = crs == code
         x, y = project_xy(lon[sel], lat[sel], code)

@@ -14,7 +14,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from essmap.analysis.zones import as_wgs84, to_metric_geoms, zone_crs
+from essmap.analysis.zones import as_wgs84, to_metric_geoms
+from essmap.geo import metric_crs
 
 
 @dataclass
@@ -50,7 +51,7 @@ def grid_pieces(
     near = np.unique(shapely.STRtree(squares[ok]).query(shapely.envelope(wgs_geoms))[1])
     rows = ok[near]
     b = shapely.bounds(squares[rows])
-    rows = rows[zone_crs((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2) == crs]
+    rows = rows[metric_crs((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2) == crs]
     if not len(rows):
         return None
     metric = to_metric_geoms(squares[rows], crs, polygons=True)

@@ -19,8 +19,8 @@ from essmap.analysis.zones import (
     present_points,
     project_xy,
     to_metric_geoms,
-    zone_crs,
 )
+from essmap.geo import metric_crs
 
 __all__ = ["JOIN_COLUMNS", "counts_by_qpv", "join_actors_qpv"]
 
@@ -43,7 +43,7 @@ def join_actors_qpv(
     actors = as_wgs84(actors, "des acteurs")
     qrows, qcrs = polygon_zones(neighbourhoods)
     arows, lon, lat = present_points(actors)
-    acrs = zone_crs(lon, lat)
+    acrs = metric_crs(lon, lat)
     gens = pd.to_numeric(neighbourhoods["generation"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     geoms = neighbourhoods.geometry.to_numpy()
     parts: list[

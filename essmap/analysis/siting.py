@@ -31,9 +31,9 @@ from essmap.analysis.zones import (
     present_points,
     project_xy,
     to_wgs84_geoms,
-    zone_crs,
 )
 from essmap.errors import InvalidParameterError
+from essmap.geo import metric_crs
 from essmap.model import WGS84
 
 __all__ = ["DEMAND_CELL_M", "SITE_COLUMNS", "lazy_greedy", "suggest_sites"]
@@ -214,7 +214,7 @@ def suggest_sites(
     if candidates is not None:
         cands = as_wgs84(candidates, "des sites candidats")
         rows, lon, lat = present_points(cands)
-        crs = zone_crs(lon, lat)
+        crs = metric_crs(lon, lat)
         ids = cands["id"].astype("string").to_numpy() if "id" in cands else np.full(len(cands), pd.NA)
         for code in demands:
             sel = crs == code

@@ -1,76 +1,107 @@
-"""Metric zones: which metric CRS measures each point, and reprojection of geometry arrays.
+"""Metric zones: which metric CRS answers each point, and reprojection of geometry arrays.
 
 Every distance and area in :mod:`essmap.index` and :mod:`essmap.analysis` is measured in the
-metric CRS of the territory a feature lies in (Lambert-93 in mainland France and Corsica, the
-official UTM projection overseas, see :data:`essmap.geo.TERRITORIES`). Features outside every
-territory (imported with ``--allow-anywhere``) are measured in their world UTM zone. Features of
-different zones are never compared: the territories are thousands of kilometres apart.
+metric CRS that :func:`essmap.geo.metric_crs` picks for a feature (from its point, or the centre
+of its extent): Lambert-93 in mainland France and Corsica, the official local projection
+overseas, the world UTM zone elsewhere. Features of different zones are never compared: the
+territories are thousands of kilometres apart.
+
+A *query* point (nearest, within, locate) is answered in the zone of the data it is compared
+with (:func:`answering_zones`). A point that is neither in nor near a territory (within
+:data:`NEAR_TERRITORY_DEG` degrees of its extent), nor in a UTM zone that holds data, is outside
+what essmap serves (:func:`served_mask`): single queries refuse it with
+:class:`~essmap.errors.OutsideTerritoryError` (:func:`outside_territory_error`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
 
-from essmap.errors import InvalidInputError, InvalidParameterError
-from essmap.geo import TERRITORIES, polygonal_part, territory_keys, transformer
+from essmap.errors import InvalidInputError, InvalidParameterError, OutsideTerritoryError
+from essmap.geo import (
+    OUTSIDE,
+    TERRITORIES,
+    TERRITORY_BY_KEY,
+    metric_crs,
+    polygonal_part,
+    territory_keys,
+    transformer,
+)
 from essmap.model import CATEGORIES, WGS84
 
-_TERRITORY_CRS = {t.key: t.metric_crs for t in TERRITORIES}
-_BBOXES = tuple((t.bbox, t.metric_crs) for t in TERRITORIES)
 _CATEGORY_SET = frozenset(CATEGORIES)
+_BBOXES = np.array([t.bbox for t in TERRITORIES], dtype=float)  # (territories, 4)
+_TERRITORY_CRS = np.array([t.metric_crs for t in TERRITORIES], dtype=object)
 #: How far (in degrees) outside a territory's extent a query is still answered in its CRS.
 NEAR_TERRITORY_DEG = 2.0
 
 
-def utm_crs(lon: float, lat: float) -> str:
-    """The world UTM zone of a point, as ``EPSG:326xx`` (north) or ``EPSG:327xx`` (south)."""
-    zone = min(max(int((lon + 180.0) // 6.0) + 1, 1), 60)
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+def _gap_deg2(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Squared distance in degrees from each point to each territory's extent (0 inside)."""
+    x, y = lon[:, None], lat[:, None]
+    dx = np.maximum(np.maximum(_BBOXES[:, 0] - x, x - _BBOXES[:, 2]), 0.0)
+    dy = np.maximum(np.maximum(_BBOXES[:, 1] - y, y - _BBOXES[:, 3]), 0.0)
+    return dx * dx + dy * dy
 
 
-def zone_crs(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Metric CRS of each point: its territory's, else its world UTM zone's (object array)."""
+def answering_zones(lon: np.ndarray, lat: np.ndarray, available: Collection[str]) -> np.ndarray:
+    """The zone that answers each query point, among the zones that hold data.
+
+    The point's :func:`~essmap.geo.metric_crs` when that zone holds data; else, for a point
+    outside every territory, the zone of the nearest territory holding data whose extent is at
+    most :data:`NEAR_TERRITORY_DEG` degrees away (a point at sea off Brittany is answered in
+    Lambert-93). ``""`` otherwise: a point in a territory without data gets no answer from
+    another one, and a projection is not used far outside its area.
+    """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    keys = territory_keys(lon, lat)
-    out = np.empty(lon.shape, dtype=object)
-    for key, crs in _TERRITORY_CRS.items():
-        out[keys == key] = crs
-    for i in np.flatnonzero(keys == ""):
-        out[i] = utm_crs(float(lon[i]), float(lat[i]))
+    crs = metric_crs(lon, lat)
+    out = np.where(np.isin(crs, list(available)), crs, OUTSIDE).astype(object)
+    rest = np.flatnonzero((out == OUTSIDE) & (territory_keys(lon, lat) == OUTSIDE))
+    if len(rest):
+        gap = _gap_deg2(lon[rest], lat[rest])
+        gap[:, ~np.isin(_TERRITORY_CRS, list(available))] = np.inf
+        best = np.argmin(gap, axis=1)
+        near = gap[np.arange(len(rest)), best] <= NEAR_TERRITORY_DEG**2
+        out[rest[near]] = _TERRITORY_CRS[best[near]]
     return out
 
 
-def query_crs(lon: float, lat: float, available: frozenset[str] | set[str]) -> str | None:
-    """The zone a query point is answered in, among the zones that hold data.
+def served_mask(lon: np.ndarray, lat: np.ndarray, data_zones: Collection[str]) -> np.ndarray:
+    """Whether essmap serves each query point: in or near a territory, or in a zone with data.
 
-    The territory that contains the point; else the point's UTM zone when it holds data; else the
-    territory whose extent is nearest, when it is at most :data:`NEAR_TERRITORY_DEG` degrees away
-    (a point at sea off Brittany is answered in Lambert-93). ``None`` otherwise: a projection
-    is not used far outside its area.
+    ``data_zones`` are the zones that hold data (actors or QPVs); a point of a UTM zone among
+    them is served (data imported with ``--allow-anywhere``).
     """
-    for (x0, y0, x1, y1), crs in _BBOXES:
-        if x0 <= lon <= x1 and y0 <= lat <= y1:
-            return crs if crs in available else None
-    utm = utm_crs(lon, lat)
-    if utm in available:
-        return utm
-    best: str | None = None
-    best_d = math.inf
-    for (x0, y0, x1, y1), crs in _BBOXES:
-        if crs not in available:
-            continue
-        dx = max(x0 - lon, 0.0, lon - x1)
-        dy = max(y0 - lat, 0.0, lat - y1)
-        d = dx * dx + dy * dy
-        if d < best_d and d <= NEAR_TERRITORY_DEG * NEAR_TERRITORY_DEG:
-            best, best_d = crs, d
-    return best
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if not lon.size:
+        return np.zeros(lon.shape, dtype=bool)
+    near = _gap_deg2(lon.ravel(), lat.ravel()).min(axis=1).reshape(lon.shape) <= NEAR_TERRITORY_DEG**2
+    return near | np.isin(metric_crs(lon, lat), list(data_zones))
+
+
+def outside_territory_error(lon: float, lat: float) -> OutsideTerritoryError:
+    """The error for a query point outside what essmap serves, suggesting a swap when it helps.
+
+    When swapping longitude and latitude puts the point in a territory (``lon=43.49&lat=-1.47``
+    for Bayonne), the message says so.
+    """
+    names = ", ".join(t.name_fr for t in TERRITORIES)
+    message = f"le point (lon {lon:g}, lat {lat:g}) est hors des territoires servis par essmap ({names})"
+    if -90.0 <= lon <= 90.0:
+        key = territory_keys(np.array([lat]), np.array([lon]))[0]
+        if key != OUTSIDE:
+            message += (
+                f" ; longitude et latitude inversées ? ({lat:g}, {lon:g}) est {TERRITORY_BY_KEY[key].in_fr}"
+            )
+    return OutsideTerritoryError("lon", message)
 
 
 def project_xy(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +165,7 @@ def polygon_zones(table: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     if not len(rows):
         return rows, np.empty(0, dtype=object)
     b = shapely.bounds(geoms[rows])
-    return rows, zone_crs((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+    return rows, metric_crs((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
 
 
 def check_categories(categories: object, parameter: str = "categories") -> tuple[str, ...] | None:

@@ -29,10 +29,12 @@ Categories = Annotated[
 
 
 def distance_fr(metres: float) -> str:
-    """A distance for people: "350 m", "1,2 km"."""
+    """A distance for people: "350 m", "1,2 km", "662 km"."""
     if metres < 1000:
         return f"{metres:.0f} m"
-    return f"{metres / 1000:.1f} km".replace(".", ",")
+    if metres < 10_000:
+        return f"{metres / 1000:.1f} km".replace(".", ",")
+    return f"{metres / 1000:.0f} km"
 
 
 def number_fr(value: float) -> str:
@@ -62,7 +64,8 @@ def nearest(
     k: Annotated[int, typer.Option("-k", "--k", help="Nombre d'acteurs.")] = 3,
     category: Categories = None,
     max_distance: Annotated[
-        float | None, typer.Option("--max-distance", help="Distance maximale, en mètres.")
+        float | None,
+        typer.Option("--max-distance", help="Distance maximale, en mètres (30 km par défaut, réglable)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -71,22 +74,33 @@ def nearest(
 
     cfg = settings()
     index = build_index(store(cfg), cfg)
-    hits = index.nearest(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
+    answer = index.nearest_answer(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
+    hits = answer.hits
     precision = index.actors["location_precision"].astype(object).to_numpy()
     approximate = approximate_mask(index.actors)
     if as_json:
         print_json(
-            [
-                {
-                    "id": h.id,
-                    "name": h.name,
-                    "category": h.category,
-                    "distance_m": round(h.distance_m, 1),
-                    "location_precision": _clean(precision[h.row]),
-                    "location_approximate": bool(approximate[h.row]),
-                }
-                for h in hits
-            ]
+            {
+                "max_distance_m": answer.max_distance_m,
+                "beyond_m": None if answer.beyond_m is None else round(answer.beyond_m, 1),
+                "hits": [
+                    {
+                        "id": h.id,
+                        "name": h.name,
+                        "category": h.category,
+                        "distance_m": round(h.distance_m, 1),
+                        "location_precision": _clean(precision[h.row]),
+                        "location_approximate": bool(approximate[h.row]),
+                    }
+                    for h in hits
+                ],
+            }
+        )
+        return
+    if not hits and answer.beyond_m is not None:
+        console.print(
+            f"Aucun acteur à moins de {distance_fr(answer.max_distance_m)} ; "
+            f"le plus proche est à {distance_fr(answer.beyond_m)}."
         )
         return
     if not hits:
@@ -195,7 +209,7 @@ def coverage(
         geo = gpd.GeoDataFrame(
             table.merge(shapes, on=["generation", "code"], how="left"), geometry="geometry", crs=qpv.crs
         )
-        table_to_file(geo, out, fmt=fmt, layer="coverage", points=False)
+        table_to_file(geo, out, fmt=fmt, layer="coverage", points=False, protected_dir=cfg.data_dir)
     if as_json:
         print_json(_records(table))
         return
@@ -286,7 +300,7 @@ def suggest(
     if out is not None and fmt is not None:
         from essmap.sources import table_to_file
 
-        table_to_file(sites, out, fmt=fmt, layer="suggestions", points=True)
+        table_to_file(sites, out, fmt=fmt, layer="suggestions", points=True, protected_dir=cfg.data_dir)
     if as_json:
         frame = pd.DataFrame(sites.drop(columns="geometry"))
         frame["lon"] = sites.geometry.x.round(6)
