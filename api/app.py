@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -68,14 +69,23 @@ TAGS = [
 ]
 
 
+#: How often CPython makes a thread running Python hand the interpreter over (5 ms by default).
+#: Threads that compute for seconds (a rebuild of the index after an import, heavy requests) would
+#: otherwise hold it for 5 ms each time the event loop gives it up, and a server rebuilding a
+#: 100,000-actor index answered a tenth of its usual requests (bench/bench_abuse.py).
+SWITCH_INTERVAL_S = 0.0002
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the store, make the app's cache and heavy-work slots, and build what it serves."""
     settings: Settings = app.state.settings
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     store = await run_in_threadpool(open_store, settings)
-    cache = RevisionCache(
-        store.revision, max_entries=settings.cache_entries, builders=settings.heavy_concurrency
-    )
+    # one builder thread: values derived from the store are built one at a time, beside the
+    # requests, which keep being answered from the previous revision meanwhile
+    cache = RevisionCache(store.revision, max_entries=settings.cache_entries, builders=1)
     app.state.store = store
     app.state.cache = cache
     app.state.heavy = CapacityLimiter(settings.heavy_concurrency)
@@ -90,6 +100,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         cache.close()
         store.close()
+        sys.setswitchinterval(switch_interval)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

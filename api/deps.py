@@ -3,7 +3,7 @@
 Everything derived from the stored data (the spatial index, serialised collections, coverage
 results, rendered pages) lives in one :class:`essmap.cache.RevisionCache` on ``app.state.cache``,
 keyed by what it is and its parameters, built once per store revision in the cache's builder
-threads, and answered from the previous revision while a newer one is built. :func:`cached`
+thread, and answered from the previous revision while a newer one is built. :func:`cached`
 awaits it without blocking the event loop.
 
 Heavy requests computed per request (a batch of points, a large radius, a page of items) hold one

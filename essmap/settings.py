@@ -92,8 +92,7 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "Heavy requests (batch locate, within, items pages) computing at once in each server "
-            "process; others wait their turn without holding a thread. Also the number of threads "
-            "building cached values (index, collections, coverage, pages)"
+            "process; others wait their turn without holding a thread"
         ),
     )
     max_batch_results: int = Field(

@@ -1,7 +1,7 @@
 """Coverage of the QPVs by supply points: ``/coverage``, ``/coverage/gaps``, ``/suggestions``.
 
 Each answer is computed and serialised once per store revision and parameters, in the app's cache
-(its builder threads), and awaited there without holding a thread. The query models are made from
+(its builder thread), and awaited there without holding a thread. The query models are made from
 the settings so that the OpenAPI document states the server's maxima. No ``from __future__ import
 annotations``: FastAPI reads the handlers' annotations at run time.
 """
