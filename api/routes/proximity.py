@@ -30,7 +30,7 @@ from api.batch import (
     read_body,
     stream,
 )
-from api.deps import HeavySlot, ProximityDep, SettingsDep, run_heavy
+from api.deps import HeavySlot, ProximityDep, SettingsDep, get_proximity, run_heavy
 from api.errors import problem_response
 from api.factory import BaseFactory
 from api.geojson import GEOJSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
@@ -47,11 +47,12 @@ def hits_collection(
 ) -> bytes:
     """Actors found by a proximity query, as a FeatureCollection sorted by distance.
 
-    ``members`` are added at the top level (``numberReturned`` when not given).
+    ``members`` are added at the top level (``numberReturned`` alone when not given).
     """
     features = ",".join([proximity.hit_feature(h) for h in hits])
-    body = f'{{"type":"FeatureCollection","features":[{features}]}}'
-    return with_members(body, members or {"numberReturned": len(hits)}).encode()
+    if members is None:
+        return f'{{"type":"FeatureCollection","features":[{features}],"numberReturned":{len(hits)}}}'.encode()
+    return with_members(f'{{"type":"FeatureCollection","features":[{features}]}}', members).encode()
 
 
 @dataclass
@@ -110,9 +111,13 @@ class ProximityFactory(BaseFactory):
             )
             f: Literal["json", "csv"] = Field("json", description="Format de la réponse")
 
+        # The one-point GETs take the index with get_proximity rather than as a dependency:
+        # FastAPI's resolution of one more dependency cost about a fifth of a /nearest request
+        # (bench/bench_api.py).
         @router.get("/nearest", response_class=GeoJSONResponse, responses={200: geojson(ActorHitCollection)})
-        async def nearest(q: Annotated[NearestQuery, Query()], proximity: ProximityDep) -> Response:
+        async def nearest(request: Request, q: Annotated[NearestQuery, Query()]) -> Response:
             """The k actors nearest to a point, sorted by straight-line distance (metres)."""
+            proximity = await get_proximity(request)
             categories = category_values(q.category)
             hits = proximity.index.nearest(
                 q.lon, q.lat, k=q.k, categories=categories, max_distance_m=q.max_distance_m
@@ -136,8 +141,9 @@ class ProximityFactory(BaseFactory):
             return GeoJSONResponse(hits_collection(proximity, page, members))
 
         @router.get("/locate", response_class=FastJSONResponse, responses={200: content(LocateResult)})
-        async def locate(q: Annotated[LocateQuery, Query()], proximity: ProximityDep) -> Response:
+        async def locate(request: Request, q: Annotated[LocateQuery, Query()]) -> Response:
             """The QPV relation of a point for each generation, and its nearest supply points."""
+            proximity = await get_proximity(request)
             relations = proximity.index.locate(q.lon, q.lat)
             hits = proximity.index.nearest(q.lon, q.lat, k=q.k, categories=settings.supply_categories)
             return FastJSONResponse(locate_one(proximity, q.lon, q.lat, relations, hits))
