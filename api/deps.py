@@ -30,16 +30,6 @@ from essmap.store import Store
 V = TypeVar("V")
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 async def cached(request: Request, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
     """The cached value of ``key`` (built with ``build`` when needed), without blocking the loop."""
     cache: RevisionCache = request.app.state.cache
@@ -90,8 +80,6 @@ async def run_heavy(request: Request, function: Callable[..., V], *args: object)
     return await to_thread.run_sync(function, *args, limiter=limiter)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[Store, Depends(get_store)]
 ProximityDep = Annotated[Proximity, Depends(get_proximity)]
 #: For plain ``def`` handlers that compute per request: the slot is freed when the handler returns.
 HeavySlot = Depends(heavy_slot, scope="function")

@@ -30,7 +30,7 @@ from api.batch import (
     read_body,
     stream,
 )
-from api.deps import HeavySlot, ProximityDep, SettingsDep, get_proximity, run_heavy
+from api.deps import HeavySlot, ProximityDep, get_proximity, run_heavy
 from api.errors import problem_response
 from api.factory import BaseFactory
 from api.geojson import GEOJSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
@@ -180,7 +180,6 @@ class ProximityFactory(BaseFactory):
             request: Request,
             q: Annotated[BatchQuery, Query()],
             proximity: ProximityDep,
-            settings: SettingsDep,
         ) -> Response:
             """Batch check: the QPV relation and nearest supply of many points (GeoJSON or CSV body)."""
             media = media_type(request)
