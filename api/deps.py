@@ -21,7 +21,9 @@ from typing import Annotated, TypeVar
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
+from starlette.responses import Response
 
+from api.caching import conditional
 from api.layers import COLLECTIONS, CollectionData, Proximity, collection_data
 from essmap.cache import RevisionCache, Versioned
 from essmap.settings import Settings
@@ -37,6 +39,19 @@ async def cached(request: Request, key: Hashable, build: Callable[[], V]) -> Ver
     if isinstance(found, Future):
         return await asyncio.wrap_future(found)
     return found
+
+
+async def cached_response(
+    request: Request,
+    key: Hashable,
+    build: Callable[[], V],
+    respond: Callable[[V], Response],
+    *,
+    variant: str = "",
+) -> Response:
+    """The cached value of ``key`` answered with ``respond``, its ETag and a 304 when unchanged."""
+    found = await cached(request, key, build)
+    return conditional(request, found.revision, lambda: respond(found.value), variant=variant)
 
 
 PROXIMITY_KEY = ("proximity",)

@@ -30,6 +30,21 @@ Categories = Annotated[
 JsonFormat = Annotated[Literal["json"] | None, Field(description="Format : json")]
 
 
+class PageQuery(QueryModel):
+    """Paging of a list of features (the one rule: api.urls.page_of)."""
+
+    limit: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Nombre d'objets par page (réglage items_default_limit, 10 par défaut). Une valeur au-delà "
+            "du maximum du serveur (réglage items_max_limit, 1000 par défaut) est ramenée à ce maximum, "
+            "sans erreur."
+        ),
+    )
+    offset: int = Field(0, ge=0, description="Nombre d'objets à sauter (pagination)")
+
+
 def category_values(category: list[Category] | None) -> list[str] | None:
     """The category names asked for, or None for every category."""
     return [c.value for c in category] if category else None

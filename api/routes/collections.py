@@ -22,12 +22,11 @@ from api.filters import parse_bbox, parse_datetime
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
 from api.layers import COLLECTIONS, CollectionData, CollectionSpec
 from api.openapi import NOT_FOUND, NOT_MODIFIED, content, geojson
-from api.query import JsonFormat, QueryModel
+from api.query import JsonFormat, PageQuery, QueryModel
 from api.schemas import Collection, Collections, Feature, OGCFeatureCollection
 from api.urls import link, page_of, url
 from essmap.cache import Versioned
 from essmap.model import Category
-from essmap.settings import Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 BBOX_DESCRIPTION = (
@@ -59,56 +58,49 @@ def collection_json(request: Request, spec: CollectionSpec, data: CollectionData
     return out
 
 
-def items_query_models(settings: Settings) -> dict[str, type[QueryModel]]:
-    """The query model of each collection's items (paging maxima from the settings)."""
+class ItemsQuery(PageQuery):
+    bbox: str | None = Field(None, description=BBOX_DESCRIPTION, examples=["-1.52,43.46,-1.44,43.52"])
+    datetime: str | None = Field(None, description=f"Filtre temporel OGC : {DATETIME_FORMS}")
+    f: JsonFormat = None
 
-    class ItemsQuery(QueryModel):
-        bbox: str | None = Field(None, description=BBOX_DESCRIPTION, examples=["-1.52,43.46,-1.44,43.52"])
-        limit: int | None = Field(
-            None,
-            ge=1,
-            description=(
-                f"Nombre d'objets par page ({settings.items_default_limit} par défaut). Une valeur au-delà "
-                f"du maximum du serveur ({settings.items_max_limit}) est ramenée à ce maximum, sans erreur."
-            ),
-        )
-        offset: int = Field(0, ge=0, description="Nombre d'objets à sauter (pagination)")
-        f: JsonFormat = None
-
-        def filters(self) -> dict[str, object]:
-            return {}
-
-    class QpvItemsQuery(ItemsQuery):
-        datetime: str | None = Field(
-            None,
-            description=(
-                f"Filtre temporel OGC : {DATETIME_FORMS}. Accepté et ignoré : les QPV n'ont "
-                "pas de propriété temporelle."
-            ),
-        )
-        generation: int | None = Field(None, description="Génération de la liste des QPV (2015 ou 2024)")
-        code: str | None = Field(None, description="Code du QPV (ex. QN06401I)")
-
-        def filters(self) -> dict[str, object]:
-            return {"generation": self.generation, "code": self.code}
-
-    class ActorItemsQuery(ItemsQuery):
-        datetime: str | None = Field(
-            None,
-            description=(
-                f"Acteurs vérifiés (last_verified) à cette date ou dans cet intervalle : {DATETIME_FORMS}. "
-                "Un acteur sans date de vérification ne répond jamais à ce filtre."
-            ),
-        )
-        category: Category | None = Field(None, description="Catégorie d'acteur")
-
-        def filters(self) -> dict[str, object]:
-            return {"category": self.category.value if self.category is not None else None}
-
-    return {"qpv": QpvItemsQuery, "actors": ActorItemsQuery}
+    def filters(self) -> dict[str, object]:
+        return {}
 
 
-def items_page(request: Request, spec: CollectionSpec, data: CollectionData, q: Any) -> Response:
+class QpvItemsQuery(ItemsQuery):
+    datetime: str | None = Field(
+        None,
+        description=(
+            f"Filtre temporel OGC : {DATETIME_FORMS}. Accepté et ignoré : les QPV n'ont "
+            "pas de propriété temporelle."
+        ),
+    )
+    generation: int | None = Field(None, description="Génération de la liste des QPV (2015 ou 2024)")
+    code: str | None = Field(None, description="Code du QPV (ex. QN06401I)")
+
+    def filters(self) -> dict[str, object]:
+        return {"generation": self.generation, "code": self.code}
+
+
+class ActorItemsQuery(ItemsQuery):
+    datetime: str | None = Field(
+        None,
+        description=(
+            f"Acteurs vérifiés (last_verified) à cette date ou dans cet intervalle : {DATETIME_FORMS}. "
+            "Un acteur sans date de vérification ne répond jamais à ce filtre."
+        ),
+    )
+    category: Category | None = Field(None, description="Catégorie d'acteur")
+
+    def filters(self) -> dict[str, object]:
+        return {"category": self.category.value if self.category is not None else None}
+
+
+#: The query model of each collection's items.
+ITEMS_QUERIES: dict[str, type[ItemsQuery]] = {"qpv": QpvItemsQuery, "actors": ActorItemsQuery}
+
+
+def items_page(request: Request, spec: CollectionSpec, data: CollectionData, q: ItemsQuery) -> Response:
     """One page of a collection's items, filtered by bbox, datetime and properties (GeoJSON)."""
     rows = data.select(bbox=parse_bbox(q.bbox), filters=q.filters(), period=parse_datetime(q.datetime))
     page, members = page_of(request, rows, limit=q.limit, offset=q.offset, media_type=GEOJSON_MEDIA_TYPE)
@@ -164,11 +156,10 @@ class CollectionsFactory(BaseFactory):
 
             return conditional(request, revision, build)
 
-        models = items_query_models(self.settings)
         for spec in COLLECTIONS.values():
-            self._register(spec, models[spec.id])
+            self._register(spec, ITEMS_QUERIES[spec.id])
 
-    def _register(self, spec: CollectionSpec, items_query: type[QueryModel]) -> None:
+    def _register(self, spec: CollectionSpec, items_query: type[ItemsQuery]) -> None:
         path = f"/collections/{spec.id}"
         data_dep = Annotated[Versioned[CollectionData], Depends(_collection_dependency(spec))]
 

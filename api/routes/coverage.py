@@ -13,8 +13,7 @@ from fastapi import Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
-from api.caching import conditional
-from api.deps import cached
+from api.deps import cached_response
 from api.factory import BaseFactory
 from api.geojson import FastJSONResponse, GeoJSONResponse, dumps, geodataframe_collection, records
 from api.openapi import NOT_MODIFIED, geojson
@@ -145,16 +144,12 @@ class CoverageFactory(BaseFactory):
             supply = _supply(settings, q.category)
             as_csv = q.f == "csv"
             store = request.app.state.store
-            found = await cached(
+            return await cached_response(
                 request,
                 ("coverage", tuple(thresholds), tuple(supply), as_csv),
                 lambda: coverage_body(store, settings, thresholds, supply, as_csv),
+                (lambda body: Response(body, media_type=CSV_MEDIA_TYPE)) if as_csv else FastJSONResponse,
             )
-            if as_csv:
-                return conditional(
-                    request, found.revision, lambda: Response(found.value, media_type=CSV_MEDIA_TYPE)
-                )
-            return conditional(request, found.revision, lambda: FastJSONResponse(found.value))
 
         @router.get(
             "/coverage/gaps",
@@ -166,12 +161,12 @@ class CoverageFactory(BaseFactory):
             threshold = q.threshold_m if q.threshold_m is not None else default_threshold
             supply = _supply(settings, q.category)
             store = request.app.state.store
-            found = await cached(
+            return await cached_response(
                 request,
                 ("gaps", threshold, tuple(supply)),
                 lambda: gaps_geojson(store, settings, threshold, supply),
+                GeoJSONResponse,
             )
-            return conditional(request, found.revision, lambda: GeoJSONResponse(found.value))
 
         @router.get(
             "/suggestions",
@@ -182,9 +177,9 @@ class CoverageFactory(BaseFactory):
             """Where new supply points would bring the most uncovered residents within reach (GeoJSON)."""
             threshold = q.threshold_m if q.threshold_m is not None else default_threshold
             store = request.app.state.store
-            found = await cached(
+            return await cached_response(
                 request,
                 ("suggestions", q.count, threshold, q.generation),
                 lambda: suggestions_geojson(store, settings, q.count, threshold, q.generation),
+                GeoJSONResponse,
             )
-            return conditional(request, found.revision, lambda: GeoJSONResponse(found.value))

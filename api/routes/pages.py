@@ -19,8 +19,7 @@ from pydantic import Field
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from api.caching import conditional
-from api.deps import cached
+from api.deps import cached_response
 from api.errors import problem_response
 from api.factory import BaseFactory
 from api.query import QueryModel
@@ -104,8 +103,7 @@ async def page(request: Request, key: tuple[Any, ...], render: Any, *, variant: 
     """A cached page (rendered once per store revision), with ETag and Content-Security-Policy."""
     if not available():
         return _unavailable(request)
-    found = await cached(request, ("page", *key), render)
-    return conditional(request, found.revision, lambda: html_page(found.value), variant=variant)
+    return await cached_response(request, ("page", *key), render, html_page, variant=variant)
 
 
 async def resident_page(request: Request, *, variant: str = "") -> Response:

@@ -36,7 +36,7 @@ from api.factory import BaseFactory
 from api.geojson import GEOJSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
 from api.layers import Proximity
 from api.openapi import TOO_LARGE, UNSUPPORTED, content, geojson
-from api.query import Categories, Lat, Lon, QueryModel, category_values
+from api.query import Categories, Lat, Lon, PageQuery, QueryModel, category_values
 from api.schemas import ActorHitCollection, ActorHitPage, LocateBatch, LocateResult
 from api.urls import page_of
 from essmap.index import ActorHit
@@ -74,20 +74,11 @@ class ProximityFactory(BaseFactory):
                 None, gt=0, le=settings.max_radius_m, description="Distance maximale, en mètres"
             )
 
-        class WithinQuery(QueryModel):
+        class WithinQuery(PageQuery):
             lon: Lon
             lat: Lat
             radius_m: float = Field(gt=0, le=settings.max_radius_m, description="Rayon, en mètres")
             category: Categories = None
-            limit: int | None = Field(
-                None,
-                ge=1,
-                description=(
-                    f"Nombre d'acteurs par page ({settings.items_default_limit} par défaut ; une valeur "
-                    f"au-delà de {settings.items_max_limit} est ramenée à ce maximum)"
-                ),
-            )
-            offset: int = Field(0, ge=0, description="Nombre d'acteurs à sauter (pagination)")
 
         class LocateQuery(QueryModel):
             lon: Lon
