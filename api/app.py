@@ -5,22 +5,31 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 import essmap
-from api.direct import DirectRoutes, direct_get_routes
+from api.deps import warm_cache
 from api.errors import install_error_handlers
-from api.layers import CollectionCache, Proximity
 from api.openapi import build_openapi
-from api.routes import collections, coverage, docs, ogc, operations, pages, proximity
+from api.routes.collections import CollectionsFactory
+from api.routes.coverage import CoverageFactory
+from api.routes.docs import DocsFactory, mount_assets
+from api.routes.ogc import OGCFactory
+from api.routes.operations import OperationsFactory
+from api.routes.pages import PagesFactory
+from api.routes.proximity import ProximityFactory
+from api.security import NoSniff
+from essmap.cache import RevisionCache
 from essmap.importing import open_seeded_store
-from essmap.index import build_index
 from essmap.settings import Settings, get_settings
 
 log = logging.getLogger("essmap.api")
@@ -60,22 +69,27 @@ TAGS = [
 ]
 
 
-def _warm(app: FastAPI) -> None:
-    """Read and serialise the collections and build the spatial index once, before serving."""
-    for collection_id in ("qpv", "actors"):
-        app.state.collections.get(collection_id)
-    store = app.state.store
-    app.state.proximity = (store.revision(), Proximity.build(build_index(store, app.state.settings)))
+#: How often CPython makes a thread running Python hand the interpreter over (5 ms by default).
+#: Threads that compute for seconds (a rebuild of the index after an import, heavy requests) would
+#: otherwise hold it for 5 ms each time the event loop gives it up, and a server rebuilding a
+#: 100,000-actor index answered a tenth of its usual requests (bench/bench_abuse.py).
+SWITCH_INTERVAL_S = 0.0002
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the store, make the app's cache and heavy-work slots, and build what it serves."""
     settings: Settings = app.state.settings
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     store = await run_in_threadpool(open_seeded_store, settings)
+    # one builder thread: values derived from the store are built one at a time, beside the
+    # requests, which keep being answered from the previous revision meanwhile
+    cache = RevisionCache(store.revision, max_entries=settings.cache_entries, builders=1)
     app.state.store = store
-    app.state.collections = CollectionCache(store)
-    app.state.proximity = None
-    await run_in_threadpool(_warm, app)
+    app.state.cache = cache
+    app.state.heavy = CapacityLimiter(settings.heavy_concurrency)
+    await run_in_threadpool(warm_cache, store, settings, cache)
     # Move everything loaded so far (tables, indexes, serialised features) out of the garbage
     # collector's reach: it is kept for the server's life, and scanning it on every full
     # collection would add milliseconds to the slowest responses.
@@ -84,7 +98,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        cache.close()
         store.close()
+        sys.setswitchinterval(switch_interval)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,22 +118,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # The routes are put in the app's own route table, most used first (they are matched in
-    # order). ``include_router`` would keep each router nested, and this FastAPI version then
-    # matches every request against each included router in turn: about 30,000 instructions per
-    # router passed, more than a whole proximity query costs.
-    for router in (
-        operations.router,
-        proximity.make_router(settings),
-        ogc.router,
-        collections.router,
-        coverage.make_router(settings),
-        pages.router,
-        docs.router,
+    for factory in (
+        OperationsFactory,
+        ProximityFactory,
+        OGCFactory,
+        CollectionsFactory,
+        CoverageFactory,
+        PagesFactory,
+        DocsFactory,
     ):
-        app.router.routes.extend(router.routes)
-    # the direct GET routes are answered before the router; CORS, added last, wraps them too
-    app.add_middleware(DirectRoutes, routes=direct_get_routes(app.router.routes))
+        app.include_router(factory(settings).router)
+    mount_assets(app)
+    # middleware, innermost first: CORS, then the host check, then nosniff on every answer
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -126,8 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "Cache-Control", "Content-Type"],
         max_age=3600,
     )
-    docs.mount_assets(app)
-    pages.mount_assets(app)
+    if settings.public_url is None:
+        # links are built from the Host header: answer only the hosts the settings trust
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)
+    app.add_middleware(NoSniff)
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)

@@ -1,19 +1,26 @@
-"""HTTP caching: an ETag from the store revision and the request, and 304 on ``If-None-Match``."""
+"""HTTP caching: an ETag for everything that varies a body, and 304 on ``If-None-Match``.
+
+A body varies with the stored data (the revision it was built from), the base URL of its links,
+the path and query, and the representation chosen from ``Accept`` (the ``variant``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from api.urls import base_url
 
 CACHE_CONTROL = "public, max-age=60"
 
 
 def etag_for(revision: str, request: Request, *, variant: str = "") -> str:
-    """A strong ETag that changes with the stored data, the path, the query and the variant."""
+    """A strong ETag that changes with the revision, base URL, path, query and variant."""
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    key = f"{revision}\n{request.url.path}\n{query}\n{variant}"
+    key = f"{revision}\n{base_url(request)}\n{request.url.path}\n{query}\n{variant}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -34,3 +41,16 @@ def not_modified(request: Request, etag: str) -> Response | None:
     if header and _matches(header, etag):
         return Response(status_code=304, headers=cache_headers(etag))
     return None
+
+
+def conditional(
+    request: Request, revision: str, build: Callable[[], Response], *, variant: str = ""
+) -> Response:
+    """A 304, or the response ``build()`` makes, with its ETag and Cache-Control."""
+    etag = etag_for(revision, request, variant=variant)
+    unchanged = not_modified(request, etag)
+    if unchanged is not None:
+        return unchanged
+    response = build()
+    response.headers.update(cache_headers(etag))
+    return response

@@ -1,110 +1,100 @@
-"""Dependencies, as ``Annotated`` aliases: settings, store, serialised collections, spatial index.
+"""Dependencies, as ``Annotated`` aliases, and the app's one cache of what it derives from the store.
 
-They are ``async`` so that a request does not hop to a worker thread just to read
-``app.state``; the one that may build something slow (the spatial index, once per store
-revision, with :func:`essmap.index.build_index`) builds it in a worker thread.
+Everything derived from the stored data (the spatial index, serialised collections, coverage
+results, rendered pages) lives in one :class:`essmap.cache.RevisionCache` on ``app.state.cache``,
+keyed by what it is and its parameters, built once per store revision in the cache's builder
+thread, and answered from the previous revision while a newer one is built. :func:`cached`
+awaits it without blocking the event loop.
+
+Heavy requests computed per request (a batch of points, a large radius, a page of items) hold one
+of ``settings.heavy_concurrency`` slots of ``app.state.heavy`` (an ``anyio.CapacityLimiter``)
+while they compute, so that a flood of them queues instead of starving the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable, Hashable
+from concurrent.futures import Future
+from typing import Annotated, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
-from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.errors import unknown_parameter
-from api.layers import CollectionCache, Proximity
-from essmap.index import build_index
+from api.caching import conditional
+from api.layers import COLLECTIONS, CollectionData, Proximity, collection_data
+from essmap.cache import RevisionCache, Versioned
 from essmap.settings import Settings
 from essmap.store import Store
 
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+V = TypeVar("V")
 
 
-async def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+async def cached(request: Request, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
+    """The cached value of ``key`` (built with ``build`` when needed), without blocking the loop."""
+    cache: RevisionCache = request.app.state.cache
+    found = cache.lookup(key, build)
+    if isinstance(found, Future):
+        return await asyncio.wrap_future(found)
+    return found
 
 
-async def get_collections(request: Request) -> CollectionCache:
-    cache: CollectionCache = request.app.state.collections
-    return cache
+async def cached_response(
+    request: Request,
+    key: Hashable,
+    build: Callable[[], V],
+    respond: Callable[[V], Response],
+    *,
+    variant: str = "",
+) -> Response:
+    """The cached value of ``key`` answered with ``respond``, its ETag and a 304 when unchanged."""
+    found = await cached(request, key, build)
+    return conditional(request, found.revision, lambda: respond(found.value), variant=variant)
 
 
-def _build_proximity(store: Store, settings: Settings) -> Proximity:
-    return Proximity.build(build_index(store, settings))
+PROXIMITY_KEY = ("proximity",)
+
+
+def _collection_key(collection_id: str) -> tuple[str, str]:
+    return ("collection", collection_id)
 
 
 async def get_proximity(request: Request) -> Proximity:
-    """The spatial index of the current store revision, built once per revision (in a thread)."""
+    """The spatial index of the store (of the previous revision while a newer one is built)."""
     state = request.app.state
-    revision = state.store.revision()
-    cached = state.proximity
-    if cached is not None and cached[0] == revision:
-        proximity: Proximity = cached[1]
-        return proximity
-    proximity = await run_in_threadpool(_build_proximity, state.store, state.settings)
-    state.proximity = (revision, proximity)
-    return proximity
+    found = await cached(request, PROXIMITY_KEY, lambda: Proximity.from_store(state.store, state.settings))
+    return found.value
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[Store, Depends(get_store)]
-CollectionsDep = Annotated[CollectionCache, Depends(get_collections)]
+async def get_collection(request: Request, collection_id: str) -> Versioned[CollectionData]:
+    """One serialised feature collection, with the store revision it was built from."""
+    store = request.app.state.store
+    spec = COLLECTIONS[collection_id]
+    return await cached(request, _collection_key(collection_id), lambda: collection_data(spec, store))
+
+
+def warm_cache(store: Store, settings: Settings, cache: RevisionCache) -> None:
+    """Build the spatial index and the collections before the first request (at start-up)."""
+    cache.fresh(PROXIMITY_KEY, lambda: Proximity.from_store(store, settings))
+    for collection_id, spec in COLLECTIONS.items():
+        cache.fresh(_collection_key(collection_id), functools.partial(collection_data, spec, store))
+
+
+async def heavy_slot(request: Request) -> AsyncIterator[None]:
+    """Hold one of the heavy-work slots while the handler computes (waiting costs no thread)."""
+    limiter: CapacityLimiter = request.app.state.heavy
+    async with limiter:
+        yield
+
+
+async def run_heavy(request: Request, function: Callable[..., V], *args: object) -> V:
+    """``function(*args)`` in a worker thread, once one of the heavy-work slots is free."""
+    limiter: CapacityLimiter = request.app.state.heavy
+    return await to_thread.run_sync(function, *args, limiter=limiter)
+
+
 ProximityDep = Annotated[Proximity, Depends(get_proximity)]
-
-
-# --- unknown query parameters -----------------------------------------------------------------
-def _allowed_parameters(app: Any) -> dict[tuple[str, str], list[str]]:
-    """Query parameters each operation declares in the OpenAPI document, by (method, path)."""
-    allowed: dict[tuple[str, str], list[str]] | None = getattr(app.state, "allowed_parameters", None)
-    if allowed is not None:
-        return allowed
-    allowed = {}
-    for path, operations in app.openapi().get("paths", {}).items():
-        for method, operation in operations.items():
-            names = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
-            allowed[(method.upper(), path)] = names
-    app.state.allowed_parameters = allowed
-    return allowed
-
-
-def check_parameters(request: Request, route: APIRoute) -> None:
-    """Refuse a query parameter the operation does not define (OGC API - Features asks a 400)."""
-    method = "GET" if request.method == "HEAD" else request.method
-    names = _allowed_parameters(request.app).get((method, route.path_format))
-    if names is None:
-        return
-    for name in request.query_params:
-        if name not in names:
-            raise unknown_parameter(name, names)
-
-
-class CheckedRoute(APIRoute):
-    """A route that answers 400 to an unknown query parameter, before FastAPI parses the others.
-
-    Used as ``route_class`` of every router of the API. A route class rather than a global
-    dependency: it costs one dict look-up per request instead of a dependency resolution.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        if getattr(self.endpoint, "direct", False):
-            # a handler that reads the request itself (and checks its own parameters): called
-            # as it is, without FastAPI's per-request parameter and dependency resolution
-            return self.endpoint
-        handler = super().get_route_handler()
-        if not self.include_in_schema:
-            return handler
-
-        async def checked(request: Request) -> Response:
-            if request.query_params:
-                check_parameters(request, self)
-            return await handler(request)
-
-        return checked
+#: For plain ``def`` handlers that compute per request: the slot is freed when the handler returns.
+HeavySlot = Depends(heavy_slot, scope="function")

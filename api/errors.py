@@ -19,7 +19,6 @@ from starlette.responses import Response
 from essmap.errors import (
     EssmapError,
     InvalidInputError,
-    InvalidParameterError,
     NotFoundError,
     Problem,
     StoreError,
@@ -136,7 +135,7 @@ def _validation_message(err: dict[str, Any]) -> str:
     return f"valeur invalide ({err.get('msg', kind)})"
 
 
-def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_items(exc: RequestValidationError, accepted: tuple[str, ...]) -> list[dict[str, Any]]:
     items = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
@@ -146,7 +145,9 @@ def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
             field = loc[1] if len(loc) > 1 else (loc[0] if loc else "")
         value = err.get("input")
         message = _validation_message(err)
-        if isinstance(value, str | int | float) and err.get("type") != "missing":
+        if err.get("type") == "extra_forbidden":
+            message += " ; paramètres acceptés : " + (", ".join(accepted) or "aucun")
+        elif isinstance(value, str | int | float) and err.get("type") != "missing":
             message = f"{message} (reçu : « {value} »)"
         items.append({"field": field, "message": message, "location": loc[0] if loc else None})
     return items
@@ -156,20 +157,25 @@ def _path_of(request: Request) -> str:
     return request.url.path
 
 
+#: What a client is told of a server-side failure; the log has the details (paths, causes).
+STORE_UNAVAILABLE = "les données sont momentanément indisponibles ; réessayez plus tard"
+INTERNAL_ERROR = "erreur interne du serveur"
+
+
 async def _essmap_error(request: Request, exc: Exception) -> Response:
     status = status_for(exc)
     if status >= 500:
-        log.exception("server error on %s", request.url.path, exc_info=exc)
-    errors = None
-    if isinstance(exc, InvalidInputError):
-        errors = _problem_items(exc.problems)
-    detail = str(exc) if status < 500 or isinstance(exc, EssmapError) else "erreur interne"
-    return problem_response(status, detail, instance=_path_of(request), errors=errors)
+        log.error("server error on %s: %s", request.url.path, exc, exc_info=exc)
+        detail = STORE_UNAVAILABLE if isinstance(exc, StoreError) else INTERNAL_ERROR
+        return problem_response(status, detail, instance=_path_of(request))
+    errors = _problem_items(exc.problems) if isinstance(exc, InvalidInputError) else None
+    return problem_response(status, str(exc), instance=_path_of(request), errors=errors)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    items = _validation_items(exc)
+    accepted: tuple[str, ...] = getattr(request.scope.get("route"), "query_names", ())
+    items = _validation_items(exc, accepted)
     on_path = any(item["location"] == "path" for item in items)
     if on_path:  # a path that names no resource is "not found", not a bad request
         return problem_response(
@@ -182,10 +188,16 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every documented method on this path (Starlette names only the first matching route's)."""
-    from api.openapi import allowed_methods
+    """Every method the app's routes accept on this path (Starlette names only the first route's)."""
+    from api.openapi import api_routes
 
-    return ", ".join(allowed_methods(request.app, request.url.path))
+    methods: set[str] = set()
+    for route in api_routes(request.app.routes):
+        if route.path_regex.match(request.url.path):
+            methods |= route.methods or set()
+    if "GET" in methods:
+        methods.add("HEAD")  # answered by every GET route (api.factory.EssmapRoute)
+    return ", ".join(sorted(methods))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -213,7 +225,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s", request.url.path, exc_info=exc)
-    return problem_response(500, "erreur interne du serveur", instance=_path_of(request))
+    return problem_response(500, INTERNAL_ERROR, instance=_path_of(request))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -222,9 +234,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-
-
-def unknown_parameter(name: str, allowed: list[str]) -> InvalidParameterError:
-    """The error for a query parameter the operation does not define (OGC asks for a 400)."""
-    accepted = ", ".join(allowed) if allowed else "aucun"
-    return InvalidParameterError(name, f"paramètre inconnu « {name} » ; paramètres acceptés : {accepted}")

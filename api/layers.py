@@ -1,13 +1,14 @@
-"""The two feature collections (``qpv`` and ``actors``), serialised once per store revision.
+"""What the API serves from the store, prepared once per store revision (kept in the app's cache).
 
-Each collection is read from the store, every feature is written as GeoJSON text once, and a
-shapely STRtree over the located features answers ``bbox`` queries. A request then only filters
-row numbers and joins strings.
+- :class:`CollectionData`: one feature collection (``qpv`` or ``actors``) with every feature
+  written as GeoJSON text once, a shapely STRtree over the located features for ``bbox``, the
+  filter columns and the days of the temporal property for ``datetime``. A request then only
+  selects row numbers and joins strings.
+- :class:`Proximity`: the spatial index with each actor's GeoJSON written once.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -16,13 +17,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from api.filters import BBox, Period
 from api.geojson import feature_json, geometries_json, records
-from essmap.errors import InvalidParameterError, NotFoundError
-from essmap.index import ActorHit, SpatialIndex
+from essmap.errors import NotFoundError
+from essmap.index import ActorHit, SpatialIndex, build_index
 from essmap.labels import CATEGORY_LABELS_FR
+from essmap.settings import Settings
 from essmap.store import Store
-
-BBox = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class CollectionSpec:
     feature_ids: Callable[[gpd.GeoDataFrame], list[str]]
     properties: Callable[[gpd.GeoDataFrame], pd.DataFrame]
     filters: tuple[str, ...]
+    temporal: str | None = None  # the date property that ``datetime`` filters on, if any
 
 
 def _qpv_ids(table: gpd.GeoDataFrame) -> list[str]:
@@ -81,6 +83,7 @@ COLLECTIONS: dict[str, CollectionSpec] = {
         feature_ids=_actor_ids,
         properties=_actor_properties,
         filters=("category",),
+        temporal="last_verified",
     ),
 }
 
@@ -89,7 +92,6 @@ COLLECTIONS: dict[str, CollectionSpec] = {
 class CollectionData:
     """One collection at one store revision, ready to serve."""
 
-    revision: str
     ids: list[str]
     features: list[str]
     row_of: dict[str, int]
@@ -97,6 +99,7 @@ class CollectionData:
     tree: shapely.STRtree
     tree_rows: np.ndarray
     extent: list[float] | None
+    days: np.ndarray | None  # datetime64[D] of the temporal property (NaT when missing)
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -108,9 +111,22 @@ class CollectionData:
             raise NotFoundError(f"aucun objet d'identifiant « {feature_id} » dans cette collection")
         return self.features[row]
 
-    def select(self, *, bbox: BBox | None, filters: Mapping[str, object]) -> np.ndarray:
-        """Row numbers matching the filters and the bbox, in store order."""
+    def select(
+        self, *, bbox: BBox | None, filters: Mapping[str, object], period: Period | None = None
+    ) -> np.ndarray:
+        """Row numbers matching the filters, the bbox and the period, in store order.
+
+        A collection without a temporal property ignores ``period``; a feature without a date
+        never matches one.
+        """
         mask = np.ones(self.size, dtype=bool)
+        if period is not None and self.days is not None:
+            start, end = period
+            mask &= ~np.isnat(self.days)
+            if start is not None:
+                mask &= self.days >= np.datetime64(start, "D")
+            if end is not None:
+                mask &= self.days <= np.datetime64(end, "D")
         for name, value in filters.items():
             if value is not None:
                 mask &= self.filter_values[name] == value
@@ -131,38 +147,9 @@ def _boxes(bbox: BBox) -> list[shapely.Geometry]:
     return [shapely.box(minx, miny, 180.0, maxy), shapely.box(-180.0, miny, maxx, maxy)]
 
 
-def parse_bbox(text: str | None) -> BBox | None:
-    """Parse an OGC ``bbox`` (lon/lat WGS 84: minx,miny,maxx,maxy, or 6 numbers with heights)."""
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise InvalidParameterError(
-            "bbox", f"« {text} » : quatre nombres séparés par des virgules attendus (minx,miny,maxx,maxy)"
-        ) from None
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4:
-        raise InvalidParameterError(
-            "bbox", f"« {text} » : 4 ou 6 nombres attendus (minx,miny,maxx,maxy), {len(values)} reçus"
-        )
-    minx, miny, maxx, maxy = values
-    if not all(np.isfinite(values)):
-        raise InvalidParameterError("bbox", f"« {text} » : les coordonnées doivent être des nombres finis")
-    for name, lon in (("minx", minx), ("maxx", maxx)):
-        if not -180 <= lon <= 180:
-            raise InvalidParameterError("bbox", f"{name} {lon} est hors de [-180, 180] (longitude)")
-    for name, lat in (("miny", miny), ("maxy", maxy)):
-        if not -90 <= lat <= 90:
-            raise InvalidParameterError("bbox", f"{name} {lat} est hors de [-90, 90] (latitude)")
-    if miny > maxy:
-        raise InvalidParameterError("bbox", f"miny {miny} est supérieur à maxy {maxy}")
-    return (minx, miny, maxx, maxy)
-
-
-def _build(spec: CollectionSpec, table: gpd.GeoDataFrame, revision: str) -> CollectionData:
+def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
+    """Read one collection from the store and prepare it to serve."""
+    table = spec.load(store)
     ids = spec.feature_ids(table)
     geoms = table.geometry.to_numpy()
     props = spec.properties(table)
@@ -180,8 +167,11 @@ def _build(spec: CollectionSpec, table: gpd.GeoDataFrame, revision: str) -> Coll
     for name in spec.filters:
         column = table[name]
         filter_values[name] = np.asarray(column.astype(object).where(column.notna(), None), dtype=object)
+    days = None
+    if spec.temporal is not None:
+        parsed = pd.to_datetime(table[spec.temporal], errors="coerce", format="%Y-%m-%d")
+        days = parsed.to_numpy(dtype="datetime64[D]")
     return CollectionData(
-        revision=revision,
         ids=ids,
         features=features,
         row_of={fid: row for row, fid in enumerate(ids)},
@@ -189,29 +179,8 @@ def _build(spec: CollectionSpec, table: gpd.GeoDataFrame, revision: str) -> Coll
         tree=shapely.STRtree(geoms[rows]),
         tree_rows=rows,
         extent=extent,
+        days=days,
     )
-
-
-class CollectionCache:
-    """Serialised collections of a store, rebuilt when the store revision changes."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._data: dict[str, CollectionData] = {}
-
-    def get(self, collection_id: str) -> CollectionData:
-        spec = COLLECTIONS[collection_id]
-        revision = self.store.revision()
-        data = self._data.get(collection_id)
-        if data is not None and data.revision == revision:
-            return data
-        with self._lock:
-            data = self._data.get(collection_id)
-            if data is None or data.revision != revision:
-                data = _build(spec, spec.load(self.store), revision)
-                self._data[collection_id] = data
-        return data
 
 
 # --- actors as GeoJSON for proximity answers ----------------------------------------------------
@@ -228,7 +197,9 @@ class Proximity:
     lonlat: list[tuple[float, float] | None]
 
     @classmethod
-    def build(cls, index: SpatialIndex) -> Proximity:
+    def from_store(cls, store: Store, settings: Settings) -> Proximity:
+        """Build the spatial index of the store's content and write each actor's GeoJSON."""
+        index = build_index(store, settings)
         actors = index.actors
         geoms = actors.geometry.to_numpy()
         ids = [str(i) for i in actors["id"].tolist()]

@@ -8,7 +8,6 @@ Every operation documents its 400 problem (invalid or unknown parameter) instead
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -24,9 +23,6 @@ from api.schemas import ProblemDetail
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-
-#: Schemas that parameter objects written by hand refer to (see api.query), added to components.
-EXTRA_SCHEMAS: dict[str, Any] = {}
 
 
 def content(
@@ -136,15 +132,6 @@ def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
             yield from api_routes(getattr(nested, "routes", nested))
 
 
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """The methods the OpenAPI document lists for the path template that matches ``path``."""
-    for template, operations in app.openapi().get("paths", {}).items():
-        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, path):
-            return sorted(method.upper() for method in operations)
-    return []
-
-
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI 3.0 document of the app (cached on the app)."""
     if app.openapi_schema:
@@ -165,8 +152,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for name in ("ValidationError", "HTTPValidationError"):
         schemas.pop(name, None)
     schemas["Problem"] = ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, schema in EXTRA_SCHEMAS.items():
-        schemas.setdefault(name, schema)
     _fix_operations(doc)
     doc = downgrade(copy.deepcopy(doc))
     _query_parameters_not_null(doc)

@@ -1,131 +1,50 @@
-"""Query parameters validated by one pydantic model, for the routes that must answer fastest.
+"""Query parameters as pydantic models, used by FastAPI as query parameter models.
 
-FastAPI validates each declared query parameter on its own, at about 15 µs a parameter; a
-proximity query with five parameters spent more time there than in the spatial index. A
-:class:`QueryModel` validates them all in one pydantic call. :func:`query` is the dependency that
-does it, and :func:`parameters` the matching OpenAPI parameter objects (``openapi_extra``), so the
-published document and the validation come from the same model. Errors are the same
-``RequestValidationError`` FastAPI raises, hence the same 400 problem.
+A route takes all its query parameters as one model (``q: Annotated[NearestQuery, Query()]``).
+FastAPI validates the query string with it and lists each field as a parameter in the OpenAPI
+document. ``extra="forbid"`` makes an unknown parameter FastAPI's own validation error, which
+:mod:`api.errors` answers with a 400 problem naming it (OGC API - Features asks for a 400).
 """
 
 from __future__ import annotations
 
-import functools
-import typing
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from typing import Annotated, Literal
 
-from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.errors import unknown_parameter
-from api.openapi import EXTRA_SCHEMAS
-from essmap.errors import InvalidParameterError
-
-M = TypeVar("M", bound="QueryModel")
+from essmap.model import Category
 
 
 class QueryModel(BaseModel):
-    """The query parameters of one operation (unknown ones are refused before, by the route)."""
+    """The query parameters of one operation; any other parameter is refused."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-def _is_list(annotation: Any) -> bool:
-    if typing.get_origin(annotation) is list:
-        return True
-    return any(_is_list(arg) for arg in typing.get_args(annotation))
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@functools.cache
-def _list_fields(model: type[QueryModel]) -> frozenset[str]:
-    return frozenset(name for name, field in model.model_fields.items() if _is_list(field.annotation))
+Lon = Annotated[float, Field(ge=-180, le=180, description="Longitude WGS 84 (ex. -1.4748)")]
+Lat = Annotated[float, Field(ge=-90, le=90, description="Latitude WGS 84 (ex. 43.4929)")]
+Categories = Annotated[
+    list[Category] | None,
+    Field(description="Catégorie d'acteurs (répétable : category=a&category=b) ; toutes par défaut"),
+]
+JsonFormat = Annotated[Literal["json"] | None, Field(description="Format : json")]
 
 
-def parse_query(request: Request, model: type[M]) -> M:
-    """Validate the request's query string with ``model`` (repeated parameters for list fields)."""
-    lists = _list_fields(model)
-    params = request.query_params
-    data: dict[str, Any] = {}
-    for name in params:
-        data[name] = params.getlist(name) if name in lists else params[name]
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = [{**err, "loc": ("query", *err["loc"])} for err in exc.errors()]
-        raise RequestValidationError(errors) from None
+class PageQuery(QueryModel):
+    """Paging of a list of features (the one rule: api.urls.page_of)."""
+
+    limit: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Nombre d'objets par page (réglage items_default_limit, 10 par défaut). Une valeur au-delà "
+            "du maximum du serveur (réglage items_max_limit, 1000 par défaut) est ramenée à ce maximum, "
+            "sans erreur."
+        ),
+    )
+    offset: int = Field(0, ge=0, description="Nombre d'objets à sauter (pagination)")
 
 
-def parse_direct(request: Request, model: type[M]) -> M:
-    """Validate the raw query string with ``model``, refusing a parameter it does not define.
-
-    The fast path of :func:`parse_query` for :func:`api.direct.direct` handlers: the query string is split
-    once, unknown names are refused (as :func:`api.deps.check_parameters` does for the other
-    routes) and the values are validated in one pydantic call; any error gives the same 400.
-    """
-    lists = _list_fields(model)
-    names = _field_names(model)
-    data: dict[str, Any] = {}
-    raw = request.scope["query_string"]
-    if raw:
-        for name, value in query_pairs(raw):
-            if name not in names:
-                raise unknown_parameter(name, sorted(names))
-            if name in lists:
-                data.setdefault(name, []).append(value)
-            elif name in data:
-                raise InvalidParameterError(name, f"paramètre « {name} » donné plusieurs fois")
-            else:
-                data[name] = value
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = [{**err, "loc": ("query", *err["loc"])} for err in exc.errors()]
-        raise RequestValidationError(errors) from None
-
-
-def query_pairs(raw: bytes) -> list[tuple[str, str]]:
-    """The (name, value) pairs of a raw query string, as :func:`urllib.parse.parse_qsl` gives them.
-
-    A query without escapes (no ``%`` and no ``+``, as proximity queries are) is only split, at a
-    fraction of ``parse_qsl``'s cost; any other goes through ``parse_qsl`` itself.
-    """
-    text = raw.decode("latin-1")
-    if "%" in text or "+" in text:
-        return parse_qsl(text, keep_blank_values=True, encoding="utf-8")
-    pairs = []
-    for part in text.split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            pairs.append((name, value))
-    return pairs
-
-
-@functools.cache
-def _field_names(model: type[QueryModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)
-
-
-def query(model: type[M]) -> Callable[[Request], Awaitable[M]]:
-    """A dependency that validates the request's query string with ``model``."""
-
-    async def parse(request: Request) -> M:
-        return parse_query(request, model)
-
-    return parse
-
-
-def parameters(model: type[QueryModel]) -> list[dict[str, Any]]:
-    """The OpenAPI parameter objects of ``model``'s fields (shared schemas go to components)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    EXTRA_SCHEMAS.update(schema.get("$defs", {}))
-    required = set(schema.get("required", ()))
-    out = []
-    for name, prop in schema["properties"].items():
-        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
-        if "description" in prop:
-            param["description"] = prop["description"]
-        out.append(param)
-    return out
+def category_values(category: list[Category] | None) -> list[str] | None:
+    """The category names asked for, or None for every category."""
+    return [c.value for c in category] if category else None

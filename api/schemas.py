@@ -85,6 +85,12 @@ class ActorHitCollection(FeatureCollection):
     features: list[ActorHitFeature]  # type: ignore[assignment]
 
 
+class ActorHitPage(ActorHitCollection):
+    numberMatched: int = Field(ge=0)  # noqa: N815  (OGC member name)
+    numberReturned: int = Field(ge=0)  # noqa: N815
+    links: list[Link]
+
+
 class QPVRelationOut(BaseModel):
     generation: int
     relation: Literal["inside", "band", "outside"] | None = Field(

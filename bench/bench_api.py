@@ -4,9 +4,10 @@ The server (``essmap serve``: uvicorn, one process per core unless ``--workers``
 and the load generator (wrk, from Debian: ``apt-get install -y wrk``) run as separate processes
 on 127.0.0.1. The data directory is temporary: the Bayonne demo set plus synthetic actors spread
 over the Pays Basque. Each /nearest request asks for a different random point (k=3, one request
-in four with a category filter). /health is an ordinary route of the app; the proximity GETs are
-answered before the router (api/direct.py). For reference, the same uvicorn also serves a bare
-ASGI app: the server's own per-request floor.
+in four with a category filter). /health and /nearest are both ordinary routes of the app (an
+included router, a query parameter model, the repeated-parameter check, the index from the app's
+cache). For reference, the same uvicorn also serves a bare ASGI app: the server's own per-request
+floor.
 
 Prints, in one run, req/s and p50/p99 latency of every round for the three (alternated, so that
 background load hits all alike), and whether the targets hold on the medians of the rounds:

@@ -90,7 +90,53 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("supply_categories", "thresholds_m", "cors_origins", mode="before")
+    # --- API: availability, hosts and proxies (issue 10: no request stalls the server) ----------
+    heavy_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Heavy requests (batch locate, within, items pages) computing at once in each server "
+            "process; others wait their turn without holding a thread"
+        ),
+    )
+    max_batch_results: int = Field(
+        default=100_000,
+        ge=1,
+        description="Largest k x points of one POST /locate (nearest supply points answered in all)",
+    )
+    cache_entries: int = Field(
+        default=64, ge=1, description="Values derived from the store kept by the API (LRU), per process"
+    )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "Public base URL of the API (https://essmap.example.org/api): links are built from it, never "
+            "from the request's Host header"
+        ),
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"],
+        description=(
+            "Host names the API answers to when public_url is not set (others get a 400); "
+            "'*.example.org' allows subdomains, '*' any host"
+        ),
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are trusted "
+            "(uvicorn's forwarded_allow_ips); none by default"
+        ),
+    )
+
+    @field_validator(
+        "supply_categories",
+        "thresholds_m",
+        "cors_origins",
+        "trusted_hosts",
+        "forwarded_allow_ips",
+        mode="before",
+    )
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)
@@ -112,7 +158,7 @@ class Settings(BaseSettings):
             raise ValueError("thresholds must be a non-empty list of positive distances in metres")
         return value
 
-    @field_validator("tile_url", mode="before")
+    @field_validator("tile_url", "public_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -1,4 +1,9 @@
-"""Support for the API tests: a real uvicorn server in a thread, on a temporary data directory."""
+"""Support for the API tests: real uvicorn servers (in a thread or a process) on a temporary data
+directory, and assertions on RFC 9457 problems and GeoJSON collections.
+
+The usual fixtures (``api_options``, ``api_settings``, ``api_url``, ``client``) are in
+tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -23,13 +29,15 @@ from essmap.model import actor_frame
 from essmap.settings import Settings
 from tests.conftest import OCCITANIE_QPV
 
-#: Actors added to the demo set: two on each side of the antimeridian (Fiji) and one unlocated.
+#: Actors added to the demo set: two on each side of the antimeridian (Fiji) and one unlocated,
+#: verified on different days (the demo actors have no verification date).
 EXTRA_ACTORS = pd.DataFrame(
     {
         "id": ["fiji-east", "fiji-west", "unlocated-extra"],
         "name": ["Marché de Taveuni (est)", "Marché de Rabi (ouest)", "Association sans adresse"],
         "category": ["market", "market", "association"],
         "location_precision": ["exact", "exact", "none"],
+        "last_verified": ["2019-06-30", "2021-03-15", "2020-01-01"],
     }
 )
 EXTRA_POINTS = [shapely.Point(179.9, -16.8), shapely.Point(-179.95, -16.5), None]
@@ -56,7 +64,8 @@ def background_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0) -
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    # as `essmap serve` does without ESSMAP_FORWARDED_ALLOW_IPS: no X-Forwarded-* header is trusted
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -80,7 +89,7 @@ import socket, sys
 import uvicorn
 from api.main import app
 sock = socket.socket(fileno=int(sys.argv[1]))
-uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False)).run(sockets=[sock])
 """
 
 
@@ -142,3 +151,42 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60
             pass
         time.sleep(0.1)
     raise TimeoutError(f"the API server at {url} did not answer within {timeout_s} s")
+
+
+# --- assertions ---------------------------------------------------------------------------------
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The body of an RFC 9457 problem answered with ``status`` (checked)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    return body
+
+
+def assert_feature_collection(response: httpx.Response) -> dict[str, Any]:
+    """The body of a GeoJSON FeatureCollection answered with 200 (checked)."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/geo+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == "FeatureCollection"
+    for feature in body["features"]:
+        assert feature["type"] == "Feature"
+        assert isinstance(feature["id"], str)
+        assert isinstance(feature["properties"], dict)
+        assert feature["geometry"] is None or feature["geometry"]["type"] in {
+            "Point",
+            "Polygon",
+            "MultiPolygon",
+        }
+    return body
+
+
+def link(body: dict[str, Any], rel: str) -> str | None:
+    """The href of the first link of relation ``rel``, or None."""
+    hrefs = [item["href"] for item in body["links"] if item["rel"] == rel]
+    return hrefs[0] if hrefs else None

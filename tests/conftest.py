@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import httpx
 import pytest
 
 from essmap.importing import open_seeded_store
@@ -49,6 +50,38 @@ def demo_store(settings: Settings) -> Iterator[GeoPackageStore]:
 def empty_store(data_dir: Path) -> GeoPackageStore:
     """A store with no data at all (not seeded)."""
     return GeoPackageStore(data_dir / "essmap.gpkg")
+
+
+# --- the HTTP API ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def api_options() -> dict[str, object]:
+    """Settings of a test module's API server; a module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def api_settings(tmp_path_factory: pytest.TempPathFactory, api_options: dict[str, object]) -> Settings:
+    """The API test data (tests/api_support.populate) in a data directory of the module's own."""
+    from tests.api_support import populate
+
+    return populate(tmp_path_factory.mktemp("api") / "data", **api_options)
+
+
+@pytest.fixture(scope="module")
+def api_url(api_settings: Settings) -> Iterator[str]:
+    """The base URL of a real uvicorn server running the API on ``api_settings`` (one per module)."""
+    from api import create_app
+    from tests.api_support import background_server
+
+    with background_server(create_app(api_settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(api_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the module's API server."""
+    with httpx.Client(base_url=api_url, timeout=60) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

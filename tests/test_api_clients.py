@@ -10,7 +10,8 @@ import pytest
 import shapely
 from owslib.ogcapi.features import Features
 
-from tests.api_support import populate, server_process
+from essmap.settings import Settings
+from tests.api_support import server_process
 
 QPV_COUNT = 105 + 2
 ACTOR_COUNT = 15 + 3
@@ -24,11 +25,15 @@ UNLOCATED = {
 
 
 @pytest.fixture(scope="module")
-def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # a small maximum page size, so that every client must follow several "next" links; a separate
-    # process, because GDAL holds the interpreter while it waits for an HTTP answer
-    settings = populate(tmp_path_factory.mktemp("clients") / "data", items_max_limit=20)
-    with server_process(settings) as url:
+def api_options() -> dict[str, object]:
+    # a small maximum page size, so that every client must follow several "next" links
+    return {"items_max_limit": 20}
+
+
+@pytest.fixture(scope="module")
+def api_url(api_settings: Settings) -> Iterator[str]:
+    # a separate process, because GDAL holds the interpreter while it waits for an HTTP answer
+    with server_process(api_settings) as url:
         yield url
 
 

@@ -6,6 +6,8 @@ checked in Debian's Chromium driven by Playwright, with every request to another
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,27 +16,17 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Playwright, Route
 
-from api import create_app
-from tests.api_support import background_server
-from tests.test_api import assert_problem
+from essmap.settings import Settings
+from tests.api_support import assert_problem
 
 CHROMIUM = "/usr/bin/chromium"
 LOCAL = re.compile(r"^(data:|blob:|about:|http://127\.0\.0\.1:\d+/)")
 
 
 @pytest.fixture(scope="module")
-def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from essmap.settings import Settings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("pages") / "data", tile_url="")
-    with background_server(create_app(settings)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(api_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_url, timeout=60) as http:
-        yield http
+def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo set alone, without background tiles (nothing leaves this machine)."""
+    return Settings(data_dir=tmp_path_factory.mktemp("pages") / "data", tile_url="")
 
 
 @pytest.mark.parametrize(
@@ -87,6 +79,25 @@ def test_page_errors_are_problems(client: httpx.Client) -> None:
     assert_problem(client.get("/maps/assets/../../pyproject.toml"), 404)
 
 
+@pytest.mark.parametrize("url", ["/map", "/embed", "/map/planner", "/docs"])
+def test_pages_allow_scripts_from_this_server_only(client: httpx.Client, url: str) -> None:
+    response = client.get(url)
+    assert response.headers["x-content-type-options"] == "nosniff"
+    policy = response.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    sources = directives["script-src"].split()
+    assert sources[0] == "'self'"
+    # every other source is the hash of one of the page's own inline scripts: no host, no 'unsafe-*'
+    inline = re.findall(
+        r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", response.text, re.S
+    )
+    expected = {
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'" for s in inline
+    }
+    assert set(sources[1:]) == expected
+    assert directives["object-src"] == "'none'"
+
+
 def test_pages_have_etags(client: httpx.Client) -> None:
     first = client.get("/map")
     assert client.get("/map", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
@@ -109,10 +120,16 @@ def page(playwright: Playwright) -> Iterator[Page]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
     context = browser.new_context(viewport={"width": 1000, "height": 700})
     context.route("**/*", guard)
-    yield context.new_page()
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
     context.close()
     browser.close()
     assert outside == []
+    # the pages' Content-Security-Policy blocked nothing they need (a refused script is logged)
+    assert errors == []
 
 
 def _ready(page: Page) -> None:

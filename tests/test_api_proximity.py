@@ -10,15 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from pyproj import Geod
 
-from api import create_app
-from tests.api_support import background_server, populate
-from tests.test_api import assert_feature_collection, assert_problem
+from tests.api_support import assert_feature_collection, assert_problem, link
 
 GEOD = Geod(ellps="WGS84")
 BAYONNE = (-1.4700, 43.4900)
@@ -27,21 +24,12 @@ TOULOUSE_QPV_POINT = (1.4002, 43.5693)  # inside a Toulouse 2015 QPV (Mirail - U
 SUPPLY = {"amap_delivery_point", "cooperative_grocery", "urban_farm", "producer_shop", "market"}
 MAX_BATCH = 5
 MAX_BYTES = 4000
+MAX_RESULTS = 12  # points x k
 
 
 @pytest.fixture(scope="module")
-def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = populate(
-        tmp_path_factory.mktemp("proximity") / "data", max_batch_points=MAX_BATCH, max_request_bytes=MAX_BYTES
-    )
-    with background_server(create_app(settings)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(api_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_url, timeout=60) as http:
-        yield http
+def api_options() -> dict[str, object]:
+    return {"max_batch_points": MAX_BATCH, "max_request_bytes": MAX_BYTES, "max_batch_results": MAX_RESULTS}
 
 
 def geodesic_m(a: tuple[float, float], b: list[float]) -> float:
@@ -80,15 +68,30 @@ def test_nearest_category_filter_and_max_distance(client: httpx.Client) -> None:
     assert len(near["features"]) < 11
 
 
-def test_within_returns_every_actor_in_the_radius_sorted(client: httpx.Client) -> None:
+def test_within_returns_every_actor_in_the_radius_sorted_page_by_page(client: httpx.Client) -> None:
     lon, lat = BAYONNE
-    body = assert_feature_collection(client.get(f"/within?lon={lon}&lat={lat}&radius_m=800"))
-    distances = [f["properties"]["distance_m"] for f in body["features"]]
-    assert distances == sorted(distances)
-    assert all(d <= 800 for d in distances)
     every = assert_feature_collection(client.get(f"/nearest?lon={lon}&lat={lat}&k=100"))
-    expected = {f["id"] for f in every["features"] if f["properties"]["distance_m"] <= 800}
-    assert {f["id"] for f in body["features"]} == expected
+    expected = [f["id"] for f in every["features"] if f["properties"]["distance_m"] <= 1500]
+    assert len(expected) > 3
+    url: str | None = f"/within?lon={lon}&lat={lat}&radius_m=1500&limit=3"
+    features: list[dict] = []
+    pages = 0
+    while url:
+        body = assert_feature_collection(client.get(url))
+        assert body["numberMatched"] == len(expected)
+        assert body["numberReturned"] == len(body["features"]) <= 3
+        features += body["features"]
+        url = link(body, "next")
+        pages += 1
+    assert pages == -(-len(expected) // 3)
+    distances = [f["properties"]["distance_m"] for f in features]
+    assert distances == sorted(distances)
+    assert all(d <= 1500 for d in distances)
+    assert sorted(f["id"] for f in features) == sorted(expected)
+    # without limit, a page of the default size (10, from the settings)
+    wide = assert_feature_collection(client.get(f"/within?lon={lon}&lat={lat}&radius_m=50000"))
+    assert wide["numberReturned"] == 10 < wide["numberMatched"]
+    assert link(wide, "next") is not None
     markets = assert_feature_collection(
         client.get(f"/within?lon={lon}&lat={lat}&radius_m=800&category=market")
     )

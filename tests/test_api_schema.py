@@ -9,7 +9,6 @@ with this pytest version (it writes a private attribute of pytest's test items).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,6 @@ from schemathesis.checks import positive_data_acceptance
 
 from api import create_app
 from essmap.settings import Settings
-from tests.api_support import background_server, populate
 
 OPTIONS = {"max_batch_points": 50, "max_request_bytes": 20_000}
 DOCUMENT = create_app(Settings(data_dir=Path("unused-by-openapi"), **OPTIONS)).openapi()
@@ -28,10 +26,8 @@ schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 
 @pytest.fixture(scope="module")
-def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = populate(tmp_path_factory.mktemp("schema") / "data", **OPTIONS)
-    with background_server(create_app(data)) as url:
-        yield url
+def api_options() -> dict[str, object]:
+    return OPTIONS
 
 
 def test_the_tested_document_is_the_published_one(api_url: str) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-router = APIRouter(include_in_schema=False)
+from api.factory import BaseFactory
+from api.security import html_page
 
 ASSETS_URL = "/docs/assets"
 
@@ -24,11 +26,11 @@ def swagger_ui_dir() -> Path | None:
     return path if (path / "swagger-ui-bundle.js").is_file() else None
 
 
-def mount_assets(app: object) -> None:
+def mount_assets(app: FastAPI) -> None:
     """Serve the Swagger UI files under ``/docs/assets`` when they are installed."""
     folder = swagger_ui_dir()
     if folder is not None:
-        app.mount(ASSETS_URL, StaticFiles(directory=folder), name="swagger-ui")  # type: ignore[attr-defined]
+        app.mount(ASSETS_URL, StaticFiles(directory=folder), name="swagger-ui")
 
 
 FALLBACK = """<!doctype html>
@@ -41,15 +43,21 @@ la page d'accueil OGC API - Features est à <a href="/">/</a>.</p>
 </body></html>"""
 
 
-@router.get("/docs")
-async def docs() -> Response:
-    """Swagger UI, or a plain page pointing to /openapi.json when it is not installed."""
-    if swagger_ui_dir() is None:
-        return HTMLResponse(FALLBACK)
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="essmap — documentation de l'API",
-        swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-        swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-        swagger_favicon_url=f"{ASSETS_URL}/favicon-32x32.png",
-    )
+@dataclass
+class DocsFactory(BaseFactory):
+    """``/docs`` (not in the OpenAPI document)."""
+
+    def register_routes(self) -> None:
+        @self.router.get("/docs", include_in_schema=False)
+        async def docs() -> Response:
+            """Swagger UI, or a plain page pointing to /openapi.json when it is not installed."""
+            if swagger_ui_dir() is None:
+                return html_page(FALLBACK)
+            page = get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title="essmap — documentation de l'API",
+                swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+                swagger_favicon_url=f"{ASSETS_URL}/favicon-32x32.png",
+            )
+            return html_page(bytes(page.body).decode())

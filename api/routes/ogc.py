@@ -1,20 +1,20 @@
-"""OGC API - Features: landing page and conformance declaration."""
+"""OGC API - Features: landing page and conformance declaration. No ``from __future__ import
+annotations``: FastAPI reads the handlers' annotations at run time."""
 
-from __future__ import annotations
+from dataclasses import dataclass
+from typing import Annotated, ClassVar, Literal
 
-from typing import Annotated, Literal
-
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
+from pydantic import Field
 from starlette.responses import Response
 
-from api.deps import CheckedRoute
+from api.factory import BaseFactory
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse
 from api.openapi import OPENAPI_MEDIA_TYPE, content
+from api.query import JsonFormat, QueryModel
 from api.routes import pages
 from api.schemas import Conformance, LandingPage
 from api.urls import link, url
-
-router = APIRouter(tags=["OGC API - Features"], route_class=CheckedRoute)
 
 CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -23,13 +23,19 @@ CONFORMANCE_CLASSES = [
 ]
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 
-Format = Annotated[
-    Literal["json", "html"] | None,
-    Query(description="Format de la réponse : json, ou html (carte) ; sinon selon l'en-tête Accept"),
-]
+
+class LandingQuery(QueryModel):
+    f: Literal["json", "html"] | None = Field(
+        None, description="Format de la réponse : json, ou html (carte) ; sinon selon l'en-tête Accept"
+    )
 
 
-def _landing(request: Request) -> dict[str, object]:
+class ConformanceQuery(QueryModel):
+    f: JsonFormat = None
+
+
+def landing(request: Request) -> dict[str, object]:
+    """The landing page's links (JSON)."""
     links = [
         link(url(request, "/"), "self", JSON_MEDIA_TYPE, "Cette page"),
         link(url(request, "/openapi.json"), "service-desc", OPENAPI_MEDIA_TYPE, "Définition OpenAPI 3.0"),
@@ -61,24 +67,30 @@ def _landing(request: Request) -> dict[str, object]:
     }
 
 
-@router.get(
-    "/",
-    response_class=FastJSONResponse,
-    responses={200: {"model": LandingPage, "content": {JSON_MEDIA_TYPE: {}, "text/html": {}}}},
-)
-async def landing_page(request: Request, f: Format = None) -> Response:
-    """Landing page (JSON links; HTML resident map for browsers)."""
-    if pages.wants_html(request, f):
-        response = await pages.resident_page(request)
-    else:
-        response = FastJSONResponse(_landing(request))
-    response.headers["Vary"] = "Accept, Origin"
-    return response
+@dataclass
+class OGCFactory(BaseFactory):
+    """``/`` and ``/conformance``."""
 
+    tags: ClassVar[list[str]] = ["OGC API - Features"]
 
-@router.get("/conformance", response_class=FastJSONResponse, responses={200: content(Conformance)})
-async def conformance(
-    f: Annotated[Literal["json"] | None, Query(description="Format : json")] = None,
-) -> Response:
-    """Conformance classes implemented by this server."""
-    return FastJSONResponse({"conformsTo": CONFORMANCE_CLASSES})
+    def register_routes(self) -> None:
+        @self.router.get(
+            "/",
+            response_class=FastJSONResponse,
+            responses={200: {"model": LandingPage, "content": {JSON_MEDIA_TYPE: {}, "text/html": {}}}},
+        )
+        async def landing_page(request: Request, q: Annotated[LandingQuery, Query()]) -> Response:
+            """Landing page (JSON links; HTML resident map for browsers)."""
+            if pages.wants_html(request, q.f):
+                response = await pages.resident_page(request, variant="html")
+            else:
+                response = FastJSONResponse(landing(request))
+            response.headers["Vary"] = "Accept, Origin"
+            return response
+
+        @self.router.get(
+            "/conformance", response_class=FastJSONResponse, responses={200: content(Conformance)}
+        )
+        async def conformance(q: Annotated[ConformanceQuery, Query()]) -> Response:
+            """Conformance classes implemented by this server."""
+            return FastJSONResponse({"conformsTo": CONFORMANCE_CLASSES})

@@ -160,7 +160,7 @@ class GeoPackageStore(AddressStore):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
-            raise StoreError(f"le stockage {self.path.name} est illisible : {exc}") from exc
+            raise StoreError(f"le stockage {self.path} est illisible : {exc}") from exc
         with self._connections_lock:
             self._connections.append(conn)
         return conn
@@ -184,7 +184,7 @@ class GeoPackageStore(AddressStore):
             return False
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path.name} : version de schéma {version} non prise en charge, plus récente que "
+                f"{self.path} : version de schéma {version} non prise en charge, plus récente que "
                 f"celle de cette version d'essmap ({SCHEMA_VERSION}) ; mettez essmap à jour"
             )
         if version < SCHEMA_VERSION:
@@ -205,14 +205,14 @@ class GeoPackageStore(AddressStore):
             if not tables:
                 return None
             if META not in tables:
-                raise StoreError(f"{self.path.name} n'est pas un stockage essmap (table {META} absente)")
+                raise StoreError(f"{self.path} n'est pas un stockage essmap (table {META} absente)")
             row = conn.execute(f"SELECT value FROM {META} WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"le stockage {self.path.name} est illisible : {exc}") from exc
+            raise StoreError(f"le stockage {self.path} est illisible : {exc}") from exc
         try:
             return int(row[0]) if row else 0
         except ValueError:
-            raise StoreError(f"{self.path.name} : version de schéma « {row[0]} » illisible") from None
+            raise StoreError(f"{self.path} : version de schéma « {row[0]} » illisible") from None
 
     @contextlib.contextmanager
     def _writing(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
@@ -236,9 +236,9 @@ class GeoPackageStore(AddressStore):
                     conn.execute("ROLLBACK")
                     raise
         except Timeout as exc:
-            raise StoreError(f"le stockage {self.path.name} est occupé par une autre écriture") from exc
+            raise StoreError(f"le stockage {self.path} est occupé par une autre écriture") from exc
         except sqlite3.Error as exc:
-            raise StoreError(f"écriture impossible dans {self.path.name} : {exc}") from exc
+            raise StoreError(f"écriture impossible dans {self.path} : {exc}") from exc
 
     # --- reading -------------------------------------------------------------------------------
     def revision(self) -> str:
@@ -246,8 +246,8 @@ class GeoPackageStore(AddressStore):
         conn = self._conn()
         if conn is None:
             return "empty"
-        row = conn.execute(f"SELECT value FROM {META} WHERE key = 'revision'").fetchone()
-        return f"r{row[0]}" if row else "empty"
+        rows = self._select(f"SELECT value FROM {META} WHERE key = 'revision'")
+        return f"r{rows[0][0]}" if rows else "empty"
 
     def exists(self) -> bool:
         return self._conn() is not None
@@ -259,7 +259,7 @@ class GeoPackageStore(AddressStore):
         try:
             return conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"le stockage {self.path.name} est illisible : {exc}") from exc
+            raise StoreError(f"le stockage {self.path} est illisible : {exc}") from exc
 
     def load_neighbourhoods(self) -> gpd.GeoDataFrame:
         rows = self._select(f"SELECT geom, {', '.join(QPV_COLUMNS)} FROM neighbourhoods ORDER BY fid")

@@ -1,4 +1,5 @@
-"""Pages served over HTTP with linked assets and background tiles, all from this machine."""
+"""Pages served over HTTP with linked assets and background tiles, all from this machine, under the
+Content-Security-Policy the API sends with them (api/security.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from matplotlib.image import imsave
 from playwright.sync_api import expect
 
+from api.security import content_security_policy
 from essmap.analysis.views import planner_view
 from essmap.maps.assets import served_files
 from essmap.maps.planner import render_planner_map
@@ -61,6 +63,8 @@ class Site:
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", kind)
+                if path in site.pages:
+                    self.send_header("Content-Security-Policy", content_security_policy(site.pages[path]))
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

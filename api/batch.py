@@ -1,0 +1,347 @@
+"""``POST /locate``: many points read from a GeoJSON or CSV body, answered as a stream.
+
+The body is bounded in bytes (``max_request_bytes``), in points (``max_batch_points``) and in
+answers (``max_batch_results``: points × k). The answer is computed and written a chunk of points
+at a time, each chunk in a worker thread holding one heavy-work slot, and sent as it is made
+(JSON or CSV): the server never holds the whole answer, and other requests get their turn between
+chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+
+from api.errors import PayloadTooLargeError
+from api.geojson import dumps
+from api.layers import Proximity
+from essmap.errors import InvalidInputError, Problem
+from essmap.index import ActorHit, QPVRelation
+from essmap.settings import Settings
+
+GEOJSON_TYPES = {"application/geo+json", "application/json"}
+CSV_TYPES = {"text/csv", "text/plain", "application/csv"}
+#: Nearest supply points computed per chunk (so a chunk costs a few milliseconds whatever k is).
+ANSWERS_PER_CHUNK = 2000
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, settings: Settings) -> bytes:
+    """The request body, refused beyond ``max_request_bytes`` (before and while reading it)."""
+    limit = settings.max_request_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"le corps de la requête dépasse {limit} octets ({declared} annoncés)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"le corps de la requête dépasse {limit} octets")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class Points:
+    """Points to locate: lon/lat WGS 84 and the identifier each was given (or None)."""
+
+    lons: list[float]
+    lats: list[float]
+    refs: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.lons)
+
+
+def _bad(message: str, row: int | None = None, field: str | None = None) -> InvalidInputError:
+    return InvalidInputError(Problem(message, file="corps de la requête", row=row, field=field))
+
+
+def points_from_geojson(body: bytes) -> Points:
+    """Points of a GeoJSON FeatureCollection of Point features (lon/lat WGS 84, RFC 7946).
+
+    Exactly what :data:`POINTS_SCHEMA` documents is accepted; anything else is a 400.
+    """
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _bad(f"JSON illisible : {exc}") from None
+    except RecursionError:  # a body nested deeper than the JSON parser goes
+        raise _bad("JSON trop profondément imbriqué") from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise _bad("une FeatureCollection GeoJSON de points est attendue", field="type")
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise _bad("« features » doit être une liste", field="features")
+    lons: list[float] = []
+    lats: list[float] = []
+    refs: list[str | None] = []
+    problems: list[Problem] = []
+    for n, feature in enumerate(features):
+        try:
+            lon, lat, ref = _point(n, feature)
+        except InvalidInputError as exc:
+            problems += exc.problems
+            continue
+        lons.append(lon)
+        lats.append(lat)
+        refs.append(ref)
+    if problems:
+        raise InvalidInputError(problems)
+    return Points(lons, lats, refs)
+
+
+def _point(n: int, feature: object) -> tuple[float, float, str | None]:
+    """lon, lat and identifier of feature number ``n`` (the first problem found is raised)."""
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise _bad("un objet Feature est attendu", row=n, field="type")
+    ref = feature.get("id")
+    if ref is not None and (isinstance(ref, bool) or not isinstance(ref, str | int)):
+        raise _bad("l'identifiant doit être un texte ou un entier", row=n, field="id")
+    props = feature.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise _bad("« properties » doit être un objet ou null", row=n, field="properties")
+    geometry = feature.get("geometry")
+    if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+        raise _bad("un point est attendu", row=n, field="geometry")
+    position = geometry.get("coordinates")
+    if (
+        not isinstance(position, list)
+        or len(position) not in (2, 3)
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position)
+    ):
+        raise _bad("une position [lon, lat] est attendue", row=n, field="coordinates")
+    lon, lat = float(position[0]), float(position[1])
+    if not -180 <= lon <= 180:  # also refuses NaN
+        raise _bad(f"longitude {position[0]} hors de [-180, 180]", row=n, field="lon")
+    if not -90 <= lat <= 90:
+        raise _bad(f"latitude {position[1]} hors de [-90, 90]", row=n, field="lat")
+    if ref is None and props:
+        ref = props.get("id")
+    return lon, lat, None if ref is None else str(ref)
+
+
+def points_from_csv(body: bytes) -> Points:
+    """Points of a CSV with lon/lat columns (read like ``essmap`` reads point files)."""
+    from essmap.sources import points_from_file
+
+    with tempfile.TemporaryDirectory(prefix="essmap-locate-") as folder:
+        path = Path(folder) / "points.csv"
+        path.write_bytes(body)
+        try:
+            points = points_from_file(path)
+        except InvalidInputError as exc:
+            problems = [replace(p, file="corps de la requête") for p in exc.problems]
+            raise InvalidInputError(problems) from None
+    geoms = points.geometry
+    refs = [None if r is None else str(r) for r in points["id"].tolist()]
+    return Points(geoms.x.tolist(), geoms.y.tolist(), refs)
+
+
+def check_batch(points: Points, *, k: int, settings: Settings) -> None:
+    """Refuse a batch beyond ``max_batch_points`` points or ``max_batch_results`` answers (413)."""
+    n = len(points)
+    if n > settings.max_batch_points:
+        raise PayloadTooLargeError(
+            f"{n} points envoyés ; au plus {settings.max_batch_points} par requête (réglage max_batch_points)"
+        )
+    if n * k > settings.max_batch_results:
+        raise PayloadTooLargeError(
+            f"{n} points × k = {k} font {n * k} réponses ; au plus {settings.max_batch_results} par "
+            "requête (réglage max_batch_results) : envoyez moins de points ou demandez un k plus petit"
+        )
+
+
+# --- answers ----------------------------------------------------------------------------------
+def _relation(generation: int, rel: QPVRelation | None) -> dict[str, Any]:
+    if rel is None:
+        return {"generation": generation, "relation": None, "code": None, "name": None, "distance_m": None}
+    return {
+        "generation": generation,
+        "relation": rel.relation,
+        "code": rel.code,
+        "name": rel.name,
+        "distance_m": round(rel.distance_m, 1),
+    }
+
+
+def _supply(proximity: Proximity, hit: ActorHit) -> dict[str, Any]:
+    lonlat = proximity.lonlat[hit.row] or (math.nan, math.nan)
+    return {
+        "id": hit.id,
+        "name": hit.name,
+        "category": hit.category,
+        "distance_m": round(hit.distance_m, 1),
+        "lon": lonlat[0],
+        "lat": lonlat[1],
+    }
+
+
+def locate_one(
+    proximity: Proximity,
+    lon: float,
+    lat: float,
+    relations: dict[int, QPVRelation | None],
+    hits: list[ActorHit],
+) -> dict[str, Any]:
+    """The answer for one point: its relation to the QPVs of each generation, its nearest supply."""
+    return {
+        "lon": lon,
+        "lat": lat,
+        "band_m": proximity.index.band_m,
+        "neighbourhoods": [_relation(g, r) for g, r in relations.items()],
+        "nearest_supply": [_supply(proximity, h) for h in hits],
+    }
+
+
+def csv_header(generations: Sequence[int]) -> str:
+    header = ["index", "ref", "lon", "lat"]
+    for g in generations:
+        header += [f"qpv{g}_relation", f"qpv{g}_code", f"qpv{g}_name", f"qpv{g}_distance_m"]
+    header += [
+        "nearest_supply_id",
+        "nearest_supply_name",
+        "nearest_supply_category",
+        "nearest_supply_distance_m",
+    ]
+    return ",".join(header) + "\n"
+
+
+def _csv_rows(items: list[dict[str, Any]], generations: Sequence[int]) -> str:
+    """Batch results as CSV lines: columns per generation and the nearest supply point."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for item in items:
+        row = [item["index"], item["ref"] or "", item["lon"], item["lat"]]
+        by_gen = {r["generation"]: r for r in item["neighbourhoods"]}
+        for g in generations:
+            rel = by_gen.get(g) or {}
+            row += [
+                rel.get("relation") or "",
+                rel.get("code") or "",
+                rel.get("name") or "",
+                rel.get("distance_m", ""),
+            ]
+        first = item["nearest_supply"][0] if item["nearest_supply"] else {}
+        row += [
+            first.get("id", ""),
+            first.get("name", ""),
+            first.get("category", ""),
+            first.get("distance_m", ""),
+        ]
+        writer.writerow(["" if v is None else v for v in row])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch to answer: the points, k, the supply categories and the output format."""
+
+    proximity: Proximity
+    points: Points
+    k: int
+    categories: Sequence[str]
+    csv: bool
+
+    def chunks(self) -> list[range]:
+        size = max(1, ANSWERS_PER_CHUNK // self.k)
+        return [range(i, min(i + size, len(self.points))) for i in range(0, len(self.points), size)]
+
+    def answer(self, rows: range) -> str:
+        """The answers of points ``rows`` as text (JSON items with a leading comma, or CSV lines)."""
+        index = self.proximity.index
+        lons, lats = self.points.lons[rows.start : rows.stop], self.points.lats[rows.start : rows.stop]
+        relations = index.locate_bulk(lons, lats)
+        hits = index.nearest_bulk(lons, lats, k=self.k, categories=self.categories)
+        items = [
+            {"index": i, "ref": self.points.refs[i], **locate_one(self.proximity, lon, lat, rel, found)}
+            for i, lon, lat, rel, found in zip(rows, lons, lats, relations, hits, strict=True)
+        ]
+        if self.csv:
+            return _csv_rows(items, index.generations)
+        text = ",".join(dumps(item) for item in items)
+        return text if rows.start == 0 else "," + text
+
+    def head(self) -> str:
+        if self.csv:
+            return csv_header(self.proximity.index.generations)
+        return f'{{"count":{len(self.points)},"results":['
+
+    def tail(self) -> str:
+        return "" if self.csv else "]}"
+
+
+Compute = Callable[[Callable[[range], str], range], Awaitable[str]]
+
+
+async def stream(batch: Batch, compute: Compute) -> AsyncIterator[bytes]:
+    """The answer of ``batch``, chunk by chunk; ``compute(fn, rows)`` runs a chunk off the loop.
+
+    The first chunk is computed before the first byte is sent, so that an error the index raises
+    for these points (the same as for any other) is still answered with its status.
+    """
+    chunks = batch.chunks()
+    first = await compute(batch.answer, chunks[0]) if chunks else ""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield (batch.head() + first).encode()
+        for rows in chunks[1:]:
+            text = await compute(batch.answer, rows)
+            yield text.encode()
+        yield batch.tail().encode()
+
+    return body()
+
+
+POINTS_SCHEMA = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "geometry"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": {"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": True},
+                    "geometry": {
+                        "type": "object",
+                        "required": ["type", "coordinates"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["Point"]},
+                            "coordinates": {
+                                "type": "array",
+                                "minItems": 2,
+                                "maxItems": 3,
+                                "items": {"type": "number", "minimum": -180, "maximum": 180},
+                                "description": "[lon, lat] : lon dans [-180, 180], lat dans [-90, 90]",
+                            },
+                        },
+                    },
+                    "properties": {"type": "object", "nullable": True},
+                },
+            },
+        },
+    },
+    "example": {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [-1.4748, 43.4929]}}
+        ],
+    },
+}

@@ -1,0 +1,202 @@
+"""Values computed from a store, built once per store revision.
+
+A long-lived process (the HTTP API) keeps what it derives from the stored data (the spatial index,
+serialised collections, coverage results, rendered pages) in one :class:`RevisionCache`. Each
+value is kept under a key (what it is, and its parameters) with the store revision it was built
+from; a value of an older revision is rebuilt on first use after the data changed:
+
+- **single flight**: one build per key at a time, in the cache's own small pool of threads,
+  however many callers ask for it at once;
+- **stale while rebuilding**: while a newer value is built, callers get the previous one at
+  once (with its revision, so that HTTP validators stay truthful); only a caller with no value at
+  all waits for the build;
+- a build that fails is not retried for the same revision (callers keep the previous value, or
+  get the error), so a broken store does not start one build per request;
+- when the store cannot tell its revision (a database down, a broken file), callers keep getting
+  the last value built, and only a caller with no value gets the error;
+- at most ``max_entries`` keys are kept, the least recently used dropped first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+__all__ = ["RevisionCache", "Versioned"]
+
+log = logging.getLogger("essmap")
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned(Generic[V]):
+    """A cached value and the store revision it was built from."""
+
+    value: V
+    revision: str
+
+
+class _Entry:
+    __slots__ = ("current", "failed", "pending")
+
+    def __init__(self) -> None:
+        self.current: Versioned[Any] | None = None
+        self.pending: Future[Versioned[Any]] | None = None
+        self.failed: tuple[str, BaseException] | None = None
+
+
+class RevisionCache:
+    """Values keyed by what they are, built once per store revision (see the module docstring).
+
+    Parameters
+    ----------
+    revision
+        Returns the store's current revision (cheap: called on every look-up).
+    max_entries
+        Keys kept at most; the least recently used are dropped first.
+    builders
+        Threads that build values (different keys build in parallel up to this number).
+    """
+
+    def __init__(self, revision: Callable[[], str], *, max_entries: int = 64, builders: int = 1) -> None:
+        if max_entries < 1 or builders < 1:
+            raise ValueError("max_entries and builders must be at least 1")
+        self._revision = revision
+        self._max_entries = max_entries
+        self._builders = builders
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        #: Builds started, by key (for supervision and tests).
+        self.builds: Counter[Hashable] = Counter()
+
+    def lookup(self, key: Hashable, build: Callable[[], V]) -> Versioned[V] | Future[Versioned[V]]:
+        """The value of ``key`` now (current or previous revision), or the future of its build.
+
+        Never blocks: a caller that gets a future waits for it as it can (a thread with
+        :meth:`Future.result`, a coroutine with :func:`asyncio.wrap_future`). ``build`` is called
+        without arguments, in a builder thread, when the value must be (re)built.
+        """
+        try:
+            revision = self._revision()
+        except Exception as exc:  # the store cannot say its revision (unreachable, broken file)
+            with self._lock:
+                known = self._entries.get(key)
+                last = known.current if known is not None else None
+            if last is None:
+                raise
+            log.warning(
+                "store revision unreadable (%s): answering %r from revision %s", exc, key, last.revision
+            )
+            return last
+        run: Callable[[], None] | None = None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry()
+                self._evict()
+            else:
+                self._entries.move_to_end(key)
+            current = entry.current
+            if current is not None and current.revision == revision:
+                return current
+            failed = entry.failed
+            if failed is not None and failed[0] == revision:
+                if current is not None:
+                    return current
+                raise failed[1]
+            pending = entry.pending
+            if pending is None:
+                pending, run = self._prepare(key, entry, revision, build)
+        if run is not None:
+            if getattr(self._local, "building", False):
+                run()  # asked from inside a build: waiting for another builder could wait for this one
+            else:
+                self._submit(run, entry, pending)
+        if current is not None and not pending.done():
+            return current  # stale while the newer value is built
+        return pending
+
+    def get(self, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
+        """The value of ``key`` (see :meth:`lookup`), waiting for its build when there is no other."""
+        found = self.lookup(key, build)
+        return found.result() if isinstance(found, Future) else found
+
+    def fresh(self, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
+        """The value of ``key`` for the store's current revision, waiting for its build if needed."""
+        found = self.lookup(key, build)
+        if isinstance(found, Versioned) and found.revision != self._revision():
+            with self._lock:
+                entry = self._entries.get(key)
+                pending = entry.pending if entry is not None else None
+                failed = entry.failed if entry is not None else None
+            if pending is not None:
+                found = pending
+            elif failed is not None and failed[0] != found.revision:
+                raise failed[1]
+        return found.result() if isinstance(found, Future) else found
+
+    def close(self) -> None:
+        """Stop the builder threads (builds under way finish; queued ones are cancelled)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- internals --------------------------------------------------------------------------
+    def _prepare(
+        self, key: Hashable, entry: _Entry, revision: str, build: Callable[[], V]
+    ) -> tuple[Future[Versioned[V]], Callable[[], None]]:
+        """The future of a new build of ``key`` and the function that runs it (lock held)."""
+        future: Future[Versioned[V]] = Future()
+        future.set_running_or_notify_cancel()  # a waiter giving up cannot cancel it for the others
+        entry.pending = future
+        self.builds[key] += 1
+
+        def run() -> None:
+            outer = getattr(self._local, "building", False)
+            self._local.building = True
+            try:
+                value = build()
+            except BaseException as exc:
+                log.warning("building %r for store revision %s failed: %s", key, revision, exc)
+                with self._lock:
+                    entry.pending = None
+                    entry.failed = (revision, exc)
+                future.set_exception(exc)
+            else:
+                result = Versioned(value, revision)
+                with self._lock:
+                    entry.pending = None
+                    entry.failed = None
+                    entry.current = result
+                future.set_result(result)
+            finally:
+                self._local.building = outer
+
+        return future, run
+
+    def _submit(self, run: Callable[[], None], entry: _Entry, future: Future[Versioned[Any]]) -> None:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._builders, thread_name_prefix="essmap-build")
+            executor = self._executor
+
+        def cancelled(job: Future[None]) -> None:  # a queued build dropped by close()
+            if job.cancelled():
+                with self._lock:
+                    entry.pending = None
+                future.set_exception(RuntimeError("the cache was closed before this value was built"))
+
+        executor.submit(run).add_done_callback(cancelled)
+
+    def _evict(self) -> None:
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)

@@ -1,0 +1,154 @@
+"""The revision cache (essmap/cache.py): one build per key and revision, stale answers while a newer
+value is built, failures remembered per revision, a bounded number of keys."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from essmap.cache import RevisionCache, Versioned
+
+
+class Store:
+    """A revision that the test changes, as a data import would."""
+
+    def __init__(self) -> None:
+        self.rev = "r1"
+
+    def revision(self) -> str:
+        return self.rev
+
+
+class Builder:
+    """Counts its calls; each call waits for ``release`` when ``gate`` is set."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.calls = 0
+        self.gate: threading.Event | None = None
+        self.started = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            self.calls += 1
+        self.started.set()
+        if self.gate is not None:
+            assert self.gate.wait(30), "the test never released the build"
+        return f"value of {self.store.rev}"
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store()
+
+
+@pytest.fixture
+def cache(store: Store) -> RevisionCache:
+    made = RevisionCache(store.revision, max_entries=4, builders=2)
+    yield made
+    made.close()
+
+
+def test_a_value_is_built_once_per_revision(store: Store, cache: RevisionCache) -> None:
+    build = Builder(store)
+    first = cache.get("index", build)
+    assert first == Versioned("value of r1", "r1")
+    assert cache.get("index", build) is first
+    assert build.calls == 1
+    store.rev = "r2"
+    assert cache.get("index", build) is first  # the previous value while the new one is built
+    assert cache.fresh("index", build) == Versioned("value of r2", "r2")
+    assert cache.get("index", build).revision == "r2"
+    assert build.calls == 2
+    assert cache.builds["index"] == 2
+
+
+def test_concurrent_callers_after_a_change_start_exactly_one_build(
+    store: Store, cache: RevisionCache
+) -> None:
+    build = Builder(store)
+    cache.get("index", build)
+    store.rev = "r2"
+    build.gate = threading.Event()
+    build.started.clear()
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: cache.get("index", build), range(12)))
+        # every caller was answered at once from the previous revision, while one build runs
+        assert build.started.wait(10)
+        assert {a.revision for a in answers} == {"r1"}
+        assert build.calls == 2
+        build.gate.set()
+    assert cache.fresh("index", build) == Versioned("value of r2", "r2")
+    assert build.calls == 2
+
+
+def test_callers_without_any_value_wait_for_the_one_build(store: Store, cache: RevisionCache) -> None:
+    build = Builder(store)
+    build.gate = threading.Event()
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(cache.get, "index", build) for _ in range(8)]
+        assert build.started.wait(10)
+        assert not any(f.done() for f in futures)
+        build.gate.set()
+        answers = [f.result(10) for f in futures]
+    assert {a.value for a in answers} == {"value of r1"}
+    assert build.calls == 1
+
+
+def test_a_failed_build_is_not_retried_for_the_same_revision(store: Store, cache: RevisionCache) -> None:
+    calls = []
+
+    def broken() -> str:
+        calls.append(store.rev)
+        raise OSError("stockage illisible")
+
+    good = Builder(store)
+    assert cache.get("index", good).value == "value of r1"
+    store.rev = "r2"
+    first = cache.lookup("index", broken)
+    assert isinstance(first, Versioned)  # the previous value, while the build runs
+    assert first.revision == "r1"
+    deadline = threading.Event()
+    while len(calls) < 1:
+        deadline.wait(0.01)
+    for _ in range(5):  # the failure is remembered: the previous value, and no new build
+        answer = cache.get("index", broken)
+        assert answer.revision == "r1"
+    assert calls == ["r2"]
+    with pytest.raises(OSError, match="illisible"):  # a key with no previous value gets the error
+        cache.get("other", broken)
+    with pytest.raises(OSError, match="illisible"):
+        cache.get("other", broken)
+    assert calls == ["r2", "r2"]
+    store.rev = "r3"  # a new revision is tried again
+    assert cache.get("other", good).value == "value of r3"
+    assert cache.fresh("index", good).value == "value of r3"
+
+
+def test_the_least_recently_used_keys_are_dropped(store: Store, cache: RevisionCache) -> None:
+    build = Builder(store)
+    for key in ("a", "b", "c", "d"):
+        cache.get(key, build)
+    cache.get("a", build)  # used again: "b" is now the oldest
+    cache.get("e", build)
+    assert build.calls == 5
+    cache.get("a", build)
+    assert build.calls == 5
+    cache.get("b", build)  # dropped, built again
+    assert build.calls == 6
+
+
+def test_a_build_may_ask_the_cache_for_another_value(store: Store) -> None:
+    cache = RevisionCache(store.revision, builders=1)
+    try:
+        inner = Builder(store)
+
+        def outer() -> str:
+            return "outer+" + cache.get("inner", inner).value
+
+        assert cache.get("outer", outer).value == "outer+value of r1"
+    finally:
+        cache.close()
