@@ -174,6 +174,15 @@ class Schedule:
     closures: tuple[Closure, ...] = ()
     note: str | None = None
 
+    def __post_init__(self) -> None:
+        # one rule per period (in order of first appearance): equal schedules compare equal
+        merged: dict[Period | None, list[Slot]] = {}
+        for rule in self.rules:
+            merged.setdefault(rule.period, []).extend(rule.slots)
+        if len(merged) != len(self.rules):
+            rules = tuple(Rule(tuple(slots), period) for period, slots in merged.items())
+            object.__setattr__(self, "rules", rules)
+
     @property
     def slots(self) -> tuple[Slot, ...]:
         """Every weekly slot of every rule."""
