@@ -37,6 +37,7 @@ from essmap.schedules.model import (
 from essmap.schedules.notation import (
     DAY_ABBREVIATIONS_FR,
     DAY_NAMES_FR,
+    describe_pickup,
     describe_schedule,
     format_schedule,
     normalise_schedule,
@@ -64,6 +65,7 @@ __all__ = [
     "Season",
     "Slot",
     "actor_ical",
+    "describe_pickup",
     "describe_schedule",
     "format_schedule",
     "is_open",

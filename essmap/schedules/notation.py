@@ -29,10 +29,12 @@ from functools import lru_cache
 from typing import Any, Final
 
 from essmap.schedules.model import (
+    PARIS,
     Closure,
     DateRange,
     MonthDay,
     Period,
+    Pickup,
     Rule,
     Schedule,
     ScheduleError,
@@ -786,6 +788,13 @@ def describe_schedule(schedule: Schedule) -> str:
         sentences.append(schedule.note)
     text = " ; ".join(sentences)
     return text[:1].upper() + text[1:]
+
+
+def describe_pickup(pickup: Pickup) -> str:
+    """A pick-up for residents: ``mardi 31 mars 2026, 18h30–19h30`` (local times)."""
+    start, end = pickup.start.astimezone(PARIS), pickup.end.astimezone(PARIS)
+    day = f"{DAY_NAMES_FR[start.weekday()]} {_date_fr(start.date())}"
+    return f"{day}, {_hm_fr(start.time())}–{_hm_fr(end.time())}"
 
 
 def _elide(word: str) -> str:
