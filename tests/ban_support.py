@@ -7,10 +7,16 @@ are real names of the Bayonne area, the positions are placed near Bayonne and ar
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
@@ -163,3 +169,104 @@ def synthetic_rows(count: int, *, seed: int = 0) -> list[dict[str, str]]:
         total += size
         n += 1
     return ban_rows(streets)
+
+
+# --- the national address web service, served on 127.0.0.1 ------------------------------------
+
+#: An answer in the national service's format, as it publishes it (extra properties included).
+SERVICE_ANSWER = {
+    "type": "FeatureCollection",
+    "version": "draft",
+    "features": [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-1.473975, 43.4995]},
+            "properties": {
+                "label": "12 Avenue de Lattre de Tassigny 64100 Bayonne",
+                "score": 0.9712,
+                "housenumber": "12",
+                "id": "64102_0000_00012",
+                "name": "12 Avenue de Lattre de Tassigny",
+                "postcode": "64100",
+                "citycode": "64102",
+                "x": 343000.0,
+                "y": 6279000.0,
+                "city": "Bayonne",
+                "context": "64, Pyrénées-Atlantiques, Nouvelle-Aquitaine",
+                "type": "housenumber",
+                "importance": 0.68,
+                "street": "Avenue de Lattre de Tassigny",
+            },
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-1.4745, 43.4993]},
+            "properties": {
+                "label": "Avenue de Lattre de Tassigny 64100 Bayonne",
+                "score": 0.71,
+                "id": "64102_0000",
+                "name": "Avenue de Lattre de Tassigny",
+                "postcode": "64100",
+                "citycode": "64102",
+                "city": "Bayonne",
+                "type": "street",
+            },
+        },
+    ],
+    "attribution": "BAN",
+    "licence": "ETALAB-2.0",
+    "query": "12 av de lattre",
+    "limit": 5,
+}
+
+
+class AddressService(BaseHTTPRequestHandler):
+    """Answers ``/search/`` like the national service; special queries fail on purpose."""
+
+    requests: list[dict[str, list[str]]] = []  # noqa: RUF012  (shared by the handler instances)
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        params = parse_qs(url.query)
+        type(self).requests.append(params)
+        query = params.get("q", [""])[0]
+        if url.path != "/search/":
+            self._send(404, b"{}")
+        elif query == "lent":
+            time.sleep(1.0)
+            self._send(200, json.dumps(SERVICE_ANSWER).encode())
+        elif query == "panne":
+            self._send(500, b"Internal Server Error", "text/plain")
+        elif query == "charabia":
+            self._send(200, b"<html>maintenance</html>", "text/html")
+        elif query == "vide":
+            self._send(200, json.dumps({**SERVICE_ANSWER, "features": []}).encode())
+        else:
+            self._send(200, json.dumps(SERVICE_ANSWER).encode())
+
+    def _send(self, status: int, body: bytes, media_type: str = "application/json") -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", media_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (the timeout test)
+
+    def log_message(self, format: str, *args: object) -> None:
+        del format, args
+
+
+@contextlib.contextmanager
+def address_service() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 answering like the national address service; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AddressService)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

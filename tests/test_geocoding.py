@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
@@ -34,7 +29,7 @@ from essmap.settings import Settings
 from essmap.sources.addresses import addresses_from_ban
 from essmap.store import GeoPackageStore
 from essmap.store.addresses import ADDRESS_COLUMNS
-from tests.ban_support import BAN_HEADER, SMALL_SET, ban_rows, write_ban
+from tests.ban_support import BAN_HEADER, SMALL_SET, AddressService, address_service, ban_rows, write_ban
 
 ROWS = ban_rows(SMALL_SET)
 
@@ -278,104 +273,13 @@ def test_geocoder_for_and_point_from_address(
     assert [r.type if r else None for r in batch] == ["housenumber", None, None, "municipality"]
 
 
-# --- the web service, served for real on 127.0.0.1 --------------------------------------------
-
-#: An answer in the national service's format, as it publishes it (extra properties included).
-SERVICE_ANSWER = {
-    "type": "FeatureCollection",
-    "version": "draft",
-    "features": [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [-1.473975, 43.4995]},
-            "properties": {
-                "label": "12 Avenue de Lattre de Tassigny 64100 Bayonne",
-                "score": 0.9712,
-                "housenumber": "12",
-                "id": "64102_0000_00012",
-                "name": "12 Avenue de Lattre de Tassigny",
-                "postcode": "64100",
-                "citycode": "64102",
-                "x": 343000.0,
-                "y": 6279000.0,
-                "city": "Bayonne",
-                "context": "64, Pyrénées-Atlantiques, Nouvelle-Aquitaine",
-                "type": "housenumber",
-                "importance": 0.68,
-                "street": "Avenue de Lattre de Tassigny",
-            },
-        },
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [-1.4745, 43.4993]},
-            "properties": {
-                "label": "Avenue de Lattre de Tassigny 64100 Bayonne",
-                "score": 0.71,
-                "id": "64102_0000",
-                "name": "Avenue de Lattre de Tassigny",
-                "postcode": "64100",
-                "citycode": "64102",
-                "city": "Bayonne",
-                "type": "street",
-            },
-        },
-    ],
-    "attribution": "BAN",
-    "licence": "ETALAB-2.0",
-    "query": "12 av de lattre",
-    "limit": 5,
-}
-
-
-class _Service(BaseHTTPRequestHandler):
-    """Answers ``/search/`` like the national service; special queries fail on purpose."""
-
-    requests: list[dict[str, list[str]]] = []  # noqa: RUF012  (shared by the handler instances)
-
-    def do_GET(self) -> None:
-        url = urlparse(self.path)
-        params = parse_qs(url.query)
-        type(self).requests.append(params)
-        query = params.get("q", [""])[0]
-        if url.path != "/search/":
-            self._send(404, b"{}")
-        elif query == "lent":
-            time.sleep(1.0)
-            self._send(200, json.dumps(SERVICE_ANSWER).encode())
-        elif query == "panne":
-            self._send(500, b"Internal Server Error", "text/plain")
-        elif query == "charabia":
-            self._send(200, b"<html>maintenance</html>", "text/html")
-        elif query == "vide":
-            self._send(200, json.dumps({**SERVICE_ANSWER, "features": []}).encode())
-        else:
-            self._send(200, json.dumps(SERVICE_ANSWER).encode())
-
-    def _send(self, status: int, body: bytes, media_type: str = "application/json") -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", media_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (the timeout test)
-
-    def log_message(self, format: str, *args: object) -> None:
-        del format, args
+# --- the web service, served for real on 127.0.0.1 (tests.ban_support.address_service) ---------
 
 
 @pytest.fixture(scope="module")
 def service_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Service)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with address_service() as url:
+        yield url
 
 
 def test_the_web_service_behind_the_same_interface(service_url: str) -> None:
@@ -393,7 +297,11 @@ def test_the_web_service_behind_the_same_interface(service_url: str) -> None:
         )
         assert (first.lon, first.lat) == (-1.473975, 43.4995)
         assert found[1].street == "Avenue de Lattre de Tassigny"
-        assert _Service.requests[-1] == {"q": ["12 av de lattre"], "limit": ["3"], "autocomplete": ["1"]}
+        assert AddressService.requests[-1] == {
+            "q": ["12 av de lattre"],
+            "limit": ["3"],
+            "autocomplete": ["1"],
+        }
         assert service.search("vide") == []
         assert service.search("ab") == []  # too short for the service: not sent
 
