@@ -51,6 +51,8 @@ SMALL_SET: tuple[tuple[str, str, tuple[tuple[int, str], ...], float, float], ...
     ("Avenue de la Marne", "64122", ((8, ""), (10, "")), -1.5500, 43.4800),
     ("Rue du 8 Mai 1945", "64140", ((4, ""), (6, "")), -1.4850, 43.5300),
     ("Rue de l'Église", "64496", ((1, ""), (2, "")), -1.4550, 43.4770),
+    ("Rue Saint-Esprit", "64496", ((2, ""), (4, "")), -1.4560, 43.4780),
+    ("Rue Saint-Esprit Prolongée", "64496", ((2, ""), (4, ""), (6, ""), (8, "")), -1.4570, 43.4790),
 )
 
 
@@ -149,7 +151,7 @@ _NAMES = (
 
 
 def synthetic_rows(count: int, *, seed: int = 0) -> list[dict[str, str]]:
-    """``count`` realistic BAN rows: streets of the communes above with 1 to 90 numbers each."""
+    """``count`` realistic BAN rows: streets of the communes above with 1 to 39 numbers each."""
     rng = np.random.default_rng(seed)
     streets: list[tuple[str, str, Sequence[tuple[int, str]], float, float]] = []
     total = 0
@@ -160,7 +162,7 @@ def synthetic_rows(count: int, *, seed: int = 0) -> list[dict[str, str]]:
         name = _NAMES[(n // (len(COMMUNES) * len(_TYPES))) % len(_NAMES)]
         block = n // (len(COMMUNES) * len(_TYPES) * len(_NAMES))
         street = f"{kind} {name}" + (f" {block + 1}" if block else "")
-        size = min(int(rng.integers(1, 90)), count - total)
+        size = min(int(rng.integers(1, 40)), count - total)
         reps = rng.choice(["", "", "", "", "", "", "", "", "bis", "ter"], size=size)
         numbers = [(2 * k + 1 if k % 2 == 0 else 2 * k, str(reps[k])) for k in range(size)]
         lon = -1.60 + 0.25 * float(rng.random())

@@ -127,6 +127,7 @@ def test_words_and_queries_fold_accents_case_and_abbreviations() -> None:
     assert complete.prefix is None
     assert complete.words[-1] == "bayonne"
     assert parse_query("rue pasteur", autocomplete=False).prefix is None
+    assert parse_query("rue saint esprit saint pierre ").words == ("rue", "saint", "esprit", "pierre")
 
 
 # --- the local index --------------------------------------------------------------------------
@@ -211,6 +212,12 @@ def test_ranking_house_number_then_street_then_city(geocoder: LocalGeocoder) -> 
     assert city_first[0].score > city_first[1].score
     numbers_in_names = best(geocoder, "6 rue du 8 mai 1945 boucau")
     assert numbers_in_names.id == row_of("Rue du 8 Mai 1945", 6)["id"]
+    # the street whose name the text covers wholly comes before a longer name it covers in part,
+    # even when a word ("saint") is in the street name and in the commune's
+    covered = geocoder.search("2 rue saint esprit saint pierre d irube", limit=2)
+    assert [r.id for r in covered] == [
+        row_of(s, 2)["id"] for s in ("Rue Saint-Esprit", "Rue Saint-Esprit Prolongée")
+    ]
     limited = geocoder.search("avenue", limit=2)
     assert len(limited) == 2
     assert all(r.street is not None and r.street.startswith("Avenue") for r in limited)

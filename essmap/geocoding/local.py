@@ -148,6 +148,18 @@ class LocalGeocoder:
         """How many addresses the index holds."""
         return len(self._street)
 
+    @property
+    def street_count(self) -> int:
+        """How many streets (a street name in one municipality and postcode) the index holds."""
+        return len(self._street_size)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index's arrays, in bytes (street and city names not counted)."""
+        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray) and v.dtype != object]
+        postings = [self._streets_of, self._places_of]
+        return sum(a.nbytes for a in arrays) + sum(p.offsets.nbytes + p.targets.nbytes for p in postings)
+
     # --- lookups -------------------------------------------------------------------------------
 
     def _exact(self, word: str) -> list[tuple[int, int]]:

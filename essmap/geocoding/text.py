@@ -152,4 +152,6 @@ def parse_query(text: str, *, autocomplete: bool = True) -> Query:
     if prefix_word is not None and " " in prefix_word:
         *more, prefix_word = prefix_word.split()
         exact += more
-    return Query(housenumber, repetition, postcode, postcode_prefix, tuple(exact), prefix, prefix_word)
+    # a word typed twice ("saint" of the street and of the city) counts once
+    unique = tuple(dict.fromkeys(exact))
+    return Query(housenumber, repetition, postcode, postcode_prefix, unique, prefix, prefix_word)
