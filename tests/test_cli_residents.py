@@ -111,7 +111,7 @@ def test_schedule_next_pickup_ical_and_open(tmp_path: Path) -> None:
     shown = essmap(data, "schedule", "amap-test", "--json", "--ical", str(out))
     assert shown.returncode == 0, shown.stderr
     info = json.loads(shown.stdout)
-    assert info["schedule_text_fr"] == "Le mardi de 18h30 à 19h30, le jeudi de 18h à 19h ; sous le préau"
+    assert info["schedule_description"] == "Le mardi de 18h30 à 19h30, le jeudi de 18h à 19h ; sous le préau"
     start = datetime.fromisoformat(info["next_pickup"]["start"])
     assert start.astimezone(PARIS).strftime("%a %H:%M") in {"Tue 18:30", "Thu 18:00"}
     assert start > datetime.now(PARIS) - (datetime.fromisoformat(info["next_pickup"]["end"]) - start)

@@ -25,6 +25,7 @@ from essmap.schedules import (
     ScheduleError,
     Season,
     Slot,
+    WeeklySlots,
     actor_ical,
     describe_schedule,
     format_schedule,
@@ -375,6 +376,8 @@ def test_filters_over_a_column_of_actors() -> None:
         OpenAround("demain", "18:45")
     with pytest.raises(ScheduleError, match="tolérance"):
         OpenAround("mar", "18:45", tolerance_min=-5)
+    weekly = WeeklySlots(column)
+    assert wide.mask(column, weekly=weekly).tolist() == wide.mask(column).tolist()
     pickups = next_pickups(column, paris(2026, 6, 1, 12))
     assert [p.start if p else None for p in pickups] == [
         None,
@@ -386,15 +389,58 @@ def test_filters_over_a_column_of_actors() -> None:
     ]
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(
+        st.sampled_from(
+            [
+                "mar 18:30-19:30",
+                "ven 22:00-01:00",
+                "dim 23h-2h",
+                "avr-oct : mer 9h-12h",
+                "lun-ven 8h-9h, 17h-19h ; fermé 2026-06-09",
+                "tous les jours 12h-14h sauf 25/12",
+                "(note)",
+                "",
+            ]
+        ),
+        max_size=8,
+    ),
+    day=st.integers(0, 6),
+    minutes=st.integers(0, 24 * 60 - 1),
+    tolerance=st.sampled_from([0, 15, 30, 90]),
+    on=st.one_of(st.none(), st.dates(date(2026, 1, 1), date(2027, 12, 31))),
+)
+def test_weekly_arrays_answer_like_the_schedules(
+    texts: list[str], day: int, minutes: int, tolerance: int, on: date | None
+) -> None:
+    at = time(minutes // 60, minutes % 60)
+    wanted = OpenAround(
+        ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")[day],
+        f"{at:%H:%M}",
+        tolerance_min=tolerance,
+        on_or_after=on,
+    )
+    expected = [parse_schedule(t) if t else None for t in texts]
+    assert wanted.mask(texts, weekly=WeeklySlots(texts)).tolist() == [
+        s is not None and open_around(s, day=day, at=at, tolerance_min=tolerance, on_or_after=on)
+        for s in expected
+    ]
+
+
 def test_schedule_info_for_features_and_popups() -> None:
     info = schedule_info("mar 18h30-19h30", now=paris(2026, 6, 1, 12))
     assert info == {
         "schedule": "mar 18h30-19h30",
-        "schedule_text_fr": "Le mardi de 18h30 à 19h30",
+        "schedule_description": "Le mardi de 18h30 à 19h30",
         "schedule_structured": {"slots": [{"day": "mar", "start": "18:30", "end": "19:30"}], "closed": []},
         "next_pickup": {"start": "2026-06-02T18:30:00+02:00", "end": "2026-06-02T19:30:00+02:00"},
+        "next_pickup_description": "mardi 2 juin 2026, 18h30–19h30",
     }
-    assert schedule_info(None, now=paris(2026, 6, 1))["next_pickup"] is None
+    assert set(schedule_info(None, now=paris(2026, 6, 1)).values()) == {None}
+    assert set(schedule_info("mardi soir", now=paris(2026, 6, 1)).values()) == {"mardi soir", None}
+    note = schedule_info("(horaires à venir)", now=paris(2026, 6, 1))
+    assert (note["schedule_description"], note["next_pickup"]) == ("Horaires à venir", None)
 
 
 # --- iCalendar --------------------------------------------------------------------------------

@@ -151,4 +151,4 @@ def open_at(
         return
     for row in rows:
         label = CATEGORY_LABELS_FR.get(row["category"], row["category"])
-        console.print(f"  {row['name']} — {label} — {row['schedule_text_fr']}", soft_wrap=True)
+        console.print(f"  {row['name']} — {label} — {row['schedule_description']}", soft_wrap=True)
