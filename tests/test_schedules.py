@@ -524,6 +524,8 @@ def test_actor_ical_and_its_refusals() -> None:
         actor_ical({**actor, "schedule": None})
     with pytest.raises(NotFoundError, match="aucun créneau"):
         actor_ical({**actor, "schedule": "(horaires à venir)"})
+    with pytest.raises(NotFoundError, match="aucun créneau à venir"):
+        actor_ical({**actor, "schedule": "2025-05-01..2025-05-31 : mer 18h-19h"}, start=date(2026, 6, 1))
 
 
 # --- imports ----------------------------------------------------------------------------------

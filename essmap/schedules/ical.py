@@ -121,7 +121,8 @@ def schedule_to_ical(
     Raises
     ------
     NotFoundError
-        If the schedule has no weekly slot (a note alone).
+        If the schedule has no weekly slot (a note alone), or none from ``start`` on (a range of
+        dates that is over).
     """
     if not schedule.has_slots:
         raise NotFoundError("aucun créneau hebdomadaire dans ces horaires : pas d'agenda à proposer")
@@ -180,6 +181,8 @@ def schedule_to_ical(
                 if lon is not None and lat is not None:
                     event.add("geo", (lat, lon))
                 calendar.add_component(event)
+    if not count:
+        raise NotFoundError("aucun créneau à venir dans ces horaires : pas d'agenda à proposer")
     # the VTIMEZONE is written from the zoneinfo database, for as many years as events may run
     last_tz_day = max(horizon, date(first_day.year + TIMEZONE_YEARS, 1, 1))
     calendar.add_missing_timezones(first_date=first_day - timedelta(days=1), last_date=last_tz_day)
