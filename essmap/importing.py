@@ -33,6 +33,7 @@ from essmap.sources import (
     population_from_csv,
     qpv_from_file,
 )
+from essmap.sources.addresses import addresses_from_ban
 from essmap.store import Store, open_store
 
 
@@ -369,3 +370,14 @@ def import_grid(store: Store, path: Path | str, *, progress: Progress = no_progr
     progress("écriture")
     count = store.replace_population_grid(table)
     return ImportReport("grid", str(path), len(table), created=count, warnings=warnings)
+
+
+def import_addresses(store: Store, path: Path | str, *, progress: Progress = no_progress) -> ImportReport:
+    """Replace the addresses of the local geocoder with a BAN address file (CSV of a département).
+
+    All or nothing: a file with a bad row leaves the stored addresses as they were.
+    """
+    parsed = addresses_from_ban(path, progress=progress)
+    progress("écriture")
+    count = store.replace_addresses(parsed.table)
+    return ImportReport("addresses", parsed.file, parsed.rows_read, created=count, warnings=parsed.warnings)

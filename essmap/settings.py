@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     max_suggestions: int = Field(default=100, ge=1)
     siting_spacing_m: float = Field(default=100.0, gt=0)
 
+    # --- geocoding -----------------------------------------------------------------------------
+    geocoder_url: str | None = Field(
+        default=None,
+        description="Base URL of the national address web service; empty (the default) to geocode "
+        "with the local index of imported addresses only",
+    )
+    geocoder_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for the address web service, in seconds"
+    )
+
     # --- maps ----------------------------------------------------------------------------------
     tile_url: str | None = Field(
         default="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -158,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError("thresholds must be a non-empty list of positive distances in metres")
         return value
 
-    @field_validator("tile_url", "public_url", mode="before")
+    @field_validator("tile_url", "public_url", "geocoder_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -309,7 +309,7 @@ def test_line_breaks_only_in_multi_line_fields(tmp_path: Path) -> None:
     path = tmp_path / "lignes.csv"
     path.write_text(
         "name,category,address,description,schedule,phone\n"
-        'A,market,"1 rue X\n64100 Bayonne","Deux\tlignes\r\nici","mardi\nvendredi",05 59\n'
+        'A,market,"1 rue X\n64100 Bayonne","Deux\tlignes\r\nici","mardi 18h-19h\nvendredi 9h-12h",05 59\n'
         'B,market,,,,"05\n59"\n'
         '"C\x1b[31m",market,,,,\n',
         encoding="utf-8",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings as warnings_module
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from essmap.model import (
     WGS84,
     actor_frame,
 )
+from essmap.schedules import schedule_problem
 from essmap.sources.common import (
     Progress,
     clean_text,
@@ -82,6 +84,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def _json_text(value: object) -> object:
+    """A property read as a JSON object or array (a structured schedule) as JSON text."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 def _territories_text() -> str:
     return ", ".join(t.name_fr for t in TERRITORIES)
 
@@ -121,7 +130,11 @@ def actors_from_file(
         frame, fname, warnings, problems = table.frame, table.file, table.warnings, table.problems
         raw = csv_coordinates(frame, file=fname, crs=crs)
     else:
-        gdf, fname = read_geo_file(data, layer=layer)
+        with warnings_module.catch_warnings():
+            # a property holding objects for some features and text for others (a schedule in
+            # its structured form or in the notation) is left as text, which is what is wanted
+            warnings_module.filterwarnings("ignore", "Could not parse column .* as JSON", UserWarning)
+            gdf, fname = read_geo_file(data, layer=layer)
         frame, raw, problems = _geo_fields(gdf, fname)
     progress("validation")
     return _parsed(frame, fname, data.label, raw, problems, warnings, allow_anywhere)
@@ -199,7 +212,7 @@ def _property_text(value: Any) -> str | None:
 
 def _geo_fields(gdf: gpd.GeoDataFrame, fname: str) -> tuple[pd.DataFrame, RawCoordinates, list[Problem]]:
     """The text fields and point coordinates of a geodata table of actors."""
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype("string")
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).map(_json_text).astype("string")
     frame.index = gdf.index
     raw, problems = point_coordinates(gdf, file=fname)
     for group in (_ALIASES["name"], _ALIASES["category"]):
@@ -332,6 +345,13 @@ def _validate_actors(
         lambda r: f"date « {verified[r]} » inexistante",
     )
 
+    schedules = col("schedule")
+    for row, text in schedules.dropna().items():
+        why = schedule_problem(str(text))
+        if why is not None:
+            message = f"horaires illisibles : {why}"
+            problems.append(Problem(message, file=fname, row=int(row), field=cols["schedule"]))
+
     ids = col("id")
     generated = names.fillna("").map(slugify).astype("string")
     ids = ids.fillna(generated)
@@ -370,7 +390,7 @@ def _validate_actors(
             "email": emails,
             "phone": col("phone"),
             "description": col("description"),
-            "schedule": col("schedule"),
+            "schedule": schedules,
             "source": source,
             "last_verified": verified,
         },
