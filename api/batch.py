@@ -9,27 +9,30 @@ chunks.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from starlette.requests import Request
 
 from api.errors import PayloadTooLargeError
 from api.geojson import dumps
 from api.layers import Proximity
+from essmap.analysis.zones import outside_territory_error
 from essmap.errors import InvalidInputError, Problem
 from essmap.index import ActorHit, QPVRelation
 from essmap.settings import Settings
+from essmap.sources import csv_text, points_from_file
 
 GEOJSON_TYPES = {"application/geo+json", "application/json"}
 CSV_TYPES = {"text/csv", "text/plain", "application/csv"}
+#: Bad points named one by one in a refused batch (the others are counted).
+MAX_PROBLEMS = 100
 #: Nearest supply points computed per chunk (so a chunk costs a few milliseconds whatever k is).
 ANSWERS_PER_CHUNK = 2000
 
@@ -135,24 +138,17 @@ def _point(n: int, feature: object) -> tuple[float, float, str | None]:
 
 
 def points_from_csv(body: bytes) -> Points:
-    """Points of a CSV with lon/lat columns (read like ``essmap`` reads point files)."""
-    from essmap.sources import points_from_file
-
-    with tempfile.TemporaryDirectory(prefix="essmap-locate-") as folder:
-        path = Path(folder) / "points.csv"
-        path.write_bytes(body)
-        try:
-            points = points_from_file(path)
-        except InvalidInputError as exc:
-            problems = [replace(p, file="corps de la requête") for p in exc.problems]
-            raise InvalidInputError(problems) from None
+    """Points of a CSV with lon/lat columns, read from memory as ``essmap`` reads point files
+    (every bad row named, with its field)."""
+    points = points_from_file(io.BytesIO(body), name="corps de la requête", fmt="csv")
     geoms = points.geometry
     refs = [None if r is None else str(r) for r in points["id"].tolist()]
     return Points(geoms.x.tolist(), geoms.y.tolist(), refs)
 
 
-def check_batch(points: Points, *, k: int, settings: Settings) -> None:
-    """Refuse a batch beyond ``max_batch_points`` points or ``max_batch_results`` answers (413)."""
+def check_batch(points: Points, *, k: int, settings: Settings, proximity: Proximity) -> None:
+    """Refuse a batch beyond ``max_batch_points`` points or ``max_batch_results`` answers (413), or
+    with points outside every territory essmap serves (400, each named, with the swap suggested)."""
     n = len(points)
     if n > settings.max_batch_points:
         raise PayloadTooLargeError(
@@ -163,6 +159,19 @@ def check_batch(points: Points, *, k: int, settings: Settings) -> None:
             f"{n} points × k = {k} font {n * k} réponses ; au plus {settings.max_batch_results} par "
             "requête (réglage max_batch_results) : envoyez moins de points ou demandez un k plus petit"
         )
+    served = proximity.index.served_mask(points.lons, points.lats)
+    outside = np.flatnonzero(~served)
+    if len(outside):
+        problems = []
+        for i in outside[:MAX_PROBLEMS].tolist():
+            error = outside_territory_error(points.lons[i], points.lats[i])
+            message = error.problems[0].message
+            problems.append(Problem(message, file="corps de la requête", row=i, field="lon"))
+        if len(outside) > MAX_PROBLEMS:
+            problems.append(
+                Problem(f"et {len(outside) - MAX_PROBLEMS} autre(s) point(s) hors des territoires servis")
+            )
+        raise InvalidInputError(problems)
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -207,7 +216,7 @@ def locate_one(
     }
 
 
-def csv_header(generations: Sequence[int]) -> str:
+def csv_columns(generations: Sequence[int]) -> list[str]:
     header = ["index", "ref", "lon", "lat"]
     for g in generations:
         header += [f"qpv{g}_relation", f"qpv{g}_code", f"qpv{g}_name", f"qpv{g}_distance_m"]
@@ -217,13 +226,12 @@ def csv_header(generations: Sequence[int]) -> str:
         "nearest_supply_category",
         "nearest_supply_distance_m",
     ]
-    return ",".join(header) + "\n"
+    return header
 
 
 def _csv_rows(items: list[dict[str, Any]], generations: Sequence[int]) -> str:
     """Batch results as CSV lines: columns per generation and the nearest supply point."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    rows = []
     for item in items:
         row = [item["index"], item["ref"] or "", item["lon"], item["lat"]]
         by_gen = {r["generation"]: r for r in item["neighbourhoods"]}
@@ -242,8 +250,8 @@ def _csv_rows(items: list[dict[str, Any]], generations: Sequence[int]) -> str:
             first.get("category", ""),
             first.get("distance_m", ""),
         ]
-        writer.writerow(["" if v is None else v for v in row])
-    return out.getvalue()
+        rows.append([None if v == "" else v for v in row])
+    return csv_text(pd.DataFrame(rows, columns=csv_columns(generations)), header=False)
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,7 @@ class Batch:
 
     def head(self) -> str:
         if self.csv:
-            return csv_header(self.proximity.index.generations)
+            return csv_text(pd.DataFrame(columns=csv_columns(self.proximity.index.generations)))
         return f'{{"count":{len(self.points)},"results":['
 
     def tail(self) -> str:

@@ -23,6 +23,7 @@ from essmap.errors import (
     Problem,
     StoreError,
 )
+from essmap.geocoding import GeocoderUnavailableError
 
 log = logging.getLogger("essmap.api")
 
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (PayloadTooLargeError, 413),
     (InvalidInputError, 400),  # InvalidParameterError, MissingCRSError…
     (StoreError, 503),
+    (GeocoderUnavailableError, 503),
     (EssmapError, 500),
 )
 

@@ -85,6 +85,18 @@ class ActorHitCollection(FeatureCollection):
     features: list[ActorHitFeature]  # type: ignore[assignment]
 
 
+class NearestCollection(ActorHitCollection):
+    numberReturned: int = Field(ge=0)  # noqa: N815
+    max_distance_m: float = Field(gt=0, description="Distance maximale de la recherche, en mètres")
+    beyond_m: float | None = Field(
+        default=None,
+        description=(
+            "Sans acteur à moins de max_distance_m : distance du plus proche (null s'il n'y en a aucun)"
+        ),
+    )
+    detail: str | None = Field(default=None, description="Phrase disant qu'aucun acteur n'est assez proche")
+
+
 class ActorHitPage(ActorHitCollection):
     numberMatched: int = Field(ge=0)  # noqa: N815  (OGC member name)
     numberReturned: int = Field(ge=0)  # noqa: N815

@@ -58,6 +58,21 @@ SCHEMATIC_NOTE_FR: Final = (
 )
 
 
+def distance_fr(metres: float) -> str:
+    """A distance for people: "350 m", "1,2 km", "662 km"."""
+    if metres < 1000:
+        return f"{metres:.0f} m"
+    if metres < 10_000:
+        return f"{metres / 1000:.1f} km".replace(".", ",")
+    return f"{metres / 1000:.0f} km"
+
+
+def nothing_within_fr(max_distance_m: float, beyond_m: float | None) -> str:
+    """What a nearest search says when no actor is within its maximum distance."""
+    text = f"Aucun acteur à moins de {distance_fr(max_distance_m)}"
+    return text + (f" ; le plus proche est à {distance_fr(beyond_m)}." if beyond_m is not None else ".")
+
+
 def category_label(category: str) -> str:
     """French label of a category (the key itself if unknown)."""
     return CATEGORY_LABELS_FR.get(category, category)

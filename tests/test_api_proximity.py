@@ -329,3 +329,44 @@ def test_suggestions_rank_new_sites(client: httpx.Client) -> None:
 )
 def test_suggestions_reject_bad_parameters(client: httpx.Client, url: str) -> None:
     assert_problem(client.get(url), 400)
+
+
+# --- honest answers far from the data (one metric-CRS rule, bounded nearest) ---------------------
+def test_swapped_coordinates_are_a_400_naming_the_swap(client: httpx.Client) -> None:
+    for path in ("/nearest", "/within", "/locate"):
+        query = "lon=43.4929&lat=-1.4748" + ("&radius_m=1000" if path == "/within" else "")
+        body = assert_problem(client.get(f"{path}?{query}"), 400)
+        assert "hors des territoires" in body["detail"]
+        assert "longitude et latitude inversées" in body["detail"]
+        assert body["errors"][0]["field"] == "lon"
+
+
+def test_nearest_far_from_every_actor_says_how_far(client: httpx.Client) -> None:
+    paris = (2.3522, 48.8566)
+    body = assert_feature_collection(client.get(f"/nearest?lon={paris[0]}&lat={paris[1]}"))
+    assert body["features"] == []
+    assert body["numberReturned"] == 0
+    assert body["max_distance_m"] == 30_000
+    # the nearest actor is the Toulouse one or a Bayonne one; all lie hundreds of kilometres away
+    assert 400_000 < body["beyond_m"] < 800_000
+    assert body["detail"].startswith("Aucun acteur à moins de 30 km ; le plus proche est à ")
+    near = assert_feature_collection(client.get(f"/nearest?lon={BAYONNE[0]}&lat={BAYONNE[1]}&k=1"))
+    assert near["numberReturned"] == 1
+    assert "beyond_m" not in near
+    assert near["max_distance_m"] == 30_000
+
+
+def test_batch_refuses_points_outside_every_territory_naming_each(client: httpx.Client) -> None:
+    body = points(BAYONNE, (43.49, -1.47), (2.0, 70.0))
+    problem = assert_problem(client.post("/locate", json=body), 400)
+    rows = {(e["row"], e["field"]) for e in problem["errors"]}
+    assert rows == {(1, "lon"), (2, "lon")}
+    assert "inversées" in problem["errors"][0]["message"]
+
+
+def test_batch_csv_names_every_bad_row_and_the_right_field(client: httpx.Client) -> None:
+    csv_body = "id,lon,lat\na,-1.47,95\nb,abc,43\n"
+    problem = assert_problem(
+        client.post("/locate", content=csv_body, headers={"content-type": "text/csv"}), 400
+    )
+    assert {(e["row"], e["field"]) for e in problem["errors"]} == {(2, "lat"), (3, "lon")}

@@ -147,3 +147,59 @@ def test_not_modified_and_refused_hosts_forbid_content_sniffing_too(client: http
     refused = client.get("/health", headers={"Host": "evil.example"})
     assert refused.status_code == 400
     assert refused.headers["x-content-type-options"] == "nosniff"
+
+
+# --- CSV formula injection (issue 10, item 11) --------------------------------------------------------
+FORMULAS = ('=HYPERLINK("http://evil.example","clic")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
+
+
+def _csv_cells(text: str) -> list[str]:
+    import csv
+    import io
+
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+def test_csv_answers_neutralise_formulas(tmp_path: Path) -> None:
+    import pandas as pd
+    import shapely
+
+    from essmap.model import actor_frame, neighbourhood_frame
+    from essmap.store import open_store
+
+    settings = populate(tmp_path / "data")
+    store = open_store(settings)
+    names = list(FORMULAS)
+    store.upsert_actors(
+        actor_frame(
+            pd.DataFrame({"id": [f"f{i}" for i in range(4)], "name": names, "category": ["market"] * 4}),
+            [shapely.Point(-1.47 + i * 1e-4, 43.49) for i in range(4)],
+        )
+    )
+    square = shapely.MultiPolygon([shapely.box(-1.48, 43.48, -1.475, 43.485)])
+    frame = pd.DataFrame({"code": ["QNX"], "name": [FORMULAS[1]], "generation": [2024]})
+    store.upsert_neighbourhoods(neighbourhood_frame(frame, [square]))
+    store.close()
+    with background_server(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
+        batch = http.post(
+            "/locate?f=csv&k=1",
+            content="id,lon,lat\na,-1.47,43.49\nb,-1.4699,43.49\n",
+            headers={"content-type": "text/csv"},
+        )
+        assert batch.status_code == 200
+        coverage = http.get("/coverage?f=csv&threshold_m=400")
+        assert coverage.status_code == 200
+    for text in (batch.text, coverage.text):
+        cells = _csv_cells(text)
+        assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c[:1] == "-" and not _number(c))]
+    assert "'" + FORMULAS[0] in _csv_cells(batch.text)  # the text is kept, behind a quote
+    assert "'" + FORMULAS[1] in _csv_cells(coverage.text)
+    assert "-1.47" in _csv_cells(batch.text)  # numbers stay numbers
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -24,6 +24,7 @@ from essmap.analysis.coverage import coverage_gaps
 from essmap.analysis.siting import suggest_sites
 from essmap.model import Category
 from essmap.settings import Settings
+from essmap.sources import csv_text
 from essmap.store import Store
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -48,7 +49,7 @@ def coverage_body(
         max_threshold_m=settings.max_threshold_m,
     )
     if as_csv:
-        return str(table.to_csv(index=False)).encode()
+        return csv_text(table).encode()
     body = {"supply_categories": supply, "thresholds_m": thresholds, "rows": records(table)}
     return dumps(body).encode()
 

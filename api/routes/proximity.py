@@ -37,9 +37,10 @@ from api.geojson import GEOJSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, w
 from api.layers import Proximity
 from api.openapi import TOO_LARGE, UNSUPPORTED, content, geojson
 from api.query import Categories, Lat, Lon, PageQuery, QueryModel, category_values
-from api.schemas import ActorHitCollection, ActorHitPage, LocateBatch, LocateResult
+from api.schemas import ActorHitPage, LocateBatch, LocateResult, NearestCollection
 from api.urls import page_of
-from essmap.index import ActorHit
+from essmap.index import ActorHit, NearestAnswer
+from essmap.labels import nothing_within_fr
 
 
 def hits_collection(
@@ -53,6 +54,19 @@ def hits_collection(
     if members is None:
         return f'{{"type":"FeatureCollection","features":[{features}],"numberReturned":{len(hits)}}}'.encode()
     return with_members(f'{{"type":"FeatureCollection","features":[{features}]}}', members).encode()
+
+
+def nearest_members(answer: NearestAnswer) -> dict[str, Any]:
+    """Top-level members of a nearest answer: the bound searched within, and, when nothing is
+    within it, how far the nearest actor is and a sentence saying so."""
+    members: dict[str, Any] = {
+        "numberReturned": len(answer.hits),
+        "max_distance_m": answer.max_distance_m,
+    }
+    if not answer.hits:
+        members["beyond_m"] = None if answer.beyond_m is None else round(answer.beyond_m, 1)
+        members["detail"] = nothing_within_fr(answer.max_distance_m, answer.beyond_m)
+    return members
 
 
 @dataclass
@@ -105,15 +119,15 @@ class ProximityFactory(BaseFactory):
         # The one-point GETs take the index with get_proximity rather than as a dependency:
         # FastAPI's resolution of one more dependency cost about a fifth of a /nearest request
         # (bench/bench_api.py).
-        @router.get("/nearest", response_class=GeoJSONResponse, responses={200: geojson(ActorHitCollection)})
+        @router.get("/nearest", response_class=GeoJSONResponse, responses={200: geojson(NearestCollection)})
         async def nearest(request: Request, q: Annotated[NearestQuery, Query()]) -> Response:
             """The k actors nearest to a point, sorted by straight-line distance (metres)."""
             proximity = await get_proximity(request)
             categories = category_values(q.category)
-            hits = proximity.index.nearest(
+            answer = proximity.index.nearest_answer(
                 q.lon, q.lat, k=q.k, categories=categories, max_distance_m=q.max_distance_m
             )
-            return GeoJSONResponse(hits_collection(proximity, hits))
+            return GeoJSONResponse(hits_collection(proximity, answer.hits, nearest_members(answer)))
 
         @router.get(
             "/within",
@@ -179,7 +193,7 @@ class ProximityFactory(BaseFactory):
             body = await read_body(request, settings)
             parse = points_from_geojson if media in GEOJSON_TYPES else points_from_csv
             points = await run_heavy(request, parse, body)
-            check_batch(points, k=q.k, settings=settings)
+            check_batch(points, k=q.k, settings=settings, proximity=proximity)
             batch = Batch(proximity, points, q.k, settings.supply_categories, csv=q.f == "csv")
             chunks = await stream(batch, lambda answer, rows: run_heavy(request, answer, rows))
             kind = "text/csv; charset=utf-8" if batch.csv else "application/json"

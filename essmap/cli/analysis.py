@@ -13,7 +13,7 @@ from rich.table import Table
 
 from essmap.cli.app import app, console, print_json, settings, store
 from essmap.errors import InvalidParameterError
-from essmap.labels import CATEGORY_LABELS_FR, METHOD_LABELS_FR
+from essmap.labels import CATEGORY_LABELS_FR, METHOD_LABELS_FR, distance_fr, nothing_within_fr
 from essmap.model import approximate_mask
 
 # Negative longitudes (-1.47) must be read as arguments, not as unknown short options.
@@ -26,15 +26,6 @@ Categories = Annotated[
     list[str] | None,
     typer.Option("--category", "-c", help="Catégorie d'acteurs (répétable) ; toutes par défaut."),
 ]
-
-
-def distance_fr(metres: float) -> str:
-    """A distance for people: "350 m", "1,2 km", "662 km"."""
-    if metres < 1000:
-        return f"{metres:.0f} m"
-    if metres < 10_000:
-        return f"{metres / 1000:.1f} km".replace(".", ",")
-    return f"{metres / 1000:.0f} km"
 
 
 def number_fr(value: float) -> str:
@@ -98,10 +89,7 @@ def nearest(
         )
         return
     if not hits and answer.beyond_m is not None:
-        console.print(
-            f"Aucun acteur à moins de {distance_fr(answer.max_distance_m)} ; "
-            f"le plus proche est à {distance_fr(answer.beyond_m)}."
-        )
+        console.print(nothing_within_fr(answer.max_distance_m, answer.beyond_m))
         return
     if not hits:
         console.print(f"Aucun acteur trouvé près de ({lon:.5f}, {lat:.5f}).")

@@ -25,8 +25,10 @@ from essmap.sources.common import escape_formula
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def csv_text(frame: pd.DataFrame) -> str:
+def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
     """A table as CSV text (RFC 4180: comma, CRLF, header; no index), safe to open in a spreadsheet.
+
+    ``header=False`` leaves the header line out (the later parts of a CSV written in pieces).
 
     Numbers are written as numbers (a longitude of -1.47 stays ``-1.47``). A text cell that
     starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, which a spreadsheet
@@ -40,7 +42,7 @@ def csv_text(frame: pd.DataFrame) -> str:
         if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
             safe[column] = values.map(lambda v: escape_formula(v) if isinstance(v, str) else v)
     # CRLF line ends (RFC 4180): the CSV writer then quotes every cell holding a CR or a LF
-    return safe.to_csv(index=False, lineterminator="\r\n")
+    return safe.to_csv(index=False, header=header, lineterminator="\r\n")
 
 
 # --- output files ------------------------------------------------------------------------------
