@@ -9,29 +9,31 @@ from __future__ import annotations
 
 from typing import Final
 
+from essmap.i18n import DEFAULT_LANGUAGE, N_, gettext
+
 #: Actor categories.
 CATEGORY_LABELS_FR: Final[dict[str, str]] = {
-    "amap_delivery_point": "Point de livraison AMAP",
-    "cooperative_grocery": "Épicerie coopérative",
-    "urban_farm": "Ferme urbaine",
-    "community_garden": "Jardin partagé",
-    "producer_shop": "Magasin de producteurs",
-    "market": "Marché",
-    "association": "Association",
-    "public_body": "Organisme public",
-    "training": "Formation",
-    "other": "Autre",
+    "amap_delivery_point": N_("Point de livraison AMAP"),
+    "cooperative_grocery": N_("Épicerie coopérative"),
+    "urban_farm": N_("Ferme urbaine"),
+    "community_garden": N_("Jardin partagé"),
+    "producer_shop": N_("Magasin de producteurs"),
+    "market": N_("Marché"),
+    "association": N_("Association"),
+    "public_body": N_("Organisme public"),
+    "training": N_("Formation"),
+    "other": N_("Autre"),
 }
 
 #: Location precisions.
 PRECISION_LABELS_FR: Final[dict[str, str]] = {
-    "exact": "exacte",
-    "building": "bâtiment",
-    "street": "rue",
-    "neighbourhood": "quartier",
-    "commune": "commune",
-    "unknown": "inconnue",
-    "none": "aucune",
+    "exact": N_("exacte"),
+    "building": N_("bâtiment"),
+    "street": N_("rue"),
+    "neighbourhood": N_("quartier"),
+    "commune": N_("commune"),
+    "unknown": N_("inconnue"),
+    "none": N_("aucune"),
 }
 
 #: What an approximate location means, by precision (shown in popups).
@@ -47,9 +49,9 @@ PRECISION_NOTES_FR: Final[dict[str, str]] = {
 }
 #: How residents were counted (the ``method`` column of the coverage table).
 METHOD_LABELS_FR: Final[dict[str, str]] = {
-    "grid": "population du carroyage (carreaux de 200 m de l'Insee)",
-    "area": "population du quartier répartie selon la surface",
-    "none": "population inconnue : part de la surface couverte",
+    "grid": N_("population du carroyage (carreaux de 200 m de l'Insee)"),
+    "area": N_("population du quartier répartie selon la surface"),
+    "none": N_("population inconnue : part de la surface couverte"),
 }
 
 GENERATION_LABEL_FR: Final = "Quartiers prioritaires {generation}"
@@ -73,6 +75,7 @@ def nothing_within_fr(max_distance_m: float, beyond_m: float | None) -> str:
     return text + (f" ; le plus proche est à {distance_fr(beyond_m)}." if beyond_m is not None else ".")
 
 
-def category_label(category: str) -> str:
-    """French label of a category (the key itself if unknown)."""
-    return CATEGORY_LABELS_FR.get(category, category)
+def category_label(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Label of a category in a language (French by default; the key itself if unknown)."""
+    label = CATEGORY_LABELS_FR.get(category)
+    return category if label is None else gettext(label, lang)
