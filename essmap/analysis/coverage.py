@@ -178,7 +178,7 @@ def coverage(
                             method, share, total, uncovered, low_access_share, low_access_residents
                         ),
                         "mode": mode,
-                        "distance_method": zone.distance_method,
+                        "distance_method": zone.distance_methods(),
                     }
                 )
             )
@@ -256,7 +256,7 @@ def coverage_gaps(
                     "residents": residents[keep],
                     "method": zone.methods()[keep],
                     "mode": mode,
-                    "distance_method": zone.distance_method,
+                    "distance_method": zone.distance_methods()[keep],
                     "geometry": to_wgs84_geoms(gaps[keep], zone.crs),
                 }
             )

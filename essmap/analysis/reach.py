@@ -167,13 +167,20 @@ class Zone:
         return gaps, covered
 
     def nearest_supply(self, points: np.ndarray) -> np.ndarray:
-        """Distance from each metric point to the nearest supply point (NaN when there is none):
-        straight, walked on the network, or estimated, as the zone measures."""
+        """Distance from one metric point of each QPV (its centroid) to the nearest supply point
+        (NaN when there is none): straight, walked on the network, or estimated, as the QPV is
+        measured (:meth:`distance_methods`)."""
         if self.walk is not None:
-            return self.walk.nearest(points)
+            return self.walk.nearest_to_polygons(points)
         if not len(self.supply_xy):
             return np.full(len(points), np.nan)
         return np.asarray(self.kd.query(points, k=1)[0], dtype=float) * self.detour
+
+    def distance_methods(self) -> np.ndarray:
+        """How distances are measured for each QPV: ``straight``, ``network`` or ``estimate``."""
+        if self.walk is not None:
+            return self.walk.methods()
+        return np.full(len(self.polys), self.distance_method, dtype=object)
 
     def methods(self) -> np.ndarray:
         method = np.where(np.isfinite(self.population), "area", "none").astype(object)

@@ -261,12 +261,14 @@ def suggest_sites(
     remaining = {code: d.weight.copy() for code, d in demands.items()}
     initial = np.zeros(len(xy))
     walked: dict[int, np.ndarray] = {}  # candidate → demand points it serves on foot (network zones)
+    method = np.array([zone_by_crs[z].distance_method for z in zone_of.tolist()], dtype=object)
     for code, demand in demands.items():
         sel = np.flatnonzero(zone_of == code)
         zone = zone_by_crs[code]
         if zone.walk is not None and network is not None:
-            lists = served_by(network, options, xy[sel], demand.xy, threshold)
+            lists, on = served_by(network, options, xy[sel], demand.xy, threshold)
             walked.update(zip(sel.tolist(), lists, strict=True))
+            method[sel[~on]] = "estimate"
             initial[sel] = [float(demand.weight[idx].sum()) for idx in lists]
             continue
         radius = threshold / zone.detour
@@ -315,9 +317,7 @@ def suggest_sites(
             "method": pd.array(best_method, dtype="string"),
             "candidate_id": pd.array([cand_ids[i] for i, _ in picks], dtype="string"),
             "mode": pd.array([mode] * len(picks), dtype="string"),
-            "distance_method": pd.array(
-                [zone_by_crs[zone_of[i]].distance_method for i, _ in picks], dtype="string"
-            ),
+            "distance_method": pd.array([method[i] for i, _ in picks], dtype="string"),
         },
         geometry=gpd.GeoSeries(geoms, crs=WGS84),
         crs=WGS84,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import asdict, dataclass
+from pathlib import PurePosixPath
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -330,7 +331,7 @@ def network_from_ways(
     info = NetworkInfo(
         network_id=uuid.uuid4().hex,
         crs=code,
-        source=ways.file,
+        source=PurePosixPath(ways.file).name or ways.file,
         imported_at=now_utc(),
         ways=ways.ways,
         nodes=len(xy),

@@ -11,8 +11,11 @@ between cell centres. A place whose nearest segment is on the other bank of a ri
 from that bank: an isochrone crosses a river only where a bridge does. Places farther than
 ``max_snap_m`` from every segment are outside every isochrone.
 
-The boundary is exact up to about half a cell where the field is linear between cell centres
-(along a street, across it), and rounds the corners of the field elsewhere.
+The boundary is exact where the walking distance is linear between cell centres (along a street,
+across it), and cuts the corners of the field by up to a cell elsewhere. Where the walking
+distance jumps (in the middle of a river, between two banks not joined nearby), the boundary is
+drawn next to the last cell within reach, up to a cell short of the jump: an isochrone never
+claims a place that is not within its walk by more than the raster can tell.
 """
 
 from __future__ import annotations
@@ -180,8 +183,8 @@ def point_isochrones(
         cells = CellSnaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
     snap = network.snap(pts)
     on = snap.distance_m <= options.max_snap_m
-    reach = levels[-1]
     pad = 2 * cells.cell_m
+    reach = levels[-1] + pad  # cells just beyond the largest level need their walk too
     for i in np.flatnonzero(on).tolist():
         p = pts[i]
         graph = LocalGraph(
@@ -193,7 +196,7 @@ def point_isochrones(
             source_cost=snap.distance_m[i : i + 1],
         )
         dist = graph.distances(graph.source_nodes[0], limit=reach)[0]
-        window = cells.window(p[0] - reach - pad, p[1] - reach - pad, p[0] + reach + pad, p[1] + reach + pad)
+        window = cells.window(p[0] - reach, p[1] - reach, p[0] + reach, p[1] + reach)
         regions = np.empty(len(levels), dtype=object)
         regions[:] = contour_regions(window, walk_field(graph, dist, window), levels)
         out[i, order] = regions

@@ -37,6 +37,11 @@ _QUAD_SEGS = 8
 class WalkReach:
     """The walking reach of supply points over polygons, in the network's CRS.
 
+    A polygon is measured on the network when at least half of its cells are on it (within
+    ``max_snap_m`` of a segment); otherwise (a QPV the imported extract does not cover) its
+    walks are estimated: discs of the threshold divided by the detour factor around every supply
+    point, as without a network (:meth:`methods`).
+
     Parameters
     ----------
     network
@@ -68,19 +73,18 @@ class WalkReach:
         self.options = options
         self.cells = cells or CellSnaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
         self.max_threshold_m = max(thresholds_m)
-        self.limit_m = max(self.max_threshold_m, options.max_distance_m)
+        # cells just beyond the largest threshold need their walk too
+        self.limit_m = max(self.max_threshold_m + 3 * self.cells.cell_m, options.max_distance_m)
         xy = np.asarray(supply_xy, dtype=np.float64).reshape(-1, 2)
         self.supply_xy = xy
-        snap = network.snap(xy)
-        self.on = snap.distance_m <= options.max_snap_m
-        self.snap = snap
-        self.off_tree = cKDTree(xy[~self.on]) if (~self.on).any() else None
+        self.snap = network.snap(xy)
+        self.on = self.snap.distance_m <= options.max_snap_m
         self.off_xy = xy[~self.on]
-        bounds = shapely.bounds(polygons) if len(polygons) else np.empty((0, 4))
-        self.bounds = bounds
+        self.bounds = shapely.bounds(polygons) if len(polygons) else np.empty((0, 4))
         m = len(polygons)
         self._windows: list[Cells | None] = [None] * m
         self._fields: list[np.ndarray | None] = [None] * m
+        self._inside: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None] = [None] * m
         self._to_supply: list[np.ndarray | None] = [None] * m
         self._forward = self._search_from_supply()
 
@@ -119,6 +123,33 @@ class WalkReach:
         assert values is not None
         return cells, values
 
+    def _inside_cells(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """The on-network cells inside polygon ``i`` (segment, offset, snapping distance), and
+        whether the polygon is measured on the network (half of its cells or more on it)."""
+        found = self._inside[i]
+        if found is None:
+            window, _ = self._window_field(i)
+            gx, gy = np.meshgrid(window.xs, window.ys)
+            inside = shapely.contains_xy(self.polygons[i], gx, gy)
+            on = inside & (window.segment >= 0)
+            seg, off, cost = window.segment[on], window.offset_m[on], window.snap_m[on]
+            measured = bool(on.sum() * 2 >= inside.sum()) and bool(inside.any())
+            if not inside.any():  # a polygon smaller than a cell: its representative point
+                point = shapely.get_coordinates(shapely.point_on_surface(self.polygons[i]))
+                snap = self.network.snap(point)
+                measured = bool(snap.distance_m[0] <= self.options.max_snap_m)
+                if measured:
+                    seg, off, cost = snap.segment, snap.offset_m, snap.distance_m
+            found = self._inside[i] = (seg, off, cost, measured)
+        return found
+
+    def methods(self) -> np.ndarray:
+        """How each polygon is measured: ``network`` or ``estimate``."""
+        return np.array(
+            ["network" if self._inside_cells(i)[3] else "estimate" for i in range(len(self.polygons))],
+            dtype=object,
+        )
+
     # --- what the coverage asks ----------------------------------------------------------------------
     def reach(self, threshold_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Per polygon: the region within a walk of ``threshold_m`` of a supply point (a metric
@@ -128,19 +159,20 @@ class WalkReach:
         counts = np.zeros(m, dtype=np.int64)
         radius = threshold_m / self.options.detour_factor
         for i in range(m):
-            window, field = self._window_field(i)
             parts = []
-            if (field <= threshold_m).any():
-                parts.append(contour_regions(window, field, [threshold_m])[0])
-            walks = self._walks_to_supply(i)
-            counts[i] = int((walks <= threshold_m).sum())
-            if self.off_tree is not None:
-                near = np.flatnonzero(shapely.dwithin(self.polygons[i], shapely.points(self.off_xy), radius))
+            discs_of = self.off_xy  # estimated: the supply points off the network…
+            if self._inside_cells(i)[3]:
+                window, field = self._window_field(i)
+                if (field <= threshold_m).any():
+                    parts.append(contour_regions(window, field, [threshold_m])[0])
+                counts[i] = int((self._walks_to_supply(i) <= threshold_m).sum())
+            else:
+                discs_of = self.supply_xy  # …or all of them, for a polygon off the network
+            if len(discs_of):
+                near = np.flatnonzero(shapely.dwithin(self.polygons[i], shapely.points(discs_of), radius))
                 counts[i] += len(near)
                 if len(near):
-                    parts.extend(
-                        shapely.buffer(shapely.points(self.off_xy[near]), radius, quad_segs=_QUAD_SEGS)
-                    )
+                    parts.extend(shapely.buffer(shapely.points(discs_of[near]), radius, quad_segs=_QUAD_SEGS))
             parts = [p for p in parts if not p.is_empty]
             if parts:
                 regions[i] = parts[0] if len(parts) == 1 else shapely.union_all(parts)
@@ -154,28 +186,17 @@ class WalkReach:
             return found
         on = np.flatnonzero(self.on)
         out = np.full(len(on), np.inf)
-        window, _ = self._window_field(i)
-        gx, gy = np.meshgrid(window.xs, window.ys)
-        inside = shapely.contains_xy(self.polygons[i], gx, gy) & (window.segment >= 0)
-        seg, off, cost = window.segment[inside], window.offset_m[inside], window.snap_m[inside]
-        if not len(seg):  # a polygon smaller than a cell: its representative point
-            point = shapely.get_coordinates(shapely.point_on_surface(self.polygons[i]))
-            snap = self.network.snap(point)
-            if snap.distance_m[0] <= self.options.max_snap_m:
-                seg, off, cost = snap.segment, snap.offset_m, snap.distance_m
+        seg, off, cost, _ = self._inside_cells(i)
         if len(seg) and len(on):
             x0, y0, x1, y1 = self.bounds[i]
             centre = np.array([[(x0 + x1) / 2, (y0 + y1) / 2]])
             radius = np.hypot(x1 - x0, y1 - y0) / 2 + self.max_threshold_m
-            positions = np.r_[seg, self.snap.segment[on]]
-            offsets = np.r_[off, self.snap.offset_m[on]]
-            group = np.r_[np.zeros(len(seg), dtype=np.int64), np.full(len(on), -1, dtype=np.int64)]
             graph = LocalGraph(
                 self.network,
                 self.network.segments_near(centre, radius),
-                positions,
-                offsets,
-                source_of=group,
+                np.r_[seg, self.snap.segment[on]],
+                np.r_[off, self.snap.offset_m[on]],
+                source_of=np.r_[np.zeros(len(seg), dtype=np.int64), np.full(len(on), -1, dtype=np.int64)],
                 source_cost=np.r_[cost, np.zeros(len(on))],
             )
             dist = graph.distances(graph.source_nodes[0], limit=self.max_threshold_m)[0]
@@ -185,28 +206,40 @@ class WalkReach:
         return out
 
     def nearest(self, xy: np.ndarray) -> np.ndarray:
-        """Walk from each point to the nearest supply point (NaN beyond ``max_distance_m``; an
-        estimate for points off the network: straight line times the detour factor)."""
+        """Walk from each point to the nearest supply point (NaN beyond ``max_distance_m``).
+
+        Points off the network get an estimate (straight line to the nearest supply point times
+        the detour factor); so do walks to supply points off the network, when shorter.
+        """
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         out = np.full(len(pts), np.nan)
-        if not len(self.supply_xy):
+        if not len(self.supply_xy) or not len(pts):
             return out
+        detour = self.options.detour_factor
         snap = self.network.snap(pts)
         on = snap.distance_m <= self.options.max_snap_m
         if self._forward is not None and on.any():
             graph, dist = self._forward
             walk = graph.at(dist, snap.segment[on], snap.offset_m[on]) + snap.distance_m[on]
             out[on] = np.where(walk <= self.limit_m, walk, np.nan)
-        if self.off_tree is not None and on.any():  # supply points off the network: estimated walks
-            d, _ = self.off_tree.query(pts[on], k=1)
-            estimate = d * self.options.detour_factor
+        if len(self.off_xy) and on.any():
+            estimate = cKDTree(self.off_xy).query(pts[on], k=1)[0] * detour
             current = out[on]
             better = (np.isnan(current) | (estimate < current)) & (estimate <= self.limit_m)
             current[better] = estimate[better]
             out[on] = current
         if (~on).any():
-            d, _ = cKDTree(self.supply_xy).query(pts[~on], k=1)
-            out[~on] = d * self.options.detour_factor
+            out[~on] = cKDTree(self.supply_xy).query(pts[~on], k=1)[0] * detour
+        return out
+
+    def nearest_to_polygons(self, xy: np.ndarray) -> np.ndarray:
+        """:meth:`nearest` from one point of each polygon (its centroid), estimated for the
+        polygons measured by estimate."""
+        out = self.nearest(xy)
+        estimated = self.methods() == "estimate"
+        if estimated.any() and len(self.supply_xy):
+            pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)[estimated]
+            out[estimated] = cKDTree(self.supply_xy).query(pts, k=1)[0] * self.options.detour_factor
         return out
 
 
@@ -220,8 +253,9 @@ def served_by(
     origins_xy: np.ndarray,
     targets_xy: np.ndarray,
     distance_m: float,
-) -> list[np.ndarray]:
-    """For each origin, the targets within a walk of ``distance_m`` (sorted target indices).
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """For each origin, the targets within a walk of ``distance_m`` (sorted target indices), and
+    which origins are on the network.
 
     Walks between points on the network are measured on it (one bounded search per origin, in
     chunks); a walk with an end off the network is estimated (straight line times the detour
@@ -230,9 +264,11 @@ def served_by(
     origins = np.asarray(origins_xy, dtype=np.float64).reshape(-1, 2)
     targets = np.asarray(targets_xy, dtype=np.float64).reshape(-1, 2)
     out: list[np.ndarray] = [np.empty(0, dtype=np.int64) for _ in range(len(origins))]
+    so = network.snap(origins)
+    origin_on = so.distance_m <= options.max_snap_m
     if not len(origins) or not len(targets):
-        return out
-    so, st = network.snap(origins), network.snap(targets)
+        return out, origin_on
+    st = network.snap(targets)
     o_on = np.flatnonzero(so.distance_m <= options.max_snap_m)
     t_on = np.flatnonzero(st.distance_m <= options.max_snap_m)
     t_off = np.flatnonzero(st.distance_m > options.max_snap_m)
@@ -267,4 +303,4 @@ def served_by(
         near = estimated[i] if off_origin[i] else estimated[i][off_target[estimated[i]]]
         if len(near):
             out[i] = np.union1d(out[i], near)
-    return out
+    return out, origin_on
