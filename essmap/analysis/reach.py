@@ -35,7 +35,7 @@ from essmap.errors import InvalidParameterError
 from essmap.geo import metric_crs
 from essmap.model import DEFAULT_SUPPLY_CATEGORIES
 from essmap.network.graph import StreetNetwork
-from essmap.network.isochrones import CellSnaps
+from essmap.network.isochrones import cell_snaps
 from essmap.network.options import Mode, WalkOptions, check_mode
 from essmap.network.reach import WalkReach
 
@@ -240,7 +240,7 @@ def prepare(
     options = walk or WalkOptions()
     cells = None
     if mode == "walk" and network is not None and len(network):
-        cells = CellSnaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
+        cells = cell_snaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
     neighbourhoods = as_wgs84(neighbourhoods, "des quartiers")
     actors = as_wgs84(actors, "des acteurs")
     cats = check_categories(

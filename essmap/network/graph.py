@@ -112,6 +112,10 @@ class StreetNetwork:
         self._lock = threading.Lock()
         self._tree: cKDTree | None = None
         self._graph: csr_matrix | None = None
+        #: Structures derived from the network by other modules, kept with it (the snapped raster
+        #: cells of :mod:`essmap.network.isochrones`), under :attr:`lock`.
+        self.derived: dict[object, object] = {}
+        self.lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.segment_nodes)
@@ -186,36 +190,36 @@ class StreetNetwork:
         k = min(_SNAP_CANDIDATES, len(self))
         d, i = tree.query(pts, k=k)
         d = d.reshape(len(pts), k)
-        i = i.reshape(len(pts), k)
-        reach = d[:, :1] + self.half_max_m + 1e-9
+        i = np.sort(i.reshape(len(pts), k), axis=1)  # by segment id: the first of equal distances wins
+        reach = d[:, 0] + self.half_max_m + 1e-9
         # when the k-th candidate is still within reach, farther segments may be nearer: exact fallback
-        complete = (d[:, -1] > reach[:, 0]) | (k == len(self))
-        seg, off, dist = self._best(np.repeat(np.arange(len(pts)), k), i.ravel(), pts, len(pts))
-        rest = np.flatnonzero(~complete)
-        if len(rest):
-            lists = tree.query_ball_point(pts[rest], reach[rest, 0])
-            lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(rest))
-            cand = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(lengths.sum()))
-            owner = np.repeat(np.arange(len(rest)), lengths)
-            s2, o2, d2 = self._best(owner, cand, pts[rest], len(rest))
-            seg[rest], off[rest], dist[rest] = s2, o2, d2
-        out_seg[rows], out_off[rows], out_dist[rows] = seg, off, dist
+        complete = (d[:, -1] > reach) | (k == len(self))
+        off, dist = self.project(i.ravel(), np.repeat(pts, k, axis=0))
+        off, dist = off.reshape(len(pts), k), dist.reshape(len(pts), k)
+        best = np.argmin(dist, axis=1)
+        pick = np.arange(len(pts))
+        seg, offset, distance = i[pick, best], off[pick, best], dist[pick, best]
+        for j in np.flatnonzero(~complete).tolist():
+            cand = np.asarray(sorted(tree.query_ball_point(pts[j], reach[j])), dtype=np.int64)
+            o, dd = self.project(cand, np.broadcast_to(pts[j], (len(cand), 2)))
+            m = int(np.argmin(dd))
+            seg[j], offset[j], distance[j] = cand[m], o[m], dd[m]
+        out_seg[rows], out_off[rows], out_dist[rows] = seg, offset, distance
         return Snap(out_seg, out_off, out_dist)
 
-    def _best(
-        self, owner: np.ndarray, cand: np.ndarray, pts: np.ndarray, n: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Among (point, segment) candidate pairs, the nearest segment of each point."""
-        off, dist = self.project(cand, pts[owner])
-        order = np.lexsort((cand, dist, owner))
-        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
-        seg = np.full(n, -1, dtype=np.int64)
-        offset = np.full(n, np.nan)
-        distance = np.full(n, np.inf)
-        seg[owner[first]] = cand[first]
-        offset[owner[first]] = off[first]
-        distance[owner[first]] = dist[first]
-        return seg, offset, distance
+    def region(self, xy: np.ndarray, radius_m: float | np.ndarray) -> np.ndarray | None:
+        """:meth:`segments_near`, or None when that would be most of the network (a search on the
+        whole network, whose matrix is kept, then costs less than making a smaller one)."""
+        pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        if len(pts):
+            reach = float(np.max(radius_m)) + self.half_max_m
+            lo, hi = pts.min(axis=0) - reach, pts.max(axis=0) + reach
+            x0, y0 = self.midpoints.min(axis=0) if len(self) else (0.0, 0.0)
+            x1, y1 = self.midpoints.max(axis=0) if len(self) else (0.0, 0.0)
+            overlap = max(0.0, min(hi[0], x1) - max(lo[0], x0)) * max(0.0, min(hi[1], y1) - max(lo[1], y0))
+            if overlap >= 0.5 * max((x1 - x0) * (y1 - y0), 1e-9):
+                return None
+        return self.segments_near(pts, radius_m)
 
     def segments_near(self, xy: np.ndarray, radius_m: float | np.ndarray) -> np.ndarray:
         """Ids of the segments that may hold a point within ``radius_m`` of one of the points
@@ -224,10 +228,18 @@ class StreetNetwork:
         if not len(pts) or not len(self):
             return np.empty(0, dtype=np.int64)
         radii = np.broadcast_to(np.asarray(radius_m, dtype=np.float64), (len(pts),)) + self.half_max_m + 1e-9
-        lists = self.midpoint_tree.query_ball_point(pts, radii)
         if len(pts) == 1:
-            return np.asarray(sorted(lists[0]), dtype=np.int64)
-        return np.unique(np.fromiter((j for x in lists for j in x), dtype=np.int64))
+            return np.asarray(sorted(self.midpoint_tree.query_ball_point(pts[0], radii[0])), dtype=np.int64)
+        # many points: each midpoint against its nearest point, within the largest radius (a
+        # superset where the radii differ: the searches stay exact, on a few more segments)
+        reach = float(radii.max())
+        lo, hi = pts.min(axis=0) - reach, pts.max(axis=0) + reach
+        mid = self.midpoints
+        box = np.flatnonzero(
+            (mid[:, 0] >= lo[0]) & (mid[:, 0] <= hi[0]) & (mid[:, 1] >= lo[1]) & (mid[:, 1] <= hi[1])
+        )
+        dist, _ = cKDTree(pts).query(mid[box], k=1, distance_upper_bound=reach)
+        return box[np.isfinite(dist)]
 
 
 # --- building from OpenStreetMap ways -----------------------------------------------------------

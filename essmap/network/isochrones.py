@@ -35,10 +35,12 @@ from essmap.network.graph import StreetNetwork
 from essmap.network.local import LocalGraph
 from essmap.network.options import WalkOptions
 
-__all__ = ["CellSnaps", "Cells", "contour_regions", "point_isochrones", "walk_field"]
+__all__ = ["CellSnaps", "Cells", "cell_snaps", "contour_regions", "point_isochrones", "walk_field"]
 
 #: Cells per side of a tile of :class:`CellSnaps`.
-TILE_CELLS: Final = 64
+TILE_CELLS: Final = 32
+#: Tiles a :class:`CellSnaps` keeps (12 bytes a cell: about 150 MB); the oldest go first.
+MAX_TILES: Final = 12_000
 #: Stand-in for an infinite walking distance in a contoured field (contourpy needs finite values).
 _FAR: Final = 1e12
 
@@ -74,6 +76,7 @@ class CellSnaps:
         self.max_snap_m = float(max_snap_m)
         self._tiles: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
+        self.max_tiles = MAX_TILES
 
     def _tile(self, ti: int, tj: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self._tiles.get((ti, tj))
@@ -84,9 +87,16 @@ class CellSnaps:
         ys = (np.arange(tj * t, (tj + 1) * t) + 0.5) * c
         gx, gy = np.meshgrid(xs, ys)
         snap = self.network.snap(np.column_stack([gx.ravel(), gy.ravel()]))
-        seg = np.where(snap.distance_m <= self.max_snap_m, snap.segment, -1).reshape(t, t)
-        tile = (seg, snap.offset_m.reshape(t, t), snap.distance_m.reshape(t, t))
+        seg = np.where(snap.distance_m <= self.max_snap_m, snap.segment, -1).astype(np.int32).reshape(t, t)
+        tile = (
+            seg,
+            snap.offset_m.astype(np.float32).reshape(t, t),
+            snap.distance_m.astype(np.float32).reshape(t, t),
+        )
         with self._lock:
+            if len(self._tiles) >= self.max_tiles:  # forget the oldest half
+                for key in list(self._tiles)[: self.max_tiles // 2]:
+                    del self._tiles[key]
             self._tiles.setdefault((ti, tj), tile)
         return tile
 
@@ -111,6 +121,17 @@ class CellSnaps:
         xs = (np.arange(i0, i1 + 1) + 0.5) * c
         ys = (np.arange(j0, j1 + 1) + 0.5) * c
         return Cells(xs, ys, seg, off, snap)
+
+
+def cell_snaps(network: StreetNetwork, *, cell_m: float, max_snap_m: float) -> CellSnaps:
+    """The raster of a network for these options, made once and kept with the network, so that
+    every analysis and isochrone on it (in a long-lived process: every request) shares its cells."""
+    key = ("cells", float(cell_m), float(max_snap_m))
+    with network.lock:
+        found = network.derived.get(key)
+        if not isinstance(found, CellSnaps):
+            found = network.derived[key] = CellSnaps(network, cell_m=cell_m, max_snap_m=max_snap_m)
+    return found
 
 
 def walk_field(graph: LocalGraph, distances: np.ndarray, cells: Cells) -> np.ndarray:
@@ -180,7 +201,7 @@ def point_isochrones(
     order = np.argsort(np.asarray(distances_m, dtype=float), kind="stable")
     out = np.full((len(pts), len(levels)), None, dtype=object)
     if cells is None:
-        cells = CellSnaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
+        cells = cell_snaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
     snap = network.snap(pts)
     on = snap.distance_m <= options.max_snap_m
     pad = 2 * cells.cell_m

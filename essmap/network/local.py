@@ -44,7 +44,8 @@ class LocalGraph:
     network
         The street network.
     segments
-        Ids of the segments to keep (the region searched).
+        Ids of the segments to keep (the region searched); None for the whole network (its matrix
+        is kept with it: only the inserted positions are added).
     insert_segment, insert_offset_m
         Positions to insert as nodes (segment id, offset in metres from its first node);
         positions on segments not kept are ignored (:attr:`inserted` is -1 for them).
@@ -58,7 +59,7 @@ class LocalGraph:
     def __init__(
         self,
         network: StreetNetwork,
-        segments: np.ndarray,
+        segments: np.ndarray | None,
         insert_segment: np.ndarray,
         insert_offset_m: np.ndarray,
         *,
@@ -66,12 +67,20 @@ class LocalGraph:
         source_cost: np.ndarray | None = None,
     ) -> None:
         self.network = network
-        segs = np.unique(np.asarray(segments, dtype=np.int64))
+        whole = segments is None  # the whole network: its cached matrix, with the additions
+        if segments is None:
+            segs = np.arange(len(network), dtype=np.int64)
+            self.nodes = np.arange(len(network.node_xy), dtype=np.int64)
+            local_ends = network.segment_nodes.astype(np.int64)
+        else:
+            segs = np.asarray(segments, dtype=np.int64)
+            if len(segs) > 1 and not bool(np.all(segs[1:] > segs[:-1])):
+                segs = np.unique(segs)
+            ends = network.segment_nodes[segs]
+            self.nodes = np.unique(ends.ravel())  # global ids of the segments' end nodes, sorted
+            local_ends = np.searchsorted(self.nodes, ends)
         self.segments = segs
-        ends = network.segment_nodes[segs]
-        self.nodes = np.unique(ends.ravel())  # global ids of the segments' end nodes, sorted
         n_ends = len(self.nodes)
-        local_ends = np.searchsorted(self.nodes, ends)
         length = network.segment_length_m[segs]
 
         ins_seg = np.asarray(insert_segment, dtype=np.int64)
@@ -99,10 +108,11 @@ class LocalGraph:
         b_seg = where[inner][index]
         self._breaks = _Breaks(uniq, b_seg, new_nodes, ins_off[inner][index])
 
-        # arcs: whole segments without inserted nodes, chains u → breaks… → v for the others
+        # arcs: whole segments without inserted nodes, chains u → breaks… → v for the others (on
+        # the whole network, its segments stay too: a chain is exactly as long, so it changes nothing)
         has = np.zeros(len(segs), dtype=bool)
         has[b_seg] = True
-        plain = np.flatnonzero(~has)
+        plain = np.empty(0, dtype=np.int64) if whole else np.flatnonzero(~has)
         a_parts = [local_ends[plain, 0]]
         b_parts = [local_ends[plain, 1]]
         w_parts = [length[plain]]
@@ -144,7 +154,15 @@ class LocalGraph:
         rows = np.concatenate([a, b, *extra_a])
         cols = np.concatenate([b, a, *extra_b])
         weights = np.concatenate([w, w, *extra_w])
-        self.matrix = csr_matrix((weights, (rows, cols)), shape=(n, n))
+        added = csr_matrix((weights, (rows, cols)), shape=(n, n))
+        if whole:
+            base = network.graph
+            grown = csr_matrix(
+                (base.data, base.indices, np.r_[base.indptr, np.full(n - n_ends, base.indptr[-1])]),
+                shape=(n, n),
+            )
+            added = grown + added  # no arc of one is in the other: nothing is summed
+        self.matrix = added
 
     def distances(self, origins: np.ndarray | int, *, limit: float) -> np.ndarray:
         """Shortest distances (metres) from each origin node to every node, ``inf`` beyond ``limit``.

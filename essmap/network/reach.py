@@ -24,7 +24,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from essmap.network.graph import StreetNetwork
-from essmap.network.isochrones import Cells, CellSnaps, contour_regions, walk_field
+from essmap.network.isochrones import Cells, CellSnaps, cell_snaps, contour_regions, walk_field
 from essmap.network.local import LocalGraph
 from essmap.network.options import WalkOptions
 
@@ -32,6 +32,8 @@ __all__ = ["WalkReach"]
 
 #: Segments per quarter circle of the estimated discs (as the straight-line discs).
 _QUAD_SEGS = 8
+#: Distances computed at once by a search from several origins (origins × nodes).
+_SEARCH_CELLS = 5_000_000
 
 
 class WalkReach:
@@ -71,7 +73,7 @@ class WalkReach:
         self.network = network
         self.polygons = polygons
         self.options = options
-        self.cells = cells or CellSnaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
+        self.cells = cells or cell_snaps(network, cell_m=options.cell_m, max_snap_m=options.max_snap_m)
         self.max_threshold_m = max(thresholds_m)
         # cells just beyond the largest threshold need their walk too
         self.limit_m = max(self.max_threshold_m + 3 * self.cells.cell_m, options.max_distance_m)
@@ -93,12 +95,9 @@ class WalkReach:
         on = np.flatnonzero(self.on)
         if not len(on) or not len(self.polygons):
             return None
-        centres = (self.bounds[:, :2] + self.bounds[:, 2:]) / 2
-        radii = np.hypot(self.bounds[:, 2] - self.bounds[:, 0], self.bounds[:, 3] - self.bounds[:, 1]) / 2
-        segments = self.network.segments_near(centres, radii + self.limit_m)
         graph = LocalGraph(
             self.network,
-            segments,
+            None,
             self.snap.segment[on],
             self.snap.offset_m[on],
             source_of=np.zeros(len(on), dtype=np.int64),
@@ -180,30 +179,48 @@ class WalkReach:
 
     def _walks_to_supply(self, i: int) -> np.ndarray:
         """Walk from polygon ``i`` (its nearest cell) to each on-network supply point (``inf``
-        beyond the largest threshold)."""
+        beyond the largest threshold). One search per polygon, from all its cells at once, on one
+        graph made for every polygon."""
         found = self._to_supply[i]
-        if found is not None:
-            return found
+        if found is None:
+            self._search_from_polygons()
+            found = self._to_supply[i]
+            assert found is not None
+        return found
+
+    def _search_from_polygons(self) -> None:
         on = np.flatnonzero(self.on)
-        out = np.full(len(on), np.inf)
-        seg, off, cost, _ = self._inside_cells(i)
-        if len(seg) and len(on):
-            x0, y0, x1, y1 = self.bounds[i]
-            centre = np.array([[(x0 + x1) / 2, (y0 + y1) / 2]])
-            radius = np.hypot(x1 - x0, y1 - y0) / 2 + self.max_threshold_m
-            graph = LocalGraph(
-                self.network,
-                self.network.segments_near(centre, radius),
-                np.r_[seg, self.snap.segment[on]],
-                np.r_[off, self.snap.offset_m[on]],
-                source_of=np.r_[np.zeros(len(seg), dtype=np.int64), np.full(len(on), -1, dtype=np.int64)],
-                source_cost=np.r_[cost, np.zeros(len(on))],
-            )
-            dist = graph.distances(graph.source_nodes[0], limit=self.max_threshold_m)[0]
-            nodes = graph.inserted[len(seg) :]
-            out = np.where(nodes >= 0, dist[np.maximum(nodes, 0)], np.inf) + self.snap.distance_m[on]
-        self._to_supply[i] = out
-        return out
+        m = len(self.polygons)
+        cells = [self._inside_cells(i) for i in range(m)]
+        for i in range(m):
+            self._to_supply[i] = np.full(len(on), np.inf)
+        measured = [i for i in range(m) if cells[i][3] and len(cells[i][0])]
+        if not measured or not len(on):
+            return
+        centres = (self.bounds[measured, :2] + self.bounds[measured, 2:]) / 2
+        sizes = self.bounds[measured, 2:] - self.bounds[measured, :2]
+        radii = np.hypot(sizes[:, 0], sizes[:, 1]) / 2 + self.max_threshold_m
+        seg = np.concatenate([cells[i][0] for i in measured])
+        graph = LocalGraph(
+            self.network,
+            self.network.region(centres, radii),
+            np.r_[seg, self.snap.segment[on]],
+            np.r_[np.concatenate([cells[i][1] for i in measured]), self.snap.offset_m[on]],
+            source_of=np.r_[
+                np.repeat(np.arange(len(measured)), [len(cells[i][0]) for i in measured]),
+                np.full(len(on), -1, dtype=np.int64),
+            ],
+            source_cost=np.r_[np.concatenate([cells[i][2] for i in measured]), np.zeros(len(on))],
+        )
+        nodes = graph.inserted[len(seg) :]
+        reached = nodes >= 0
+        step = max(1, _SEARCH_CELLS // max(graph.size, 1))
+        for start in range(0, len(measured), step):
+            rows = graph.distances(graph.source_nodes[start : start + step], limit=self.max_threshold_m)
+            for row, i in zip(rows, measured[start : start + step], strict=True):
+                walks = np.full(len(on), np.inf)
+                walks[reached] = row[nodes[reached]] + self.snap.distance_m[on][reached]
+                self._to_supply[i] = walks
 
     def nearest(self, xy: np.ndarray) -> np.ndarray:
         """Walk from each point to the nearest supply point (NaN beyond ``max_distance_m``).
@@ -243,10 +260,6 @@ class WalkReach:
         return out
 
 
-#: Distances computed at once by a multi-origin search of :func:`served_by` (origins × nodes).
-_SEARCH_CELLS = 5_000_000
-
-
 def served_by(
     network: StreetNetwork,
     options: WalkOptions,
@@ -278,7 +291,7 @@ def served_by(
     if len(o_on) and len(t_on):
         graph = LocalGraph(
             network,
-            network.segments_near(targets[t_on], distance_m),
+            network.region(targets[t_on], distance_m),
             np.r_[so.segment[o_on], st.segment[t_on]],
             np.r_[so.offset_m[o_on], st.offset_m[t_on]],
             source_of=np.r_[np.arange(len(o_on)), np.full(len(t_on), -1)],
