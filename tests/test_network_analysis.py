@@ -18,6 +18,7 @@ of the triangle's edges, some 10 m².
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,8 +28,10 @@ import shapely
 from essmap.analysis.catchments import ISOCHRONE_COLUMNS, catchments, supply_isochrones
 from essmap.analysis.coverage import COVERAGE_COLUMNS, GAP_COLUMNS, QUAD_SEGS, coverage, coverage_gaps
 from essmap.analysis.siting import SITE_COLUMNS, suggest_sites
+from essmap.analysis.views import planner_view
 from essmap.errors import InvalidParameterError
 from essmap.network import StreetNetwork, WalkOptions, network_from_ways
+from essmap.settings import Settings
 from essmap.sources.osm import walkable_ways_from_osm
 from tests.engine_support import actors_at, qpvs_from_metric
 from tests.network_support import X0, Y0, river_osm
@@ -184,3 +187,31 @@ def test_walk_siting_puts_the_site_on_the_bank_of_the_residents(network: StreetN
     assert walk["mode"].tolist() == ["walk"]
     assert walk["gain_residents"].iloc[0] == pytest.approx(1000 * 150**2 / 2 / 80_000, rel=0.25)
     assert np.isfinite(walk["gain_residents"]).all()
+
+
+def test_planner_view_in_walk_mode(
+    network: StreetNetwork, south_qpv: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, supply_categories=SUPPLY, isochrone_cell_m=40, isochrone_minutes=[5, 10]
+    )
+    view = planner_view(
+        south_qpv,
+        supply_at((100, 110)),
+        settings=settings,
+        threshold_m=800,
+        sites=1,
+        mode="walk",
+        network=network,
+    )
+    assert view.coverage.mode == "walk"
+    south = view.coverage.table[view.coverage.table["code"] == "QN_SUD"].iloc[0]
+    assert south["covered_area_m2"] == pytest.approx(190**2, abs=AREA_CM)
+    assert view.coverage.catchments["distance_method"].tolist() == ["network"]
+    assert view.isochrones is not None
+    assert view.isochrones["minutes"].tolist() == [5, 10]
+    assert view.sites is not None
+    assert set(view.sites["mode"]) == {"walk"}
+    straight = planner_view(south_qpv, supply_at((100, 110)), settings=settings, threshold_m=800, sites=0)
+    assert straight.isochrones is None
+    assert straight.coverage.mode == "straight"

@@ -229,3 +229,20 @@ def test_an_isochrone_holds_the_places_within_that_walk(network: StreetNetwork) 
         assert area.contains(shapely.Point(X0 + x, Y0 + y)) == (within == {True}), (x, y)
     assert checked > 60
     assert 0 < inside < checked
+
+
+def test_walking_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from essmap.settings import Settings
+
+    monkeypatch.setenv("ESSMAP_ISOCHRONE_MINUTES", "15,5,10")
+    monkeypatch.setenv("ESSMAP_WALK_SPEED_KMH", "4.2")
+    cfg = Settings()
+    options = WalkOptions.from_settings(cfg)
+    assert options.minutes == (5, 10, 15)
+    assert options.metres_per_minute == pytest.approx(70)
+    assert options.detour_factor == 1.3
+    monkeypatch.setenv("ESSMAP_ISOCHRONE_MINUTES", "0")
+    with pytest.raises(ValidationError, match="isochrone"):
+        Settings()
