@@ -155,7 +155,8 @@ def import_in_child(extract: Path, data_dir: Path) -> dict[str, float]:
         "report = import_network(store, sys.argv[1])\n"
         "elapsed = time.perf_counter() - start\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps({'seconds': elapsed, 'peak_mb': peak, 'segments': report.created, 'ways': report.read}))\n"
+        "figures = {'seconds': elapsed, 'peak_mb': peak, 'segments': report.created, 'ways': report.read}\n"
+        "print(json.dumps(figures))\n"
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
@@ -228,7 +229,8 @@ def compare_coverage(
     print(
         f"coverage of {len(qpv)} QPVs at 400 and 800 m, {len(supply):,} supply points: rings "
         f"{rings_s * 1000:.0f} ms, isochrones {walk_s * 1000:.0f} ms: {ratio:.1f}x (target at most 3x: "
-        f"{verdict}); first call on a freshly loaded network {first_s * 1000:.0f} ms ({first_s / rings_s:.1f}x)"
+        f"{verdict}); first call on a freshly loaded network {first_s * 1000:.0f} ms "
+        f"({first_s / rings_s:.1f}x)"
     )
     shares = pd.DataFrame(
         {"rings": rings["area_share"], "walk": walked["area_share"], "t": rings["threshold_m"]}
@@ -261,7 +263,8 @@ def main() -> None:
         imported = import_in_child(extract, folder / "city")
         print(
             f"import network (city): {imported['seconds']:.2f} s, peak memory {imported['peak_mb']:.0f} MB "
-            f"(child process), {imported['segments']:,.0f} segments from {imported['ways']:,.0f} walkable ways"
+            f"(child process), {imported['segments']:,.0f} segments from {imported['ways']:,.0f} "
+            "walkable ways"
         )
         store = GeoPackageStore(folder / "city" / "essmap.gpkg")
         load_s, network = best_of(1, lambda: network_from_store(store))
@@ -282,7 +285,8 @@ def main() -> None:
         per_walk, per_straight = walk_s / len(pairs) * 1000, straight_s / len(pairs) * 1000
         print(
             f"nearest k=3 on the network: {per_walk:.2f} ms per query "
-            f"(straight line: {per_straight:.3f} ms; walking index built in {build_s * 1000:.0f} ms; {methods})"
+            f"(straight line: {per_straight:.3f} ms; walking index built in {build_s * 1000:.0f} ms; "
+            f"{methods})"
         )
 
         # --- isochrones ------------------------------------------------------------------------
