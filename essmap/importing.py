@@ -381,3 +381,34 @@ def import_addresses(store: Store, path: Path | str, *, progress: Progress = no_
     progress("écriture")
     count = store.replace_addresses(parsed.table)
     return ImportReport("addresses", parsed.file, parsed.rows_read, created=count, warnings=parsed.warnings)
+
+
+def import_network(store: Store, path: Path | str, *, progress: Progress = no_progress) -> ImportReport:
+    """Replace the street network with the walkable ways of an OpenStreetMap extract.
+
+    The extract (``.osm``, ``.osm.pbf``, or a zip archive holding one) is read with
+    :func:`essmap.sources.osm.walkable_ways_from_osm`, prepared in the metric CRS of its place
+    (:func:`essmap.network.network_from_ways`) and stored in one transaction (the revision
+    changes, so that caches refresh). ``read`` counts the walkable ways, ``created`` the segments
+    of the network; the description of the network is :func:`essmap.network.network_info`.
+    """
+    from essmap.network.graph import network_from_ways, save_network
+    from essmap.sources.osm import walkable_ways_from_osm
+
+    ways = walkable_ways_from_osm(path, progress=progress)
+    progress("réseau")
+    network = network_from_ways(ways)
+    warnings = list(ways.warnings)
+    if network.info.components_dropped:
+        warnings.append(
+            Problem(
+                f"{network.info.components_dropped} partie(s) du réseau sans lien avec le reste (moins "
+                "de 1 % de sa longueur) laissée(s) de côté : un point n'y mènerait nulle part",
+                file=ways.file,
+            )
+        )
+    progress("écriture")
+    save_network(store, network)
+    return ImportReport(
+        "network", ways.file, ways.walkable_ways, created=network.info.segments, warnings=warnings
+    )

@@ -271,7 +271,8 @@ class SpatialIndex:
         self._qpv_crs = frozenset(self._qpv_zones)
 
     # --- validation -------------------------------------------------------------------------
-    def _check_k(self, k: object) -> int:
+    def check_k(self, k: object) -> int:
+        """Validate a number of neighbours: an integer in [1, :attr:`max_k`]."""
         if type(k) is int and 1 <= k <= self.max_k:
             return k
         if isinstance(k, float) and k.is_integer():
@@ -345,7 +346,7 @@ class SpatialIndex:
             If a parameter is out of range.
         """
         lon, lat = check_lonlat(lon, lat)
-        k = self._check_k(k)
+        k = self.check_k(k)
         bound = self._bound(max_distance_m)
         found = self._locate_tree(lon, lat, categories)
         if found is None:
@@ -502,7 +503,7 @@ class SpatialIndex:
         A point that essmap does not serve gets an empty list (see :meth:`served_mask`).
         """
         lon, lat = _check_lonlat_arrays(lons, lats)
-        k = self._check_k(k)
+        k = self.check_k(k)
         bound = self._bound(max_distance_m)
         cats = None if categories is None else check_categories(categories)
         with _no_gc():

@@ -139,12 +139,45 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- walking (street network; essmap.network) -------------------------------------------
+    # Walking distances are measured on the imported street network (``essmap import network``);
+    # without one, they are estimated as the straight-line distance times ``walk_detour_factor``
+    # and every answer says so (``distance_method``: ``network`` or ``estimate``).
+    walk_speed_kmh: float = Field(
+        default=4.8, gt=0, le=20, description="Walking speed (4.8 km/h: 400 m in 5 minutes)"
+    )
+    walk_detour_factor: float = Field(
+        default=1.3, ge=1, le=5, description="Walking estimate without a network: straight line times this"
+    )
+    isochrone_minutes: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 10.0, 15.0], description="Walking times of the isochrones, minutes"
+    )
+    walk_max_snap_m: float = Field(
+        default=250.0,
+        gt=0,
+        description="Farther than this from every walkable way, a point's walking figures are estimated",
+    )
+    walk_max_distance_m: float = Field(
+        default=5_000.0, gt=0, description="Largest walking distance a walk-mode query searches, metres"
+    )
+    isochrone_cell_m: float = Field(
+        default=20.0, ge=2, le=200, description="Side of the cells isochrones are drawn from, metres"
+    )
+    directions_url: str = Field(
+        default=(
+            "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
+            "&route={from_lat}%2C{from_lon}%3B{to_lat}%2C{to_lon}"
+        ),
+        description="Template of the walking directions link of a result ({from_lat}, {from_lon}, …)",
+    )
+
     @field_validator(
         "supply_categories",
         "thresholds_m",
         "cors_origins",
         "trusted_hosts",
         "forwarded_allow_ips",
+        "isochrone_minutes",
         mode="before",
     )
     @classmethod
@@ -167,6 +200,13 @@ class Settings(BaseSettings):
         if not value or any(v <= 0 for v in value):
             raise ValueError("thresholds must be a non-empty list of positive distances in metres")
         return value
+
+    @field_validator("isochrone_minutes")
+    @classmethod
+    def _positive_minutes(cls, value: list[float]) -> list[float]:
+        if not value or any(not 0 < v <= 120 for v in value):
+            raise ValueError("isochrone minutes must be a non-empty list of times in ]0, 120]")
+        return sorted(set(value))
 
     @field_validator("tile_url", "public_url", "geocoder_url", mode="before")
     @classmethod

@@ -226,7 +226,16 @@ def test_catchments_are_discs_around_supply_points() -> None:
     )
     discs = catchments(actors, threshold_m=400, supply_categories=["market", "urban_farm"])
     assert discs["id"].tolist() == ["a00000", "a00002"]
-    assert list(discs.columns) == ["id", "name", "category", "threshold_m", "geometry"]
+    assert list(discs.columns) == [
+        "id",
+        "name",
+        "category",
+        "threshold_m",
+        "mode",
+        "distance_method",
+        "geometry",
+    ]
+    assert set(discs["distance_method"]) == {"straight"}
     assert discs.to_crs(LAMBERT93).area.to_numpy() == pytest.approx(disc_area(400), rel=1e-4)
 
 

@@ -8,7 +8,9 @@ plain greedy algorithm, whose total is at least 63 % (1 − 1/e) of the optimum.
 Demand is the uncovered part of each QPV (its coverage gap, as in :mod:`.coverage`) cut into
 cells of :data:`DEMAND_CELL_M` metres; each cell holds the residents of its part of the gap
 (from the population grid, else from the QPV's population spread by area) at its centroid. A
-candidate serves a cell when the centroid lies within ``threshold_m``.
+candidate serves a cell when the centroid lies within ``threshold_m``: in a straight line, or, in
+walk mode, on foot (gaps and walks measured on the street network, see
+:func:`essmap.network.reach.served_by`, or estimated where it does not reach).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from essmap.analysis.coverage import Zone, check_thresholds, prepare
 from essmap.analysis.grid import lattice
+from essmap.analysis.reach import Zone, check_thresholds, prepare
 from essmap.analysis.zones import (
     as_wgs84,
     check_distance,
@@ -35,6 +37,9 @@ from essmap.analysis.zones import (
 from essmap.errors import InvalidParameterError
 from essmap.geo import metric_crs
 from essmap.model import WGS84
+from essmap.network.graph import StreetNetwork
+from essmap.network.options import Mode, WalkOptions, check_mode
+from essmap.network.reach import served_by
 
 __all__ = ["DEMAND_CELL_M", "SITE_COLUMNS", "lazy_greedy", "suggest_sites"]
 
@@ -47,6 +52,8 @@ SITE_COLUMNS = (
     "code",
     "method",
     "candidate_id",
+    "mode",
+    "distance_method",
     "geometry",
 )
 
@@ -167,6 +174,9 @@ def suggest_sites(
     max_count: int | None = None,
     max_threshold_m: float | None = None,
     min_gain_residents: float = 0.5,
+    mode: Mode = "straight",
+    network: StreetNetwork | None = None,
+    walk: WalkOptions | None = None,
 ) -> gpd.GeoDataFrame:
     """Up to ``count`` new supply sites that bring the most uncovered residents within reach.
 
@@ -180,13 +190,17 @@ def suggest_sites(
         overlapping 2015 and 2024 QPVs are not counted twice.
     min_gain_residents
         Picks that would bring fewer residents within reach are not proposed.
+    mode, network, walk
+        ``walk``: ``threshold_m`` is a walk, gaps and service are measured on ``network`` (see
+        :func:`essmap.analysis.coverage.coverage`).
 
     Returns
     -------
     geopandas.GeoDataFrame
         WGS 84 points in pick order, columns :data:`SITE_COLUMNS`: the gain of each pick, the
         running total, the QPV whose residents gain most and how its residents were counted
-        (``grid`` or ``area``), and the candidate's id when given.
+        (``grid`` or ``area``), the candidate's id when given, the mode and how its distances
+        were measured (``distance_method``).
     """
     n_picks = _check_count(count, max_count)
     (threshold,) = check_thresholds([threshold_m], max_threshold_m)
@@ -198,7 +212,19 @@ def suggest_sites(
         generation = present[-1]
     elif generation is not None and generation not in present:
         raise InvalidParameterError("generation", f"aucun quartier de la génération {generation}")
-    zones = prepare(neighbourhoods, actors, supply_categories, grid)
+    mode = check_mode(mode)
+    options = walk or WalkOptions()
+    zones = prepare(
+        neighbourhoods,
+        actors,
+        supply_categories,
+        grid,
+        mode=mode,
+        network=network,
+        walk=options,
+        thresholds_m=[threshold],
+    )
+    zone_by_crs = {zone.crs: zone for zone in zones}
     cell = min(DEMAND_CELL_M, spacing)
     demands: dict[str, _Demand] = {}
     for zone in zones:
@@ -234,16 +260,29 @@ def suggest_sites(
 
     remaining = {code: d.weight.copy() for code, d in demands.items()}
     initial = np.zeros(len(xy))
+    walked: dict[int, np.ndarray] = {}  # candidate → demand points it serves on foot (network zones)
+    method = np.array([zone_by_crs[z].distance_method for z in zone_of.tolist()], dtype=object)
     for code, demand in demands.items():
         sel = np.flatnonzero(zone_of == code)
+        zone = zone_by_crs[code]
+        if zone.walk is not None and network is not None:
+            lists, on = served_by(network, options, xy[sel], demand.xy, threshold)
+            walked.update(zip(sel.tolist(), lists, strict=True))
+            method[sel[~on]] = "estimate"
+            initial[sel] = [float(demand.weight[idx].sum()) for idx in lists]
+            continue
+        radius = threshold / zone.detour
         for start in range(0, len(sel), 4096):
             chunk = sel[start : start + 4096]
-            lists = demand.tree.query_ball_point(xy[chunk], threshold)
+            lists = demand.tree.query_ball_point(xy[chunk], radius)
             initial[chunk] = [float(demand.weight[idx].sum()) if idx else 0.0 for idx in lists]
 
     def served(i: int) -> tuple[_Demand, np.ndarray]:
         demand = demands[zone_of[i]]
-        return demand, np.asarray(demand.tree.query_ball_point(xy[i], threshold), dtype=np.int64)
+        if i in walked:
+            return demand, walked[i]
+        radius = threshold / zone_by_crs[zone_of[i]].detour
+        return demand, np.asarray(demand.tree.query_ball_point(xy[i], radius), dtype=np.int64)
 
     def gain(i: int) -> float:
         _, idx = served(i)
@@ -277,6 +316,8 @@ def suggest_sites(
             "code": pd.array(best_code, dtype="string"),
             "method": pd.array(best_method, dtype="string"),
             "candidate_id": pd.array([cand_ids[i] for i, _ in picks], dtype="string"),
+            "mode": pd.array([mode] * len(picks), dtype="string"),
+            "distance_method": pd.array([method[i] for i, _ in picks], dtype="string"),
         },
         geometry=gpd.GeoSeries(geoms, crs=WGS84),
         crs=WGS84,

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
+from essmap.analysis.catchments import supply_isochrones
 from essmap.analysis.coverage import catchments, coverage, coverage_gaps
 from essmap.analysis.siting import suggest_sites
 from essmap.errors import InvalidParameterError, NotFoundError
+from essmap.network.graph import StreetNetwork
+from essmap.network.options import Mode, WalkOptions, check_mode
 from essmap.settings import Settings
 
 __all__ = [
@@ -31,20 +35,28 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CoverageView:
-    """What a map of coverage at one threshold shows: the table, the gaps and the catchments."""
+    """What a map of coverage at one threshold shows: the table, the gaps and the catchments.
+
+    In walk mode (``mode == "walk"``), the threshold is walked and the catchments are isochrones;
+    the tables' ``distance_method`` columns say whether each figure was measured on the street
+    network or estimated.
+    """
 
     threshold_m: float
     table: pd.DataFrame
     gaps: gpd.GeoDataFrame
     catchments: gpd.GeoDataFrame
+    mode: str = "straight"
 
 
 @dataclass(frozen=True)
 class PlannerView:
-    """The planner map's figures: coverage at one threshold and the suggested sites (or None)."""
+    """The planner map's figures: coverage at one threshold, the suggested sites (or None), and
+    in walk mode the isochrones of every supply point at the settings' walking times (or None)."""
 
     coverage: CoverageView
     sites: gpd.GeoDataFrame | None
+    isochrones: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +93,16 @@ def coverage_view(
     threshold_m: float,
     settings: Settings,
     grid: gpd.GeoDataFrame | None = None,
+    mode: Mode = "straight",
+    network: StreetNetwork | None = None,
 ) -> CoverageView:
-    """Coverage, gap polygons and catchment discs at one threshold, with the settings' options."""
+    """Coverage, gap polygons and catchments at one threshold, with the settings' options.
+
+    ``mode="walk"`` measures walks on ``network`` (estimated where it is None or does not reach),
+    with the settings' walking options.
+    """
+    mode = check_mode(mode)
+    walking = _walking(mode, network, settings)
     supply = list(settings.supply_categories)
     if grid is not None and grid.empty:
         grid = None
@@ -95,6 +115,7 @@ def coverage_view(
         low_access_share=settings.low_access_share,
         low_access_residents=settings.low_access_residents,
         max_threshold_m=settings.max_threshold_m,
+        **walking,
     )
     gaps = coverage_gaps(
         neighbourhoods,
@@ -103,11 +124,23 @@ def coverage_view(
         supply_categories=supply,
         grid=grid,
         max_threshold_m=settings.max_threshold_m,
+        **walking,
     )
     rings = catchments(
-        actors, threshold_m=threshold_m, supply_categories=supply, max_threshold_m=settings.max_threshold_m
+        actors,
+        threshold_m=threshold_m,
+        supply_categories=supply,
+        max_threshold_m=settings.max_threshold_m,
+        **walking,
     )
-    return CoverageView(float(threshold_m), table, gaps, rings)
+    return CoverageView(float(threshold_m), table, gaps, rings, mode)
+
+
+def _walking(mode: Mode, network: StreetNetwork | None, settings: Settings) -> dict[str, Any]:
+    """The walk-mode arguments of the analyses (none in straight-line mode)."""
+    if mode == "straight":
+        return {}
+    return {"mode": "walk", "network": network, "walk": WalkOptions.from_settings(settings)}
 
 
 def planner_view(
@@ -118,8 +151,13 @@ def planner_view(
     threshold_m: float | None = None,
     grid: gpd.GeoDataFrame | None = None,
     sites: int = 3,
+    mode: Mode = "straight",
+    network: StreetNetwork | None = None,
 ) -> PlannerView:
     """Coverage at a threshold and ``sites`` suggested new supply points, for the planner map.
+
+    In walk mode (``mode="walk"``, walks on ``network`` or estimated), the view also holds the
+    isochrones of every supply point at the settings' ``isochrone_minutes``.
 
     Raises
     ------
@@ -133,7 +171,16 @@ def planner_view(
         )
     if grid is not None and grid.empty:
         grid = None
-    view = coverage_view(neighbourhoods, actors, threshold_m=threshold, settings=settings, grid=grid)
+    mode = check_mode(mode)
+    view = coverage_view(
+        neighbourhoods,
+        actors,
+        threshold_m=threshold,
+        settings=settings,
+        grid=grid,
+        mode=mode,
+        network=network,
+    )
     picked = None
     if sites > 0 and len(neighbourhoods):
         picked = suggest_sites(
@@ -146,8 +193,17 @@ def planner_view(
             spacing_m=settings.siting_spacing_m,
             max_count=settings.max_suggestions,
             max_threshold_m=settings.max_threshold_m,
+            **_walking(mode, network, settings),
         )
-    return PlannerView(view, picked)
+    isochrones = None
+    if mode == "walk":
+        isochrones = supply_isochrones(
+            actors,
+            network=network,
+            walk=WalkOptions.from_settings(settings),
+            supply_categories=list(settings.supply_categories),
+        )
+    return PlannerView(view, picked, isochrones)
 
 
 def select_neighbourhoods(
@@ -184,6 +240,8 @@ def static_view(
     generation: int | None = None,
     threshold_m: float | None = None,
     grid: gpd.GeoDataFrame | None = None,
+    mode: Mode = "straight",
+    network: StreetNetwork | None = None,
 ) -> StaticView:
     """The QPVs of a static map (one code, or a whole generation) and their coverage.
 
@@ -196,5 +254,7 @@ def static_view(
     """
     threshold = check_threshold(threshold_m, settings)
     shown = select_neighbourhoods(neighbourhoods, qpv_code=qpv_code, generation=generation)
-    view = coverage_view(shown, actors, threshold_m=threshold, settings=settings, grid=grid)
+    view = coverage_view(
+        shown, actors, threshold_m=threshold, settings=settings, grid=grid, mode=mode, network=network
+    )
     return StaticView(shown, qpv_code, view)

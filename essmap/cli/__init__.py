@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from essmap.cli import analysis, community, data, maps, residents, serve  # noqa: F401  (each registers its commands)
+from essmap.cli import analysis, community, data, maps, network, residents, serve  # noqa: F401  (each registers its commands)
 from essmap.cli.app import app, err_console
 from essmap.errors import EssmapError, InvalidInputError
 

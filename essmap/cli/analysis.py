@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -15,6 +16,12 @@ from essmap.cli.app import app, console, print_json, settings, store
 from essmap.errors import InvalidParameterError
 from essmap.labels import CATEGORY_LABELS_FR, METHOD_LABELS_FR, distance_fr, nothing_within_fr
 from essmap.model import approximate_mask
+from essmap.settings import Settings
+from essmap.store import Store
+
+if TYPE_CHECKING:
+    from essmap.index import SpatialIndex
+    from essmap.network import WalkHit
 
 # Negative longitudes (-1.47) must be read as arguments, not as unknown short options.
 NUMBERS = {"ignore_unknown_options": True}
@@ -26,6 +33,31 @@ Categories = Annotated[
     list[str] | None,
     typer.Option("--category", "-c", help="Catégorie d'acteurs (répétable) ; toutes par défaut."),
 ]
+
+SupplyCategories = Annotated[
+    list[str] | None,
+    typer.Option("--category", "-c", help="Catégorie comptée comme approvisionnement (répétable)."),
+]
+
+
+class DistanceMode(StrEnum):
+    straight = "straight"
+    walk = "walk"
+
+
+ModeOption = Annotated[
+    DistanceMode,
+    typer.Option(
+        "--mode",
+        help="straight : à vol d'oiseau ; walk : à pied, sur le réseau de rues importé "
+        "(estimé sans réseau : vol d'oiseau × facteur de détour).",
+    ),
+]
+
+
+def decimal_fr(value: float) -> str:
+    """A short decimal number with a French decimal comma: "1,3"."""
+    return f"{value:g}".replace(".", ",")
 
 
 def number_fr(value: float) -> str:
@@ -56,15 +88,25 @@ def nearest(
     category: Categories = None,
     max_distance: Annotated[
         float | None,
-        typer.Option("--max-distance", help="Distance maximale, en mètres (30 km par défaut, réglable)."),
+        typer.Option(
+            "--max-distance",
+            help="Distance maximale, en mètres (30 km par défaut à vol d'oiseau, 5 km à pied ; réglable).",
+        ),
     ] = None,
+    mode: ModeOption = DistanceMode.straight,
     as_json: JsonOption = False,
 ) -> None:
-    """Les acteurs les plus proches d'un point (distance à vol d'oiseau)."""
+    """Les acteurs les plus proches d'un point (à vol d'oiseau, ou à pied avec --mode walk)."""
     from essmap.index import build_index
 
     cfg = settings()
-    index = build_index(store(cfg), cfg)
+    st = store(cfg)
+    index = build_index(st, cfg)
+    if mode is DistanceMode.walk:
+        _nearest_walk(
+            st, index, cfg, lon, lat, k=k, categories=category, max_distance=max_distance, as_json=as_json
+        )
+        return
     answer = index.nearest_answer(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
     hits = answer.hits
     precision = index.actors["location_precision"].astype(object).to_numpy()
@@ -99,6 +141,147 @@ def nearest(
         label = CATEGORY_LABELS_FR.get(h.category, h.category)
         note = " (position approximative)" if approximate[h.row] else ""
         console.print(f"  {n}. {h.name} — {label} — {distance_fr(h.distance_m)}{note}", soft_wrap=True)
+
+
+def _walk_record(hit: WalkHit, index: SpatialIndex, url: str | None) -> dict[str, Any]:
+    precision = index.actors["location_precision"].astype(object).to_numpy()
+    approximate = approximate_mask(index.actors)
+    return {
+        "id": hit.id,
+        "name": hit.name,
+        "category": hit.category,
+        "distance_m": round(hit.distance_m, 1),
+        "walk_minutes": round(hit.walk_minutes, 1),
+        "distance_method": hit.distance_method,
+        "straight_m": round(hit.straight_m, 1),
+        "location_precision": _clean(precision[hit.row]),
+        "location_approximate": bool(approximate[hit.row]),
+        "directions_url": url,
+    }
+
+
+def _walk_lines(hits: list[WalkHit], index: SpatialIndex) -> None:
+    from essmap.network.walking import minutes_text
+
+    approximate = approximate_mask(index.actors)
+    for n, h in enumerate(hits, 1):
+        label = CATEGORY_LABELS_FR.get(h.category, h.category)
+        note = " (estimation)" if h.distance_method == "estimate" else ""
+        if approximate[h.row]:
+            note += " (position approximative)"
+        walk = f"{distance_fr(h.distance_m)}, {minutes_text(h.walk_minutes)} à pied"
+        console.print(f"  {n}. {h.name} — {label} — {walk}{note}", soft_wrap=True)
+
+
+def _walk_header(method: str, cfg: Settings) -> str:
+    if method == "network":
+        return "à pied (réseau de rues)"
+    factor = decimal_fr(cfg.walk_detour_factor)
+    return f"à pied, estimation (vol d'oiseau × {factor} : pas de réseau de rues ici)"
+
+
+def _nearest_walk(
+    st: Store,
+    index: SpatialIndex,
+    cfg: Settings,
+    lon: float,
+    lat: float,
+    *,
+    k: int,
+    categories: list[str] | None,
+    max_distance: float | None,
+    as_json: bool,
+) -> None:
+    from essmap.network import build_walking_index, directions_url
+
+    walking = build_walking_index(st, cfg, index=index)
+    answer = walking.nearest_answer(lon, lat, k=k, categories=categories or None, max_distance_m=max_distance)
+    if as_json:
+
+        def url(hit: WalkHit) -> str:
+            to_lon, to_lat = walking.actor_lonlat(hit.row)
+            return directions_url(
+                cfg.directions_url, from_lon=lon, from_lat=lat, to_lon=to_lon, to_lat=to_lat
+            )
+
+        print_json(
+            {
+                "mode": "walk",
+                "distance_method": answer.distance_method,
+                "walk_speed_kmh": cfg.walk_speed_kmh,
+                "max_distance_m": answer.max_distance_m,
+                "beyond_m": None if answer.beyond_m is None else round(answer.beyond_m, 1),
+                "beyond_method": "straight",
+                "hits": [_walk_record(h, index, url(h)) for h in answer.hits],
+            }
+        )
+        return
+    if not answer.hits and answer.beyond_m is not None:
+        console.print(
+            f"Aucun acteur à moins de {distance_fr(answer.max_distance_m)} à pied ; "
+            f"le plus proche est à {distance_fr(answer.beyond_m)} à vol d'oiseau."
+        )
+        return
+    if not answer.hits:
+        console.print(f"Aucun acteur trouvé près de ({lon:.5f}, {lat:.5f}).")
+        return
+    console.print(
+        f"Acteurs les plus proches de ({lon:.5f}, {lat:.5f}), {_walk_header(answer.distance_method, cfg)} :"
+    )
+    _walk_lines(answer.hits, index)
+
+
+@app.command(context_settings=NUMBERS)
+def within(
+    lon: Lon,
+    lat: Lat,
+    radius: Annotated[float, typer.Option("--radius", "-r", help="Rayon en mètres.", show_default=False)],
+    category: Categories = None,
+    mode: ModeOption = DistanceMode.straight,
+    as_json: JsonOption = False,
+) -> None:
+    """Les acteurs à moins d'une distance d'un point (à vol d'oiseau, ou à pied avec --mode walk)."""
+    from essmap.index import build_index
+
+    cfg = settings()
+    st = store(cfg)
+    index = build_index(st, cfg)
+    if mode is DistanceMode.walk:
+        from essmap.network import build_walking_index
+
+        walking = build_walking_index(st, cfg, index=index)
+        hits = walking.within(lon, lat, radius_m=radius, categories=category or None)
+        method = walking.point_method(lon, lat)
+        if as_json:
+            print_json(
+                {
+                    "mode": "walk",
+                    "distance_method": method,
+                    "radius_m": radius,
+                    "hits": [_walk_record(h, index, None) for h in hits],
+                }
+            )
+            return
+        console.print(f"{len(hits)} acteur(s) à moins de {distance_fr(radius)}, {_walk_header(method, cfg)}")
+        _walk_lines(hits, index)
+        return
+    found = index.within(lon, lat, radius_m=radius, categories=category or None)
+    if as_json:
+        print_json(
+            {
+                "mode": "straight",
+                "radius_m": radius,
+                "hits": [
+                    {"id": h.id, "name": h.name, "category": h.category, "distance_m": round(h.distance_m, 1)}
+                    for h in found
+                ],
+            }
+        )
+        return
+    console.print(f"{len(found)} acteur(s) à moins de {distance_fr(radius)} à vol d'oiseau")
+    for n, h in enumerate(found, 1):
+        label = CATEGORY_LABELS_FR.get(h.category, h.category)
+        console.print(f"  {n}. {h.name} — {label} — {distance_fr(h.distance_m)}", soft_wrap=True)
 
 
 @app.command(context_settings=NUMBERS)
@@ -147,7 +330,38 @@ def locate(lon: Lon, lat: Lat, as_json: JsonOption = False) -> None:
             )
 
 
-def _out_format(out: Path) -> str:
+def _walk_arguments(st: Store, cfg: Settings, mode: DistanceMode) -> dict[str, Any]:
+    """The mode arguments of an analysis: in walk mode, the stored network and the walking options."""
+    if mode is DistanceMode.straight:
+        return {"mode": "straight"}
+    from essmap.network import WalkOptions, network_from_store
+
+    return {"mode": "walk", "network": network_from_store(st), "walk": WalkOptions.from_settings(cfg)}
+
+
+def _threshold_fr(metres: float, mode: DistanceMode, cfg: Settings) -> str:
+    """A threshold for people; in walk mode with its walking time: "400 m (5 min)"."""
+    if mode is DistanceMode.straight:
+        return distance_fr(metres)
+    from essmap.network.walking import minutes_text
+
+    return f"{distance_fr(metres)} ({minutes_text(metres / (cfg.walk_speed_kmh * 1000 / 60))})"
+
+
+def _distances_fr(methods: pd.Series, cfg: Settings) -> str:
+    """How an analysis measured its distances, for its title."""
+    found = set(methods.dropna().astype(str))
+    if not found or found == {"straight"}:
+        return "distances à vol d'oiseau"
+    if found == {"network"}:
+        return "distances à pied sur le réseau de rues"
+    factor = decimal_fr(cfg.walk_detour_factor)
+    if found == {"estimate"}:
+        return f"distances à pied estimées : vol d'oiseau × {factor}, pas de réseau de rues"
+    return f"distances à pied, sur le réseau de rues ou estimées (vol d'oiseau × {factor})"
+
+
+def out_format(out: Path) -> str:
     suffix = out.suffix.lower()
     if suffix not in {".csv", ".geojson", ".json", ".gpkg"}:
         raise InvalidParameterError(
@@ -164,20 +378,19 @@ def coverage(
             "--threshold", "-t", help="Seuil de distance en mètres (répétable) ; 400 et 800 par défaut."
         ),
     ] = None,
-    category: Annotated[
-        list[str] | None,
-        typer.Option("--category", "-c", help="Catégorie comptée comme approvisionnement (répétable)."),
-    ] = None,
+    category: SupplyCategories = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Écrire le tableau (.csv ou .geojson).")
     ] = None,
+    mode: ModeOption = DistanceMode.straight,
     as_json: JsonOption = False,
 ) -> None:
-    """Couverture des QPV par les points d'approvisionnement en circuit court, par seuil."""
+    """Couverture des QPV par les points d'approvisionnement en circuit court, par seuil (mètres,
+    à vol d'oiseau ou à pied avec --mode walk)."""
     from essmap.analysis.coverage import coverage as compute
 
     cfg = settings()
-    fmt = _out_format(out) if out is not None else None
+    fmt = out_format(out) if out is not None else None
     st = store(cfg)
     qpv = st.load_neighbourhoods()
     table = compute(
@@ -189,6 +402,7 @@ def coverage(
         low_access_share=cfg.low_access_share,
         low_access_residents=cfg.low_access_residents,
         max_threshold_m=cfg.max_threshold_m,
+        **_walk_arguments(st, cfg, mode),
     )
     if out is not None and fmt is not None:
         from essmap.sources import table_to_file
@@ -206,7 +420,7 @@ def coverage(
         return
     grid = Table(
         "QPV", "Seuil", "Surface couverte", "Habitants à portée", "Points", "Le plus proche", "Accès faible",
-        title="Couverture des QPV (distances à vol d'oiseau)",
+        title=f"Couverture des QPV ({_distances_fr(table['distance_method'], cfg)})",
     )  # fmt: skip
     for row in table.itertuples():
         if row.method == "none":
@@ -216,7 +430,7 @@ def coverage(
         closest = "—" if pd.isna(row.nearest_supply_m) else distance_fr(row.nearest_supply_m)
         grid.add_row(
             f"{row.code} {row.name}",
-            distance_fr(row.threshold_m),
+            _threshold_fr(row.threshold_m, mode, cfg),
             f"{row.area_share * 100:.0f} %",
             people,
             str(row.supply_points),
@@ -260,13 +474,14 @@ def suggest(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Écrire les sites (.geojson ou .csv).")
     ] = None,
+    mode: ModeOption = DistanceMode.straight,
     as_json: JsonOption = False,
 ) -> None:
     """Où ouvrir de nouveaux points d'approvisionnement pour toucher le plus d'habitants non couverts."""
     from essmap.analysis.siting import suggest_sites
 
     cfg = settings()
-    fmt = _out_format(out) if out is not None else None
+    fmt = out_format(out) if out is not None else None
     st = store(cfg)
     cands = None
     if candidates is not None:
@@ -284,6 +499,7 @@ def suggest(
         grid=st.load_population_grid(),
         max_count=cfg.max_suggestions,
         max_threshold_m=cfg.max_threshold_m,
+        **_walk_arguments(st, cfg, mode),
     )
     if out is not None and fmt is not None:
         from essmap.sources import table_to_file
@@ -299,7 +515,8 @@ def suggest(
         console.print("Aucun site ne toucherait d'habitants non couverts (ou leur nombre est inconnu).")
         return
     used = threshold if threshold is not None else cfg.default_threshold_m
-    console.print(f"Sites proposés (seuil {distance_fr(used)}, à vol d'oiseau) :")
+    how = _distances_fr(sites["distance_method"], cfg)
+    console.print(f"Sites proposés (seuil {_threshold_fr(used, mode, cfg)}, {how}) :")
     for row in sites.itertuples():
         where = f"({row.geometry.x:.5f}, {row.geometry.y:.5f})"
         if not pd.isna(row.candidate_id):

@@ -93,7 +93,9 @@ class InputData:
             ) from exc
 
 
-def open_input(source: Source | InputData, *, name: str | None = None) -> InputData:
+def open_input(
+    source: Source | InputData, *, name: str | None = None, data_suffixes: Sequence[str] | None = None
+) -> InputData:
     """Open a path or a binary file-like object; a zip archive gives the one data file it holds.
 
     Parameters
@@ -103,6 +105,9 @@ def open_input(source: Source | InputData, *, name: str | None = None) -> InputD
     name
         The name given in messages (for example ``"corps de la requête"``); by default the path,
         or the ``name`` attribute of a file object.
+    data_suffixes
+        Names of the files of an archive that hold data (``(".osm", ".pbf")`` for an
+        OpenStreetMap extract); by default tables and geodata files.
 
     Raises
     ------
@@ -133,7 +138,7 @@ def open_input(source: Source | InputData, *, name: str | None = None) -> InputD
             raise InvalidInputError(Problem("le fichier est vide", file=label))
         opened = InputData(label, PurePosixPath(label).suffix.lower(), content=content)
     if opened.suffix == ".zip" or (not opened.suffix and opened.head(4) == b"PK\x03\x04"):
-        return _archive_member(opened)
+        return _archive_member(opened, data_suffixes)
     return opened
 
 
@@ -163,23 +168,30 @@ def input_format(data: InputData, fmt: InputFormat | None = None) -> InputFormat
     return "csv"
 
 
-def _archive_member(archive: InputData) -> InputData:
-    """The one data file of a zip archive: bytes of a CSV, GeoJSON, GeoPackage, or a shapefile path."""
+def _archive_member(archive: InputData, data_suffixes: Sequence[str] | None = None) -> InputData:
+    """The one data file of a zip archive: bytes of a CSV, GeoJSON, GeoPackage, or a shapefile path
+    (or of a file with one of ``data_suffixes``, when given)."""
+    wanted = _ARCHIVE_DATA_SUFFIXES if data_suffixes is None else frozenset(data_suffixes)
     try:
         with zipfile.ZipFile(archive.path or io.BytesIO(archive.read_bytes())) as zf:
             members = [
                 info
                 for info in zf.infolist()
                 if not info.is_dir()
-                and PurePosixPath(info.filename).suffix.lower() in _ARCHIVE_DATA_SUFFIXES
+                and PurePosixPath(info.filename).suffix.lower() in wanted
                 and not any(part.startswith((".", "__MACOSX")) for part in PurePosixPath(info.filename).parts)
             ]
             if len(members) != 1:
                 found = ", ".join(m.filename for m in members) or "aucun"
+                kinds = (
+                    "CSV, GeoJSON, GeoPackage, shapefile ou FlatGeobuf"
+                    if data_suffixes is None
+                    else ", ".join(sorted(wanted))
+                )
                 raise InvalidInputError(
                     Problem(
-                        "une archive .zip doit contenir un seul fichier de données (CSV, GeoJSON, "
-                        f"GeoPackage, shapefile ou FlatGeobuf) ; trouvés : {found}",
+                        f"une archive .zip doit contenir un seul fichier de données ({kinds}) ; "
+                        f"trouvés : {found}",
                         file=archive.name,
                     )
                 )

@@ -36,7 +36,7 @@ ACTOR_KEY = ("id",)
 GRID_COLUMNS = ("id", "population")
 
 #: Schema version of the stores' tables (both stores); migrated forward when a store is opened.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Author of the changes made by file imports.
 IMPORT_AUTHOR = "import"
@@ -186,6 +186,19 @@ class Store(Protocol):
 
     def load_addresses(self) -> pd.DataFrame:
         """Every imported address (id, label, housenumber, street, postcode, citycode, city, lon, lat)."""
+        ...
+
+    # --- the street network (essmap.store.network) ------------------------------------------
+    def replace_street_network(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Replace the prepared street network (its arrays and description) in one transaction."""
+        ...
+
+    def street_network_meta(self) -> dict[str, Any] | None:
+        """The description of the stored street network (None when none was imported)."""
+        ...
+
+    def load_street_network(self) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """The stored street network's arrays and description (None when none was imported)."""
         ...
 
     # --- keys and proposals (essmap.store.moderation) ---------------------------------------

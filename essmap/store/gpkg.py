@@ -30,7 +30,7 @@ from filelock import FileLock, Timeout
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
 from essmap.store import gpkg_format, moderation
-from essmap.store.addresses import ADDRESSES_SQL, AddressStore
+from essmap.store.addresses import ADDRESSES_SQL
 from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
@@ -39,6 +39,7 @@ from essmap.store.base import (
     history_text,
     now_utc,
 )
+from essmap.store.network import NETWORK_SQL, NetworkStore
 
 META = "essmap_meta"
 #: Feature tables: geometry type and columns (besides ``fid`` and ``geom``), in file order.
@@ -104,9 +105,9 @@ def _create_indexes_and_history(conn: sqlite3.Connection) -> None:
     )
     conn.execute("CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq)")
     gpkg_format.register_table(conn, "actor_history", geometry_type=None)
-    for statement in (*moderation.TABLES_SQL, *ADDRESSES_SQL):
-        conn.execute(statement.format(float8="REAL"))
-    for table in ("api_keys", "proposals", "addresses"):
+    for statement in (*moderation.TABLES_SQL, *ADDRESSES_SQL, *NETWORK_SQL):
+        conn.execute(statement.format(float8="REAL", blob="BLOB"))
+    for table in ("api_keys", "proposals", "addresses", "street_network"):
         gpkg_format.register_table(conn, table, geometry_type=None)
 
 
@@ -132,11 +133,16 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     conn.execute(f"INSERT OR IGNORE INTO {META} (key, value) VALUES ('revision', '0')")
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Version 3 adds the street network (and the plain tables added since version 2, if missing)."""
+    _create_indexes_and_history(conn)
+
+
 #: Forward migrations: from version N to N + 1.
-MIGRATIONS = {1: _migrate_1_to_2}
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
-class GeoPackageStore(AddressStore):
+class GeoPackageStore(NetworkStore):
     """A store in one GeoPackage file (tables ``neighbourhoods``, ``actors``, ``population_grid``,
     ``actor_history`` and ``essmap_meta``)."""
 

@@ -30,7 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
-from essmap.store.addresses import ADDRESSES_SQL, AddressStore
+from essmap.store.addresses import ADDRESSES_SQL
 from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
@@ -39,6 +39,7 @@ from essmap.store.base import (
     history_text,
 )
 from essmap.store.moderation import TABLES_SQL
+from essmap.store.network import NETWORK_SQL, NetworkStore
 
 log = logging.getLogger("essmap.store")
 
@@ -87,6 +88,7 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq);
     {";".join((*TABLES_SQL, *ADDRESSES_SQL)).format(float8="double precision")};
     """,
+    3: ";".join(NETWORK_SQL).format(blob="bytea"),
 }
 
 
@@ -129,7 +131,7 @@ def _geoms(wkbs: Sequence[bytes | None]) -> np.ndarray:
     return out
 
 
-class PostGISStore(AddressStore):
+class PostGISStore(NetworkStore):
     """A store in a PostgreSQL database with PostGIS."""
 
     def __init__(self, url: str, *, pool_size: int = 10, connect_timeout_s: float = 10.0) -> None:
