@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL + PostGIS cluster for the tests and benchmarks, on 127.0.0.1.
 #
 #   bash scripts/pg_cluster.sh start DIR [PORT]   # prints the database URL on its last line
+#                                                 # (without PORT, a free port is chosen)
 #   bash scripts/pg_cluster.sh stop DIR
 #
 # Needs Debian's postgresql-15 and postgresql-15-postgis-3 (installed by .ci/run). The cluster lives
@@ -10,7 +11,10 @@
 set -euo pipefail
 action=${1:?start or stop}
 dir=${2:?cluster folder}
-port=${3:-55432}
+port=${3:-}
+if [ -z "$port" ]; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
   echo "scripts/pg_cluster.sh: PostgreSQL is missing (apt-get install postgresql postgresql-15-postgis-3)" >&2
