@@ -96,7 +96,7 @@ def postgis_databases(count: int) -> tuple[list[str], str | None]:
     if not url:
         folder = tempfile.mkdtemp(prefix="essmap-bench-pg-")
         started = subprocess.run(
-            ["bash", str(TOP / "scripts" / "pg_cluster.sh"), "start", folder, "55434"],
+            ["bash", str(TOP / "scripts" / "pg_cluster.sh"), "start", folder],
             capture_output=True,
             text=True,
             check=True,

@@ -44,7 +44,7 @@ def postgis_server() -> Iterator[str]:
     if not url:
         folder = tempfile.mkdtemp(prefix="essmap-pg-")
         started = subprocess.run(
-            ["bash", str(CLUSTER_SCRIPT), "start", folder, "55433"], capture_output=True, text=True
+            ["bash", str(CLUSTER_SCRIPT), "start", folder], capture_output=True, text=True
         )
         if started.returncode != 0:
             pytest.fail(
