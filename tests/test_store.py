@@ -234,3 +234,24 @@ def test_seeding_lives_above_the_store(settings: Settings) -> None:
     seeded = open_seeded_store(settings)
     assert seeded.exists()
     assert len(seeded.load_actors()) == 15
+
+
+def test_geopackage_geometry_blobs_round_trip_exactly() -> None:
+    from essmap.store import gpkg_format
+
+    rng = np.random.default_rng(3)
+    points = list(shapely.points(rng.uniform(-180, 180, 200), rng.uniform(-90, 90, 200)))
+    geoms = [
+        *points,
+        None,
+        shapely.Point(),
+        shapely.box(0, 0, 1, 1),
+        shapely.MultiPolygon([shapely.box(2, 2, 3, 3)]),
+    ]
+    back = gpkg_format.decode(gpkg_format.encode(geoms))
+    for before, after in zip(geoms, back, strict=True):
+        if before is None:
+            assert after is None
+        else:
+            assert after.equals_exact(before, tolerance=0) or (after.is_empty and before.is_empty)
+            assert after.geom_type == before.geom_type

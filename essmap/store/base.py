@@ -302,15 +302,14 @@ def plain(value: Any) -> Any:
 def table_rows(table: gpd.GeoDataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
     """Rows of a table as plain dicts of ``columns`` and ``geometry`` (a shapely geometry or None)."""
     cols = list(columns)
-    data = {c: [plain(v) for v in table[c].tolist()] if c in table else [None] * len(table) for c in cols}
-    geoms = table.geometry.to_numpy() if len(table) else np.empty(0, dtype=object)
-    rows = []
-    for i in range(len(table)):
-        row = {c: data[c][i] for c in cols}
-        geom = geoms[i]
-        row["geometry"] = None if geom is None or shapely.is_empty(geom) else geom
-        rows.append(row)
-    return rows
+    n = len(table)
+    data = [[plain(v) for v in table[c].tolist()] if c in table else [None] * n for c in cols]
+    geoms = table.geometry.to_numpy() if n else np.empty(0, dtype=object)
+    kept = geoms.copy()
+    if n:
+        kept[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = None
+    names = [*cols, "geometry"]
+    return [dict(zip(names, values, strict=True)) for values in zip(*data, kept.tolist(), strict=True)]
 
 
 def actor_rows(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
@@ -325,7 +324,7 @@ def neighbourhood_rows(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 
 def record_json(row: Mapping[str, Any]) -> dict[str, Any]:
     """An actor row as JSON-ready data for the history: its fields and a GeoJSON point or null."""
-    out = {c: plain(row.get(c)) for c in ACTOR_COLUMNS}
+    out = {c: row.get(c) for c in ACTOR_COLUMNS}  # rows hold plain values already (table_rows)
     geom = row.get("geometry")
     out["geometry"] = None if geom is None else {"type": "Point", "coordinates": [geom.x, geom.y]}
     return out

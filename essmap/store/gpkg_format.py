@@ -23,6 +23,10 @@ USER_VERSION = 10300  # GeoPackage 1.3.0
 
 _HEADER = struct.Struct("<2sBBi")
 _ENVELOPE = struct.Struct("<4d")
+#: A 2D point without envelope, little-endian: header (8 bytes), then WKB (1 + 4 + 16 bytes).
+_POINT_HEADER = _HEADER.pack(b"GP", 0, 0b00001, SRS_ID)
+_POINT_WKB = b"\x01\x01\x00\x00\x00"
+_POINT_BYTES = 8 + 21
 #: Envelope sizes (bytes) by the envelope indicator of the flags byte (bits 1 to 3).
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
@@ -75,8 +79,12 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
     out = np.full(len(blobs), None, dtype=object)
     rows: list[int] = []
     wkbs: list[bytes] = []
+    points: list[int] = []
     for i, blob in enumerate(blobs):
         if blob is None:
+            continue
+        if len(blob) == _POINT_BYTES and blob[:8] == _POINT_HEADER and blob[8:13] == _POINT_WKB:
+            points.append(i)  # a plain 2D point, as essmap writes them: read in one go below
             continue
         if blob[:2] != b"GP" or len(blob) < 8:
             raise ValueError(f"row {i}: not a GeoPackage geometry")
@@ -86,6 +94,10 @@ def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
         wkbs.append(bytes(blob[start:]))
     if rows:
         out[np.asarray(rows)] = shapely.from_wkb(wkbs)
+    if points:
+        raw = np.frombuffer(b"".join(blobs[i] for i in points), dtype=np.uint8).reshape(-1, _POINT_BYTES)  # type: ignore[misc]
+        xy = raw[:, 13:29].copy().view("<f8")
+        out[np.asarray(points)] = shapely.points(xy[:, 0], xy[:, 1])
     return out
 
 
