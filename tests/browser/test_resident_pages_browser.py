@@ -311,7 +311,7 @@ def test_basque_by_accept_language_and_by_the_switch_kept_in_the_url(browser: Br
         page = visit.open(f"{api_url}/map")
         assert page.evaluate("document.documentElement.lang") == "eu"
         expect(page.get_by_role("combobox", name="Zure helbidea")).to_be_visible()
-        expect(page.locator(".essmap-legend")).to_contain_text("Merkatua")
+        expect(page.locator(".essmap-legend")).to_contain_text("Elkartea")
         page.get_by_role("link", name="Français").click()
         page.wait_for_function("window.essmapReady === true && document.documentElement.lang === 'fr'")
         assert "lang=fr" in page.url
@@ -363,7 +363,7 @@ def test_screenshots(browser: Browser, api_url: str, path: str, lang: str, viewp
         if path == "/":
             search = page.locator("#essmap-search-input")
             search.press_sequentially("12 av de lattre", delay=20)
-            page.get_by_role("option").first.click()
+            page.locator("#essmap-search-list [role=option]").first.click()
             expect(page.locator(".essmap-nearest-list li")).to_have_count(3)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = f"residents_{'embed' if path == '/embed' else 'map'}_{lang}_{'phone' if viewport == PHONE else 'desktop'}"
