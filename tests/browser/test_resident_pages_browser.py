@@ -10,6 +10,7 @@ another host is refused. The pages' Content-Security-Policy is bypassed only to 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,7 +126,8 @@ def test_type_an_address_pick_a_suggestion_see_the_nearest_with_next_pickup(
     expect(options.first).to_contain_text("Rue des Tonneliers")
     search.press("ArrowDown")
     active = search.get_attribute("aria-activedescendant")
-    assert active and page.locator(f"#{active}").get_attribute("aria-selected") == "true"
+    assert active
+    assert page.locator(f"#{active}").get_attribute("aria-selected") == "true"
     search.press("Enter")
     expect(listbox).to_be_hidden()
     nearest = page.locator(".essmap-nearest-list li")
@@ -205,13 +207,16 @@ def test_fix_1_long_source_urls_do_not_run_over_the_next_entries(desktop: Visit,
     items = panel.locator(".essmap-unlocated-list li")
     expect(items).to_have_count(4)
     boxes = [items.nth(k).bounding_box() for k in range(4)]
-    for upper, lower in zip(boxes, boxes[1:], strict=False):
-        assert upper and lower and upper["y"] + upper["height"] <= lower["y"] + 0.5
+    for upper, lower in itertools.pairwise(boxes):
+        assert upper
+        assert lower
+        assert upper["y"] + upper["height"] <= lower["y"] + 0.5
     body = panel.locator(".essmap-panel-body")
     assert body.evaluate("el => el.scrollWidth <= el.clientWidth")
     for link in panel.locator("a").all():  # a source is named by its site, in one line or two
         box = link.bounding_box()
-        assert box is not None and box["height"] < 40
+        assert box is not None
+        assert box["height"] < 40
 
 
 def test_fix_2_on_a_phone_the_popup_is_covered_by_no_control(phone: Visit, api_url: str) -> None:
@@ -232,7 +237,8 @@ def test_fix_2_on_a_phone_the_popup_is_covered_by_no_control(phone: Visit, api_u
         assert other is not None
         assert not _boxes_intersect(box, other), control.get_attribute("class")
     # the popup fits the screen
-    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
     page.locator(".leaflet-popup-close-button").click()
     expect(page.locator(".leaflet-control-zoom")).to_be_visible()  # the controls come back
 
@@ -252,10 +258,14 @@ def test_fix_10_the_map_starts_on_its_data_without_world_tiles(desktop: Visit, a
     zooms = [int(re.search(r"/tiles/(\d+)/", url).group(1)) for url in desktop.tiles]  # type: ignore[union-attr]
     assert min(zooms) >= 5, sorted(set(zooms))
     bounds = page.evaluate(
-        "(() => { const b = essmapMap.getBounds(); return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; })()"
+        "(() => { const b = essmapMap.getBounds(); "
+        "return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; })()"
     )
     south, west, north, east = bounds
-    assert south < 43.4742 and north > 43.5061 and west < -1.4962 and east > -1.4528  # the demo actors
+    assert south < 43.4742
+    assert north > 43.5061
+    assert west < -1.4962
+    assert east > -1.4528
 
 
 def test_fix_11_the_unlocated_count_follows_the_category_filter(desktop: Visit, api_url: str) -> None:
@@ -295,7 +305,8 @@ def test_embed_code_page_writes_the_iframe_for_the_chosen_filter_and_view(
     snippet = page.locator("#essmap-embed-snippet")
     expect(snippet).to_have_value(re.compile(r"^<iframe src=\"http://127\.0\.0\.1:\d+/embed\?"))
     value = snippet.input_value()
-    assert "category=amap_delivery_point" in value and "urban_farm" not in value
+    assert "category=amap_delivery_point" in value
+    assert "urban_farm" not in value
     assert "lang=eu" in value
     frame = page.frame_locator("#essmap-embed-preview")
     expect(frame.locator(".leaflet-container")).to_be_visible()
@@ -366,7 +377,8 @@ def test_screenshots(browser: Browser, api_url: str, path: str, lang: str, viewp
             page.locator("#essmap-search-list [role=option]").first.click()
             expect(page.locator(".essmap-nearest-list li")).to_have_count(3)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        name = f"residents_{'embed' if path == '/embed' else 'map'}_{lang}_{'phone' if viewport == PHONE else 'desktop'}"
+        kind = "embed" if path == "/embed" else "map"
+        name = f"residents_{kind}_{lang}_{'phone' if viewport == PHONE else 'desktop'}"
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=viewport == PHONE)
     finally:
         visit.close()
