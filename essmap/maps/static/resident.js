@@ -188,7 +188,9 @@
       }
       this._count = features.length;
       this._index = new global.Supercluster({
-        radius: 60,
+        // in units of a 512-pixel tile: 80 keeps markers at least 40 screen pixels apart, so that
+        // no marker (30 px) or cluster (34 px and more) covers another one's touch target
+        radius: 80,
         maxZoom: this._ctx.maxZoom,
         minPoints: 2,
         map: function (props) { return { m: props.m }; },
