@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 import essmap
+from api.caching import UniqueVary
 from api.deps import warm_cache
 from api.errors import install_error_handlers
 from api.openapi import build_openapi
@@ -27,6 +28,7 @@ from api.routes.ogc import OGCFactory
 from api.routes.operations import OperationsFactory
 from api.routes.pages import PagesFactory
 from api.routes.proximity import ProximityFactory
+from api.routes.residents import ResidentsFactory
 from api.security import NoSniff
 from essmap.cache import RevisionCache
 from essmap.importing import open_seeded_store
@@ -41,7 +43,10 @@ quartiers prioritaires de la politique de la ville (QPV).
 
 * **OGC API - Features** (Part 1 Core, GeoJSON, OpenAPI 3.0) : collections `qpv` et `actors`,
   lisibles par QGIS, GDAL/OGR, OWSLib…
-* **Proximité** : `/nearest`, `/within`, `/locate` (un point, ou plusieurs en POST).
+* **Proximité** : `/nearest`, `/within`, `/locate` (un point, ou plusieurs en POST), depuis des
+  coordonnées ou une adresse ; filtre « ouvert tel jour vers telle heure ».
+* **Habitants** : recherche d'adresse `/geocode`, agenda d'un acteur
+  `/collections/actors/items/{id}/ical`.
 * **Couverture** : `/coverage`, `/coverage/gaps`, `/suggestions`.
 
 Coordonnées en longitude/latitude WGS 84 ; distances en mètres, mesurées dans une projection
@@ -63,6 +68,7 @@ def _telemetry(settings: Settings) -> dict[str, Any]:
 TAGS = [
     {"name": "OGC API - Features", "description": "Données QPV et acteurs au standard OGC"},
     {"name": "proximité", "description": "Acteurs proches d'un point, relation aux QPV"},
+    {"name": "habitants", "description": "Recherche d'adresse et agendas des points de retrait"},
     {"name": "couverture", "description": "Couverture des QPV par l'approvisionnement en circuits courts"},
     {"name": "cartes", "description": "Cartes HTML (habitants, aménageurs, iframe)"},
     {"name": "operations", "description": "Supervision"},
@@ -121,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for factory in (
         OperationsFactory,
         ProximityFactory,
+        ResidentsFactory,
         OGCFactory,
         CollectionsFactory,
         CoverageFactory,
@@ -129,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(factory(settings).router)
     mount_assets(app)
-    # middleware, innermost first: CORS, then the host check, then nosniff on every answer
+    # middleware, innermost first: CORS, Vary once, then the host check, then nosniff on every answer
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -138,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "Cache-Control", "Content-Type"],
         max_age=3600,
     )
+    app.add_middleware(UniqueVary)
     if settings.public_url is None:
         # links are built from the Host header: answer only the hosts the settings trust
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False)

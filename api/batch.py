@@ -13,7 +13,7 @@ import io
 import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from api.geojson import dumps
 from api.layers import Proximity
 from essmap.analysis.zones import outside_territory_error
 from essmap.errors import InvalidInputError, Problem
+from essmap.geocoding import Geocoder, geocode_many
 from essmap.index import ActorHit, QPVRelation
 from essmap.settings import Settings
 from essmap.sources import csv_text, points_from_file
@@ -33,6 +34,8 @@ GEOJSON_TYPES = {"application/geo+json", "application/json"}
 CSV_TYPES = {"text/csv", "text/plain", "application/csv"}
 #: Bad points named one by one in a refused batch (the others are counted).
 MAX_PROBLEMS = 100
+#: Longest address a batch row may give.
+MAX_ADDRESS_CHARS = 200
 #: Nearest supply points computed per chunk (so a chunk costs a few milliseconds whatever k is).
 ANSWERS_PER_CHUNK = 2000
 
@@ -59,14 +62,51 @@ async def read_body(request: Request, settings: Settings) -> bytes:
 
 @dataclass(frozen=True)
 class Points:
-    """Points to locate: lon/lat WGS 84 and the identifier each was given (or None)."""
+    """Points to locate: lon/lat WGS 84 and the identifier each was given (or None).
+
+    A row given by an address has NaN coordinates and its ``addresses`` text until
+    :func:`geocode_points` finds it; ``understood`` then holds the address found for each such row.
+    """
 
     lons: list[float]
     lats: list[float]
     refs: list[str | None]
+    addresses: list[str | None] = field(default_factory=list)
+    understood: list[dict[str, Any] | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lons)
+
+    def to_geocode(self) -> list[int]:
+        """Rows given by an address, not yet geocoded."""
+        return [i for i, text in enumerate(self.addresses) if text is not None and math.isnan(self.lons[i])]
+
+
+def geocode_points(points: Points, geocoder: Geocoder) -> Points:
+    """The points with the rows given by an address geocoded (the best match of each).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming every row whose address matches nothing (all or nothing).
+    """
+    rows = points.to_geocode()
+    texts = [str(points.addresses[i]) for i in rows]
+    found = geocode_many(geocoder, texts)
+    problems = [
+        Problem(f"adresse « {text} » introuvable", file="corps de la requête", row=i, field="address")
+        for i, text, result in zip(rows, texts, found, strict=True)
+        if result is None
+    ]
+    if problems:
+        raise InvalidInputError(problems[:MAX_PROBLEMS])
+    lons, lats = list(points.lons), list(points.lats)
+    understood: list[dict[str, Any] | None] = [None] * len(points)
+    for i, text, result in zip(rows, texts, found, strict=True):
+        assert result is not None
+        lons[i], lats[i] = result.lon, result.lat
+        understood[i] = {"query": text, "label": result.label, "score": result.score}
+    return Points(lons, lats, points.refs, points.addresses, understood)
 
 
 def _bad(message: str, row: int | None = None, field: str | None = None) -> InvalidInputError:
@@ -92,23 +132,26 @@ def points_from_geojson(body: bytes) -> Points:
     lons: list[float] = []
     lats: list[float] = []
     refs: list[str | None] = []
+    addresses: list[str | None] = []
     problems: list[Problem] = []
     for n, feature in enumerate(features):
         try:
-            lon, lat, ref = _point(n, feature)
+            lon, lat, ref, address = _point(n, feature)
         except InvalidInputError as exc:
             problems += exc.problems
             continue
         lons.append(lon)
         lats.append(lat)
         refs.append(ref)
+        addresses.append(address)
     if problems:
         raise InvalidInputError(problems)
-    return Points(lons, lats, refs)
+    return Points(lons, lats, refs, addresses if any(a is not None for a in addresses) else [])
 
 
-def _point(n: int, feature: object) -> tuple[float, float, str | None]:
-    """lon, lat and identifier of feature number ``n`` (the first problem found is raised)."""
+def _point(n: int, feature: object) -> tuple[float, float, str | None, str | None]:
+    """lon, lat, identifier and address of feature number ``n`` (the first problem found is
+    raised). A feature with a null geometry and an ``address`` property has NaN coordinates."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise _bad("un objet Feature est attendu", row=n, field="type")
     ref = feature.get("id")
@@ -118,8 +161,20 @@ def _point(n: int, feature: object) -> tuple[float, float, str | None]:
     if props is not None and not isinstance(props, dict):
         raise _bad("« properties » doit être un objet ou null", row=n, field="properties")
     geometry = feature.get("geometry")
+    if ref is None and props:
+        ref = props.get("id")
+    ref_text = None if ref is None else str(ref)
+    if geometry is None and props is not None:
+        address = props.get("address")
+        if not isinstance(address, str) or not address.strip():
+            raise _bad(
+                "une géométrie nulle demande une propriété « address » (texte)", row=n, field="address"
+            )
+        if len(address) > MAX_ADDRESS_CHARS:
+            raise _bad(f"adresse de plus de {MAX_ADDRESS_CHARS} caractères", row=n, field="address")
+        return math.nan, math.nan, ref_text, address.strip()
     if not isinstance(geometry, dict) or geometry.get("type") != "Point":
-        raise _bad("un point est attendu", row=n, field="geometry")
+        raise _bad("un point (ou une géométrie nulle et une adresse) est attendu", row=n, field="geometry")
     position = geometry.get("coordinates")
     if (
         not isinstance(position, list)
@@ -132,18 +187,28 @@ def _point(n: int, feature: object) -> tuple[float, float, str | None]:
         raise _bad(f"longitude {position[0]} hors de [-180, 180]", row=n, field="lon")
     if not -90 <= lat <= 90:
         raise _bad(f"latitude {position[1]} hors de [-90, 90]", row=n, field="lat")
-    if ref is None and props:
-        ref = props.get("id")
-    return lon, lat, None if ref is None else str(ref)
+    return lon, lat, ref_text, None
 
 
 def points_from_csv(body: bytes) -> Points:
     """Points of a CSV with lon/lat columns, read from memory as ``essmap`` reads point files
     (every bad row named, with its field)."""
-    points = points_from_file(io.BytesIO(body), name="corps de la requête", fmt="csv")
+    points = points_from_file(io.BytesIO(body), name="corps de la requête", fmt="csv", addresses=True)
     geoms = points.geometry
-    refs = [None if r is None else str(r) for r in points["id"].tolist()]
-    return Points(geoms.x.tolist(), geoms.y.tolist(), refs)
+    refs = [None if r is None or r is pd.NA else str(r) for r in points["id"].tolist()]
+    located = geoms.notna()
+    lons = geoms.x.where(located, math.nan).tolist()
+    lats = geoms.y.where(located, math.nan).tolist()
+    addresses = [None if a is pd.NA or a is None else str(a) for a in points["address"].tolist()]
+    too_long = [i for i, a in enumerate(addresses) if a is not None and len(a) > MAX_ADDRESS_CHARS]
+    if too_long:
+        raise InvalidInputError(
+            [
+                _bad(f"adresse de plus de {MAX_ADDRESS_CHARS} caractères", row=i, field="address").problems[0]
+                for i in too_long
+            ]
+        )
+    return Points(lons, lats, refs, addresses if any(a is not None for a in addresses) else [])
 
 
 def check_batch(points: Points, *, k: int, settings: Settings, proximity: Proximity) -> None:
@@ -216,8 +281,8 @@ def locate_one(
     }
 
 
-def csv_columns(generations: Sequence[int]) -> list[str]:
-    header = ["index", "ref", "lon", "lat"]
+def csv_columns(generations: Sequence[int], *, addresses: bool = False) -> list[str]:
+    header = ["index", "ref", *(["address", "address_label"] if addresses else []), "lon", "lat"]
     for g in generations:
         header += [f"qpv{g}_relation", f"qpv{g}_code", f"qpv{g}_name", f"qpv{g}_distance_m"]
     header += [
@@ -229,11 +294,15 @@ def csv_columns(generations: Sequence[int]) -> list[str]:
     return header
 
 
-def _csv_rows(items: list[dict[str, Any]], generations: Sequence[int]) -> str:
+def _csv_rows(items: list[dict[str, Any]], generations: Sequence[int], *, addresses: bool) -> str:
     """Batch results as CSV lines: columns per generation and the nearest supply point."""
     rows = []
     for item in items:
-        row = [item["index"], item["ref"] or "", item["lon"], item["lat"]]
+        row = [item["index"], item["ref"] or ""]
+        if addresses:
+            understood = item.get("address") or {}
+            row += [understood.get("query", ""), understood.get("label", "")]
+        row += [item["lon"], item["lat"]]
         by_gen = {r["generation"]: r for r in item["neighbourhoods"]}
         for g in generations:
             rel = by_gen.get(g) or {}
@@ -251,7 +320,8 @@ def _csv_rows(items: list[dict[str, Any]], generations: Sequence[int]) -> str:
             first.get("distance_m", ""),
         ]
         rows.append([None if v == "" else v for v in row])
-    return csv_text(pd.DataFrame(rows, columns=csv_columns(generations)), header=False)
+    columns = csv_columns(generations, addresses=addresses)
+    return csv_text(pd.DataFrame(rows, columns=columns), header=False)
 
 
 @dataclass(frozen=True)
@@ -274,18 +344,25 @@ class Batch:
         lons, lats = self.points.lons[rows.start : rows.stop], self.points.lats[rows.start : rows.stop]
         relations = index.locate_bulk(lons, lats)
         hits = index.nearest_bulk(lons, lats, k=self.k, categories=self.categories)
+        understood = self.points.understood
         items = [
-            {"index": i, "ref": self.points.refs[i], **locate_one(self.proximity, lon, lat, rel, found)}
+            {
+                "index": i,
+                "ref": self.points.refs[i],
+                **({"address": understood[i]} if understood and understood[i] is not None else {}),
+                **locate_one(self.proximity, lon, lat, rel, found),
+            }
             for i, lon, lat, rel, found in zip(rows, lons, lats, relations, hits, strict=True)
         ]
         if self.csv:
-            return _csv_rows(items, index.generations)
+            return _csv_rows(items, index.generations, addresses=bool(understood))
         text = ",".join(dumps(item) for item in items)
         return text if rows.start == 0 else "," + text
 
     def head(self) -> str:
         if self.csv:
-            return csv_text(pd.DataFrame(columns=csv_columns(self.proximity.index.generations)))
+            columns = csv_columns(self.proximity.index.generations, addresses=bool(self.points.understood))
+            return csv_text(pd.DataFrame(columns=columns))
         return f'{{"count":{len(self.points)},"results":['
 
     def tail(self) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.security import HeadersMiddleware
 from api.urls import base_url
 
 CACHE_CONTROL = "public, max-age=60"
@@ -54,3 +56,18 @@ def conditional(
     response = build()
     response.headers.update(cache_headers(etag))
     return response
+
+
+class UniqueVary(HeadersMiddleware):
+    """``Vary`` names each request header once.
+
+    A route says what its body varies with (``Accept, Origin``), and the CORS middleware adds
+    ``Origin`` again when it answers a cross-origin request: caches would read the header twice.
+    """
+
+    def edit(self, headers: MutableHeaders) -> None:
+        values = headers.getlist("vary")
+        if values:
+            names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+            del headers["vary"]
+            headers["Vary"] = ", ".join(dict.fromkeys(n if n == "*" else n.title() for n in names))

@@ -5,12 +5,19 @@
   filter columns and the days of the temporal property for ``datetime``. A request then only
   selects row numbers and joins strings.
 - :class:`Proximity`: the spatial index with each actor's GeoJSON written once.
+
+Actors carry their schedule as written, its French description and structured form (written
+once), and their next pick-up (``next_pickup``, ``next_pickup_description``), which changes with
+time: it is kept per actor by :class:`essmap.schedules.NextPickups` and appended to the feature
+when answering. Both also keep the actors' weekly slots (:class:`essmap.schedules.WeeklySlots`) for
+the filter "open on DAY around TIME".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import geopandas as gpd
 import numpy as np
@@ -18,10 +25,11 @@ import pandas as pd
 import shapely
 
 from api.filters import BBox, Period
-from api.geojson import feature_json, geometries_json, records
+from api.geojson import dumps, feature_json, geometries_json, records
 from essmap.errors import NotFoundError
 from essmap.index import ActorHit, SpatialIndex, build_index
 from essmap.labels import CATEGORY_LABELS_FR
+from essmap.schedules import NextPickups, OpenAround, Pickup, WeeklySlots, describe_pickup, schedule_details
 from essmap.settings import Settings
 from essmap.store import Store
 
@@ -38,6 +46,7 @@ class CollectionSpec:
     properties: Callable[[gpd.GeoDataFrame], pd.DataFrame]
     filters: tuple[str, ...]
     temporal: str | None = None  # the date property that ``datetime`` filters on, if any
+    schedules: str | None = None  # the schedule column (next pick-up, open filter), if any
 
 
 def _qpv_ids(table: gpd.GeoDataFrame) -> list[str]:
@@ -56,7 +65,30 @@ def _actor_properties(table: gpd.GeoDataFrame) -> pd.DataFrame:
     props = pd.DataFrame(table.drop(columns=[table.geometry.name, "id"]))
     labels = props["category"].map(lambda c: CATEGORY_LABELS_FR.get(str(c)) if pd.notna(c) else None)
     props.insert(props.columns.get_loc("category") + 1, "category_label", labels.astype("string"))
+    details = [schedule_details(v) for v in props["schedule"].tolist()]
+    at = props.columns.get_loc("schedule") + 1
+    props.insert(at, "schedule_description", [d["schedule_description"] for d in details])
+    props.insert(at + 1, "schedule_structured", [d["schedule_structured"] for d in details])
     return props
+
+
+def pickup_json(pickup: Pickup | None) -> str:
+    """The next pick-up members of an actor's properties, as JSON text (without braces)."""
+    if pickup is None:
+        return '"next_pickup":null,"next_pickup_description":null'
+    return (
+        f'"next_pickup":{dumps(pickup.as_dict())},"next_pickup_description":{dumps(describe_pickup(pickup))}'
+    )
+
+
+def schedule_tables(schedules: list[object]) -> tuple[NextPickups[str], WeeklySlots]:
+    """The next pick-ups and weekly slots of a column of schedules (built once per revision)."""
+    return NextPickups(schedules, pickup_json), WeeklySlots(schedules)
+
+
+def open_rows(open_filter: OpenAround, schedules: list[object], weekly: WeeklySlots) -> np.ndarray:
+    """A boolean array: which rows are open on the filter's day around its time."""
+    return open_filter.mask(schedules, weekly=weekly)
 
 
 COLLECTIONS: dict[str, CollectionSpec] = {
@@ -84,6 +116,7 @@ COLLECTIONS: dict[str, CollectionSpec] = {
         properties=_actor_properties,
         filters=("category",),
         temporal="last_verified",
+        schedules="schedule",
     ),
 }
 
@@ -100,26 +133,52 @@ class CollectionData:
     tree_rows: np.ndarray
     extent: list[float] | None
     days: np.ndarray | None  # datetime64[D] of the temporal property (NaT when missing)
+    schedules: list[object] | None = None  # the schedule column, when the collection has one
+    pickups: NextPickups[str] | None = None
+    weekly: WeeklySlots | None = None
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.size = len(self.ids)
 
-    def feature(self, feature_id: str) -> str:
+    def row(self, feature_id: str) -> int:
         row = self.row_of.get(feature_id)
         if row is None:
             raise NotFoundError(f"aucun objet d'identifiant « {feature_id} » dans cette collection")
-        return self.features[row]
+        return row
+
+    def texts(self, rows: Sequence[int] | np.ndarray, now: datetime) -> list[str]:
+        """The features of ``rows`` as GeoJSON text, with their next pick-up at ``now``."""
+        rows = [int(r) for r in rows]
+        if self.pickups is None:
+            return [self.features[r] for r in rows]
+        features = self.features
+        return [
+            f"{features[r][:-2]},{fragment}}}}}"
+            for r, fragment in zip(rows, self.pickups.at(rows, now), strict=True)
+        ]
 
     def select(
-        self, *, bbox: BBox | None, filters: Mapping[str, object], period: Period | None = None
+        self,
+        *,
+        bbox: BBox | None,
+        filters: Mapping[str, object],
+        period: Period | None = None,
+        open_filter: OpenAround | None = None,
     ) -> np.ndarray:
-        """Row numbers matching the filters, the bbox and the period, in store order.
+        """Row numbers matching the filters, the bbox, the period and the opening times, in store
+        order.
 
         A collection without a temporal property ignores ``period``; a feature without a date
-        never matches one.
+        never matches one. ``open_filter`` keeps the actors open then (a collection without
+        schedules has none).
         """
         mask = np.ones(self.size, dtype=bool)
+        if open_filter is not None:
+            if self.schedules is None or self.weekly is None:
+                mask[:] = False
+            else:
+                mask &= open_rows(open_filter, self.schedules, self.weekly)
         if period is not None and self.days is not None:
             start, end = period
             mask &= ~np.isnat(self.days)
@@ -171,6 +230,10 @@ def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
     if spec.temporal is not None:
         parsed = pd.to_datetime(table[spec.temporal], errors="coerce", format="%Y-%m-%d")
         days = parsed.to_numpy(dtype="datetime64[D]")
+    schedules = pickups = weekly = None
+    if spec.schedules is not None:
+        schedules = table[spec.schedules].astype(object).where(table[spec.schedules].notna(), None).tolist()
+        pickups, weekly = schedule_tables(schedules)
     return CollectionData(
         ids=ids,
         features=features,
@@ -180,6 +243,9 @@ def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
         tree_rows=rows,
         extent=extent,
         days=days,
+        schedules=schedules,
+        pickups=pickups,
+        weekly=weekly,
     )
 
 
@@ -189,12 +255,17 @@ class Proximity:
     """The spatial index of one store revision, with each actor's GeoJSON written once.
 
     ``prefix[row]`` is the actor's whole Feature without the end of its properties object, so that
-    answering a query only appends a distance: nothing is parsed or serialised again.
+    answering a query only appends its next pick-up and a distance: nothing is parsed or
+    serialised again.
     """
 
     index: SpatialIndex
     prefix: list[str]
     lonlat: list[tuple[float, float] | None]
+    row_of: dict[str, int]
+    schedules: list[object]
+    pickups: NextPickups[str]
+    weekly: WeeklySlots
 
     @classmethod
     def from_store(cls, store: Store, settings: Settings) -> Proximity:
@@ -212,8 +283,28 @@ class Proximity:
         for row, geom in enumerate(geoms):
             if geom is not None and not geom.is_empty:
                 lonlat[row] = (float(geom.x), float(geom.y))
-        return cls(index=index, prefix=prefix, lonlat=lonlat)
+        column = actors["schedule"]
+        schedules = column.astype(object).where(column.notna(), None).tolist()
+        pickups, weekly = schedule_tables(schedules)
+        return cls(
+            index=index,
+            prefix=prefix,
+            lonlat=lonlat,
+            row_of={fid: row for row, fid in enumerate(ids)},
+            schedules=schedules,
+            pickups=pickups,
+            weekly=weekly,
+        )
 
-    def hit_feature(self, hit: ActorHit) -> str:
-        """One actor found by a proximity query, as a GeoJSON Feature with ``distance_m``."""
-        return f'{self.prefix[hit.row]}"distance_m":{hit.distance_m:.1f}}}}}'
+    def hit_features(self, hits: Sequence[ActorHit], now: datetime) -> list[str]:
+        """Actors found by a proximity query, as GeoJSON Features with their next pick-up at
+        ``now`` and ``distance_m``."""
+        fragments = self.pickups.at([h.row for h in hits], now)
+        return [
+            f'{self.prefix[h.row]}{fragment},"distance_m":{h.distance_m:.1f}}}}}'
+            for h, fragment in zip(hits, fragments, strict=True)
+        ]
+
+    def open_mask(self, open_filter: OpenAround) -> np.ndarray:
+        """Which actors (rows of the index's table) are open on the filter's day around its time."""
+        return open_rows(open_filter, self.schedules, self.weekly)

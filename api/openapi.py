@@ -47,6 +47,13 @@ Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"description": "Ressource introuvable (problem+json)"}}
 TOO_LARGE: Responses = {413: {"description": "Requête trop volumineuse (problem+json)"}}
 UNSUPPORTED: Responses = {415: {"description": "Type de contenu non pris en charge (problem+json)"}}
+GEOCODER_UNAVAILABLE: Responses = {
+    503: {
+        "description": (
+            "Recherche d'adresse indisponible : aucune adresse importée ni service réglé (problem+json)"
+        )
+    }
+}
 NOT_MODIFIED: Responses = {304: {"description": "Non modifié (la représentation du client est à jour)"}}
 
 

@@ -8,11 +8,14 @@ document. ``extra="forbid"`` makes an unknown parameter FastAPI's own validation
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from essmap.errors import InvalidParameterError
 from essmap.model import Category
+from essmap.schedules import PARIS, OpenAround, ScheduleError, parse_day
 
 
 class QueryModel(BaseModel):
@@ -48,3 +51,65 @@ class PageQuery(QueryModel):
 def category_values(category: list[Category] | None) -> list[str] | None:
     """The category names asked for, or None for every category."""
     return [c.value for c in category] if category else None
+
+
+class OpenQuery(QueryModel):
+    """The filter "open on DAY around TIME" (the actors' schedules, Europe/Paris time)."""
+
+    open_day: str | None = Field(
+        None,
+        description="Acteurs ouverts ce jour de la semaine (lun, mar… ou lundi, mardi…) ; avec open_time",
+        examples=["mar"],
+    )
+    open_time: str | None = Field(
+        None, description="… autour de cette heure (18:45 ou 18h45, heure de Paris) ; avec open_day"
+    )
+    open_tolerance_min: float = Field(
+        30, ge=0, le=1440, description="Marge autour de open_time, en minutes (30 par défaut)"
+    )
+
+    def open_filter(self) -> OpenAround | None:
+        """The filter asked for (None without ``open_day`` and ``open_time``); seasons and closed
+        dates count from today (Europe/Paris)."""
+        if self.open_day is None and self.open_time is None:
+            return None
+        if self.open_day is None or self.open_time is None:
+            missing = "open_day" if self.open_day is None else "open_time"
+            raise InvalidParameterError(missing, f"{missing} manquant : open_day et open_time vont ensemble")
+        try:
+            parse_day(self.open_day)
+        except ScheduleError as exc:
+            raise InvalidParameterError("open_day", str(exc)) from None
+        try:
+            return OpenAround(
+                self.open_day,
+                self.open_time,
+                tolerance_min=self.open_tolerance_min,
+                on_or_after=datetime.now(PARIS).date(),
+            )
+        except ScheduleError as exc:
+            raise InvalidParameterError("open_time", str(exc)) from None
+
+    def open_members(self) -> dict[str, object]:
+        """The filter as a top-level member of an answer (empty without a filter)."""
+        if self.open_day is None:
+            return {}
+        return {
+            "open": {"day": self.open_day, "time": self.open_time, "tolerance_min": self.open_tolerance_min}
+        }
+
+
+class PointQuery(QueryModel):
+    """Where a proximity query is asked from: ``lon`` and ``lat``, or an ``address``."""
+
+    lon: Annotated[float | None, Field(ge=-180, le=180, description="Longitude WGS 84 (ex. -1.4748)")] = None
+    lat: Annotated[float | None, Field(ge=-90, le=90, description="Latitude WGS 84 (ex. 43.4929)")] = None
+    address: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description=(
+            "Adresse à la place de lon et lat (ex. « 12 avenue de Lattre de Tassigny Bayonne ») : "
+            "le point de la meilleure réponse de la recherche d'adresse ; la réponse dit l'adresse comprise"
+        ),
+    )

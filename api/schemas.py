@@ -71,9 +71,21 @@ class OGCFeatureCollection(FeatureCollection):
     links: list[Link]
 
 
+class PickupOut(BaseModel):
+    start: str = Field(description="Début, ISO 8601 avec le décalage UTC (2026-06-02T18:30:00+02:00)")
+    end: str = Field(description="Fin, ISO 8601 avec le décalage UTC")
+
+
 class ActorHitProperties(_Open):
     name: str | None
     category: str | None
+    schedule: str | None = Field(default=None, description="Horaires, tels qu'écrits")
+    schedule_description: str | None = Field(default=None, description="Horaires en une phrase (français)")
+    next_pickup: PickupOut | None = Field(default=None, description="Prochain retrait (heure de Paris)")
+    next_pickup_description: str | None = Field(
+        default=None, description="Prochain retrait en français (mardi 2 juin 2026, 18h30–19h30)"
+    )
+    last_verified: str | None = Field(default=None, description="Date de dernière vérification (AAAA-MM-JJ)")
     distance_m: float = Field(ge=0, description="Distance en ligne droite, en mètres")
 
 
@@ -85,8 +97,23 @@ class ActorHitCollection(FeatureCollection):
     features: list[ActorHitFeature]  # type: ignore[assignment]
 
 
+class AddressUnderstood(BaseModel):
+    query: str = Field(description="L'adresse donnée")
+    label: str = Field(description="L'adresse comprise (meilleure réponse de la recherche d'adresse)")
+    lon: float
+    lat: float
+
+
+class OpenFilterOut(BaseModel):
+    day: str
+    time: str
+    tolerance_min: float
+
+
 class NearestCollection(ActorHitCollection):
     numberReturned: int = Field(ge=0)  # noqa: N815
+    address: AddressUnderstood | None = Field(default=None, description="Avec address : l'adresse comprise")
+    open: OpenFilterOut | None = Field(default=None, description="Le filtre d'ouverture appliqué")
     max_distance_m: float = Field(gt=0, description="Distance maximale de la recherche, en mètres")
     beyond_m: float | None = Field(
         default=None,
@@ -101,6 +128,14 @@ class ActorHitPage(ActorHitCollection):
     numberMatched: int = Field(ge=0)  # noqa: N815  (OGC member name)
     numberReturned: int = Field(ge=0)  # noqa: N815
     links: list[Link]
+    address: AddressUnderstood | None = Field(default=None, description="Avec address : l'adresse comprise")
+    open: OpenFilterOut | None = Field(default=None, description="Le filtre d'ouverture appliqué")
+
+
+class GeocodeCollection(FeatureCollection):
+    version: str
+    query: str
+    limit: int
 
 
 class QPVRelationOut(BaseModel):

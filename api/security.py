@@ -49,20 +49,30 @@ def html_page(html: str, *, headers: dict[str, str] | None = None) -> HTMLRespon
     return HTMLResponse(html, headers={**(headers or {}), **policy})
 
 
-class NoSniff:
-    """ASGI middleware: ``X-Content-Type-Options: nosniff`` on every response."""
+class HeadersMiddleware:
+    """ASGI middleware that edits the headers of every HTTP response (:meth:`edit`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    def edit(self, headers: MutableHeaders) -> None:
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def send_with_header(message: Message) -> None:
+        async def send_edited(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).setdefault("X-Content-Type-Options", "nosniff")
+                self.edit(MutableHeaders(scope=message))
             await send(message)
 
-        await self.app(scope, receive, send_with_header)
+        await self.app(scope, receive, send_edited)
+
+
+class NoSniff(HeadersMiddleware):
+    """``X-Content-Type-Options: nosniff`` on every response."""
+
+    def edit(self, headers: MutableHeaders) -> None:
+        headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -38,14 +38,16 @@ PRECISION_LABELS_FR: Final[dict[str, str]] = {
 
 #: What an approximate location means, by precision (shown in popups).
 PRECISION_NOTES_FR: Final[dict[str, str]] = {
-    "street": "le point est placé dans la rue, il peut être décalé de plusieurs centaines de mètres.",
-    "neighbourhood": (
+    "street": N_("le point est placé dans la rue, il peut être décalé de plusieurs centaines de mètres."),
+    "neighbourhood": N_(
         "seul le quartier est connu, le point peut être décalé de plusieurs centaines de mètres."
     ),
-    "commune": "seule la commune est connue, le point peut être à plusieurs kilomètres du lieu réel.",
-    "unknown": "la précision du point n'est pas connue ; vérifiez l'adresse avant de vous déplacer.",
+    "commune": N_("seule la commune est connue, le point peut être à plusieurs kilomètres du lieu réel."),
+    "unknown": N_("la précision du point n'est pas connue ; vérifiez l'adresse avant de vous déplacer."),
     # the published location is precise, but the point was placed approximately (by hand…)
-    "placed": "le point a été placé approximativement, il peut être décalé de plusieurs centaines de mètres.",
+    "placed": N_(
+        "le point a été placé approximativement, il peut être décalé de plusieurs centaines de mètres."
+    ),
 }
 #: How residents were counted (the ``method`` column of the coverage table).
 METHOD_LABELS_FR: Final[dict[str, str]] = {
@@ -54,8 +56,8 @@ METHOD_LABELS_FR: Final[dict[str, str]] = {
     "none": N_("population inconnue : part de la surface couverte"),
 }
 
-GENERATION_LABEL_FR: Final = "Quartiers prioritaires {generation}"
-SCHEMATIC_NOTE_FR: Final = (
+GENERATION_LABEL_FR: Final = N_("Quartiers prioritaires {generation}")
+SCHEMATIC_NOTE_FR: Final = N_(
     "Contour schématique : tracé approximatif, ce n'est pas la limite officielle du quartier."
 )
 

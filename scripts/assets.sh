@@ -10,7 +10,13 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "scripts/assets.sh: npm is missing (install Node.js and npm, e.g. apt-get install nodejs npm)" >&2
   exit 1
 fi
-npm ci --no-audit --no-fund --loglevel=error --omit=dev
+# --dev (scripts/test.sh) also installs the development packages the tests use (axe-core, run in
+# Chromium by the accessibility tests); they stay in node_modules/ and are never served
+if [ "${1:-}" = "--dev" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm ci --no-audit --no-fund --loglevel=error --omit=dev
+fi
 vendor="$top/essmap/maps/vendor"
 # Every package listed in package.json's dependencies: its dist/ folder (without source maps and
 # ES modules) and its licence, under vendor/<package>/.

@@ -43,6 +43,34 @@ EXTRA_ACTORS = pd.DataFrame(
 EXTRA_POINTS = [shapely.Point(179.9, -16.8), shapely.Point(-179.95, -16.5), None]
 
 
+#: Schedules given to demo actors in the residents' tests (the demo set gives none that can be read).
+RESIDENT_SCHEDULES = {
+    "amap-patxoki": "mar 18:30-19:30 (au local du Patxoki)",
+    "amap-mvc-balichon": "jeu 18h-19h30",
+}
+
+
+def add_resident_data(settings: Settings, folder: Path) -> Path:
+    """Import the BAN-format test addresses (tests/ban_support.SMALL_SET) and give two demo
+    actors a weekly schedule; returns the address file written."""
+    from essmap.importing import import_addresses
+    from tests.ban_support import SMALL_SET, ban_rows, write_ban
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_ban(folder / "adresses-64.csv", ban_rows(SMALL_SET))
+    store = open_seeded_store(settings)
+    try:
+        import_addresses(store, path)
+        actors = store.load_actors()
+        chosen = actors[actors["id"].isin(list(RESIDENT_SCHEDULES))].copy()
+        chosen["schedule"] = chosen["id"].map(RESIDENT_SCHEDULES)
+        fields = pd.DataFrame(chosen.drop(columns="geometry"))
+        store.upsert_actors(actor_frame(fields, chosen.geometry.values))
+    finally:
+        store.close()
+    return path
+
+
 def populate(data_dir: Path, **options: object) -> Settings:
     """Demo set (2 QPVs 2024, 15 actors) + the 105 real Occitanie QPVs of 2015 + 3 extra actors."""
     settings = Settings(data_dir=data_dir, **options)

@@ -365,9 +365,19 @@ def test_cors_allow_list_from_settings(tmp_path: Path) -> None:
         assert allowed.headers["access-control-allow-origin"] == "https://ville.example"
         other = http.get("/conformance", headers={"Origin": "https://ailleurs.example"})
         assert "access-control-allow-origin" not in other.headers
+        # the landing page varies with Accept and Origin, each named once (issue 14, item 13)
+        for accept in ("text/html", "application/json"):
+            landing = http.get("/", headers={"Origin": "https://ville.example", "Accept": accept})
+            names = [n.strip() for n in landing.headers["vary"].split(",")]
+            assert sorted(names) == sorted(set(names))
+            assert {"Accept", "Origin"} <= set(names)
 
 
 # --- documentation ------------------------------------------------------------------------------
+#: The filter "open on DAY around TIME" (tests/test_api_residents.py).
+OPEN_PARAMETERS = {"open_day", "open_time", "open_tolerance_min"}
+
+
 def test_openapi_is_3_0_and_documents_problems_not_422(client: httpx.Client) -> None:
     doc = client.get("/openapi.json").json()
     assert doc["openapi"] == "3.0.3"
@@ -380,7 +390,7 @@ def test_openapi_is_3_0_and_documents_problems_not_422(client: httpx.Client) -> 
             assert "application/problem+json" in operation["responses"]["400"]["content"]
     items = doc["paths"]["/collections/actors/items"]["get"]
     names = {p["name"] for p in items["parameters"]}
-    assert names == {"bbox", "datetime", "limit", "offset", "category", "f"}
+    assert names == {"bbox", "datetime", "limit", "offset", "category", "f"} | OPEN_PARAMETERS
     assert "application/geo+json" in items["responses"]["200"]["content"]
     assert '"const"' not in str(doc).replace("'", '"')
 

@@ -7,6 +7,7 @@ made in a loop.
 """
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
@@ -22,11 +23,12 @@ from api.filters import parse_bbox, parse_datetime
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
 from api.layers import COLLECTIONS, CollectionData, CollectionSpec
 from api.openapi import NOT_FOUND, NOT_MODIFIED, content, geojson
-from api.query import JsonFormat, PageQuery, QueryModel
+from api.query import JsonFormat, OpenQuery, PageQuery, QueryModel
 from api.schemas import Collection, Collections, Feature, OGCFeatureCollection
 from api.urls import link, page_of, url
 from essmap.cache import Versioned
 from essmap.model import Category
+from essmap.schedules import PARIS, OpenAround
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 BBOX_DESCRIPTION = (
@@ -66,6 +68,9 @@ class ItemsQuery(PageQuery):
     def filters(self) -> dict[str, object]:
         return {}
 
+    def open_filter(self) -> OpenAround | None:
+        return None
+
 
 class QpvItemsQuery(ItemsQuery):
     datetime: str | None = Field(
@@ -82,7 +87,7 @@ class QpvItemsQuery(ItemsQuery):
         return {"generation": self.generation, "code": self.code}
 
 
-class ActorItemsQuery(ItemsQuery):
+class ActorItemsQuery(OpenQuery, ItemsQuery):
     datetime: str | None = Field(
         None,
         description=(
@@ -100,25 +105,53 @@ class ActorItemsQuery(ItemsQuery):
 ITEMS_QUERIES: dict[str, type[ItemsQuery]] = {"qpv": QpvItemsQuery, "actors": ActorItemsQuery}
 
 
-def items_page(request: Request, spec: CollectionSpec, data: CollectionData, q: ItemsQuery) -> Response:
-    """One page of a collection's items, filtered by bbox, datetime and properties (GeoJSON)."""
-    rows = data.select(bbox=parse_bbox(q.bbox), filters=q.filters(), period=parse_datetime(q.datetime))
+def _digest(texts: list[str]) -> str:
+    """What identifies features whose text changes with time (the next pick-ups), for the ETag."""
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+
+
+def items_page(
+    request: Request, spec: CollectionSpec, data: Versioned[CollectionData], q: ItemsQuery
+) -> Response:
+    """One page of a collection's items, filtered by bbox, datetime, properties and opening times
+    (GeoJSON); actors carry their next pick-up from now."""
+    value = data.value
+    rows = value.select(
+        bbox=parse_bbox(q.bbox),
+        filters=q.filters(),
+        period=parse_datetime(q.datetime),
+        open_filter=q.open_filter(),
+    )
     page, members = page_of(request, rows, limit=q.limit, offset=q.offset, media_type=GEOJSON_MEDIA_TYPE)
-    collection = link(url(request, f"/collections/{spec.id}"), "collection", JSON_MEDIA_TYPE, spec.title)
-    members["links"].insert(1, collection)
-    members["timeStamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    body = '{"type":"FeatureCollection","features":[' + ",".join(data.features[i] for i in page) + "]}"
-    return GeoJSONResponse(with_members(body, members).encode())
+    features = value.texts(page, dt.datetime.now(PARIS))
+
+    def build() -> Response:
+        collection = link(url(request, f"/collections/{spec.id}"), "collection", JSON_MEDIA_TYPE, spec.title)
+        members["links"].insert(1, collection)
+        members["timeStamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        body = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+        return GeoJSONResponse(with_members(body, members).encode())
+
+    variant = _digest(features) if value.pickups is not None else ""
+    return conditional(request, data.revision, build, variant=variant)
 
 
-def feature_json(request: Request, spec: CollectionSpec, data: CollectionData, feature_id: str) -> Response:
+def feature_json(
+    request: Request, spec: CollectionSpec, data: Versioned[CollectionData], feature_id: str
+) -> Response:
     """One feature with its links (404 when the collection has no such feature)."""
-    feature = data.feature(feature_id)
-    links = [
-        link(url(request, f"/collections/{spec.id}/items/{feature_id}"), "self", GEOJSON_MEDIA_TYPE),
-        link(url(request, f"/collections/{spec.id}"), "collection", JSON_MEDIA_TYPE, spec.title),
-    ]
-    return GeoJSONResponse(with_members(feature, {"links": links}).encode())
+    value = data.value
+    (feature,) = value.texts([value.row(feature_id)], dt.datetime.now(PARIS))
+
+    def build() -> Response:
+        links = [
+            link(url(request, f"/collections/{spec.id}/items/{feature_id}"), "self", GEOJSON_MEDIA_TYPE),
+            link(url(request, f"/collections/{spec.id}"), "collection", JSON_MEDIA_TYPE, spec.title),
+        ]
+        return GeoJSONResponse(with_members(feature, {"links": links}).encode())
+
+    variant = _digest([feature]) if value.pickups is not None else ""
+    return conditional(request, data.revision, build, variant=variant)
 
 
 class CollectionsQuery(QueryModel):
@@ -187,7 +220,7 @@ class CollectionsFactory(BaseFactory):
             dependencies=[HeavySlot],
         )
         def items(request: Request, q: Annotated[items_query, Query()], data: data_dep) -> Response:  # type: ignore[valid-type]
-            return conditional(request, data.revision, lambda: items_page(request, spec, data.value, q))
+            return items_page(request, spec, data, q)
 
         @self.router.get(
             path + "/items/{featureId}",
@@ -202,6 +235,4 @@ class CollectionsFactory(BaseFactory):
             data: data_dep,
             featureId: Annotated[str, Path(description="Identifiant de l'objet")],  # noqa: N803  (OGC name)
         ) -> Response:
-            return conditional(
-                request, data.revision, lambda: feature_json(request, spec, data.value, featureId)
-            )
+            return feature_json(request, spec, data, featureId)

@@ -28,6 +28,9 @@ class LandingQuery(QueryModel):
     f: Literal["json", "html"] | None = Field(
         None, description="Format de la réponse : json, ou html (carte) ; sinon selon l'en-tête Accept"
     )
+    lang: Literal["fr", "eu"] | None = Field(
+        None, description="Langue de la carte (fr, eu) ; sinon selon l'en-tête Accept-Language"
+    )
 
 
 class ConformanceQuery(QueryModel):
@@ -85,7 +88,10 @@ class OGCFactory(BaseFactory):
                 response = await pages.resident_page(request, variant="html")
             else:
                 response = FastJSONResponse(landing(request))
-            response.headers["Vary"] = "Accept, Origin"
+            # the HTML page also varies with Accept-Language (set by resident_page)
+            response.headers["Vary"] = ", ".join(
+                filter(None, ["Accept, Origin", response.headers.get("vary")])
+            )
             return response
 
         @self.router.get(

@@ -11,8 +11,9 @@ __future__ import annotations``: FastAPI reads the handlers' annotations at run 
 import functools
 import mimetypes
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Query, Request
 from pydantic import Field
@@ -25,7 +26,9 @@ from api.factory import BaseFactory
 from api.query import QueryModel
 from api.security import html_page
 from essmap.errors import EssmapError
+from essmap.i18n import LANGUAGES, negotiate
 from essmap.model import Category
+from essmap.schedules import PARIS
 from essmap.settings import Settings
 from essmap.store import Store
 
@@ -74,14 +77,37 @@ def _with_url_state(html: str) -> str:
     return html.replace("</body>", tag + "\n</body>", 1) if "</body>" in html else html + tag
 
 
-def resident_html(store: Store, settings: Settings) -> str:
+#: The URLs the resident pages use on this server.
+PAGE_API = {
+    "geocode": "/geocode",
+    "ical": "/collections/actors/items/{id}/ical",
+    "full": "/map",
+    "embed": "/embed",
+    "languages": "lang",
+}
+
+
+def resident_html(store: Store, settings: Settings, *, mode: str = "full", lang: str = "fr") -> str:
     """The resident map page of the store's content, with the URL-state script."""
     from essmap.maps.resident import render_resident_map
 
     html = render_resident_map(
-        store.load_neighbourhoods(), store.load_actors(), settings=settings, asset_url=ASSET_URL
+        store.load_neighbourhoods(),
+        store.load_actors(),
+        settings=settings,
+        asset_url=ASSET_URL,
+        lang=lang,
+        mode="embed" if mode == "embed" else "full",
+        api=PAGE_API,
     )
     return _with_url_state(html)
+
+
+def embed_code_html(settings: Settings, lang: str) -> str:
+    """The page that writes the ``<iframe>`` code of /embed for a chosen view and filter."""
+    from essmap.maps.embedcode import render_embed_code_page
+
+    return render_embed_code_page(settings=settings, asset_url=ASSET_URL, lang=lang, embed_url="/embed")
 
 
 def planner_html(store: Store, settings: Settings, threshold_m: float | None, sites: int) -> str:
@@ -108,18 +134,42 @@ async def page(request: Request, key: tuple[Any, ...], render: Any, *, variant: 
     return await cached_response(request, ("page", *key), render, html_page, variant=variant)
 
 
-async def resident_page(request: Request, *, variant: str = "") -> Response:
-    """The resident map, also the landing page's HTML representation."""
+def page_language(request: Request) -> str:
+    """The language of a page: ``lang`` in the query, else the browser's Accept-Language, else French."""
+    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+async def resident_page(request: Request, *, mode: str = "full", variant: str = "") -> Response:
+    """The resident map (``full``, also the landing page's HTML representation, or ``embed``), in
+    the language asked for; rendered once a day per store revision (its pick-ups start today)."""
     state = request.app.state
-    return await page(
-        request, ("resident",), lambda: resident_html(state.store, state.settings), variant=variant
+    lang = page_language(request)
+    today = datetime.now(PARIS).date().isoformat()
+    response = await page(
+        request,
+        ("resident", mode, lang, today),
+        lambda: resident_html(state.store, state.settings, mode=mode, lang=lang),
+        variant=f"{variant}/{mode}/{lang}/{today}",
     )
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+Language = Literal["fr", "eu"]
 
 
 class ResidentQuery(QueryModel):
     category: list[Category] | None = Field(
         None, description="Catégories affichées au départ (répétable) ; toutes par défaut"
     )
+    lang: Language | None = Field(
+        None,
+        description=f"Langue de la page ({', '.join(LANGUAGES)}) ; sinon selon l'en-tête Accept-Language",
+    )
+
+
+class EmbedCodeQuery(QueryModel):
+    lang: Language | None = Field(None, description="Langue de la page (fr, eu)")
 
 
 @dataclass
@@ -142,13 +192,23 @@ class PagesFactory(BaseFactory):
 
         @router.get("/map", response_class=HTMLResponse, responses=HTML_ONLY)
         async def resident_map(request: Request, q: Annotated[ResidentQuery, Query()]) -> Response:
-            """Resident map: nearby short-circuit supply points (HTML)."""
+            """Resident map: nearby short-circuit supply points, address search, list of actors (HTML)."""
             return await resident_page(request)
 
         @router.get("/embed", response_class=HTMLResponse, responses=HTML_ONLY)
         async def embed(request: Request, q: Annotated[ResidentQuery, Query()]) -> Response:
             """Resident map for partners' iframes; view and category filter kept in the URL."""
-            return await resident_page(request)
+            return await resident_page(request, mode="embed")
+
+        @router.get("/embed/code", response_class=HTMLResponse, responses=HTML_ONLY)
+        async def embed_code(request: Request, q: Annotated[EmbedCodeQuery, Query()]) -> Response:
+            """A page that writes the iframe code of the embeddable map for a chosen view and filter."""
+            lang = page_language(request)
+            response = await page(
+                request, ("embed-code", lang), lambda: embed_code_html(settings, lang), variant=lang
+            )
+            response.headers["Vary"] = "Accept-Language"
+            return response
 
         @router.get("/map/planner", response_class=HTMLResponse, responses=HTML_ONLY)
         async def planner_map(request: Request, q: Annotated[PlannerQuery, Query()]) -> Response:

@@ -11,6 +11,7 @@ in a heavy-work slot (:mod:`api.batch`).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Query, Request
@@ -23,6 +24,7 @@ from api.batch import (
     POINTS_SCHEMA,
     Batch,
     check_batch,
+    geocode_points,
     locate_one,
     media_type,
     points_from_csv,
@@ -30,27 +32,39 @@ from api.batch import (
     read_body,
     stream,
 )
-from api.deps import HeavySlot, ProximityDep, get_proximity, run_heavy
+from api.deps import ProximityDep, get_proximity, run_heavy
 from api.errors import problem_response
 from api.factory import BaseFactory
 from api.geojson import GEOJSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
 from api.layers import Proximity
-from api.openapi import TOO_LARGE, UNSUPPORTED, content, geojson
-from api.query import Categories, Lat, Lon, PageQuery, QueryModel, category_values
+from api.openapi import GEOCODER_UNAVAILABLE, NOT_FOUND, TOO_LARGE, UNSUPPORTED, content, geojson
+from api.places import get_geocoder, query_point
+from api.query import (
+    Categories,
+    Lat,
+    Lon,
+    OpenQuery,
+    PageQuery,
+    PointQuery,
+    QueryModel,
+    category_values,
+)
 from api.schemas import ActorHitPage, LocateBatch, LocateResult, NearestCollection
 from api.urls import page_of
 from essmap.index import ActorHit, NearestAnswer
 from essmap.labels import nothing_within_fr
+from essmap.schedules import PARIS, OpenAround
 
 
 def hits_collection(
     proximity: Proximity, hits: list[ActorHit], members: dict[str, Any] | None = None
 ) -> bytes:
-    """Actors found by a proximity query, as a FeatureCollection sorted by distance.
+    """Actors found by a proximity query, as a FeatureCollection sorted by distance, each with its
+    next pick-up from now.
 
     ``members`` are added at the top level (``numberReturned`` alone when not given).
     """
-    features = ",".join([proximity.hit_feature(h) for h in hits])
+    features = ",".join(proximity.hit_features(hits, datetime.now(PARIS)))
     if members is None:
         return f'{{"type":"FeatureCollection","features":[{features}],"numberReturned":{len(hits)}}}'.encode()
     return with_members(f'{{"type":"FeatureCollection","features":[{features}]}}', members).encode()
@@ -69,6 +83,25 @@ def nearest_members(answer: NearestAnswer) -> dict[str, Any]:
     return members
 
 
+def open_nearest(
+    proximity: Proximity,
+    lon: float,
+    lat: float,
+    *,
+    k: int,
+    categories: list[str] | None,
+    max_distance_m: float | None,
+    open_filter: OpenAround,
+) -> NearestAnswer:
+    """The k nearest actors open on the filter's day around its time (every actor within the
+    bound is looked at: run it in a heavy-work slot)."""
+    index = proximity.index
+    bound = max_distance_m if max_distance_m is not None else index.default_max_distance_m
+    is_open = proximity.open_mask(open_filter)
+    hits = [h for h in index.within(lon, lat, radius_m=bound, categories=categories) if is_open[h.row]]
+    return NearestAnswer(hits[:k], bound, None)
+
+
 @dataclass
 class ProximityFactory(BaseFactory):
     """``/nearest``, ``/within``, ``GET /locate`` and ``POST /locate``."""
@@ -79,18 +112,14 @@ class ProximityFactory(BaseFactory):
         settings = self.settings
         router = self.router
 
-        class NearestQuery(QueryModel):
-            lon: Lon
-            lat: Lat
+        class NearestQuery(PointQuery, OpenQuery):
             k: int = Field(3, ge=1, le=settings.max_k, description="Nombre d'acteurs")
             category: Categories = None
             max_distance_m: float | None = Field(
                 None, gt=0, le=settings.max_radius_m, description="Distance maximale, en mètres"
             )
 
-        class WithinQuery(PageQuery):
-            lon: Lon
-            lat: Lat
+        class WithinQuery(PageQuery, PointQuery, OpenQuery):
             radius_m: float = Field(gt=0, le=settings.max_radius_m, description="Rayon, en mètres")
             category: Categories = None
 
@@ -119,30 +148,68 @@ class ProximityFactory(BaseFactory):
         # The one-point GETs take the index with get_proximity rather than as a dependency:
         # FastAPI's resolution of one more dependency cost about a fifth of a /nearest request
         # (bench/bench_api.py).
-        @router.get("/nearest", response_class=GeoJSONResponse, responses={200: geojson(NearestCollection)})
+        @router.get(
+            "/nearest",
+            response_class=GeoJSONResponse,
+            responses={200: geojson(NearestCollection), **NOT_FOUND, **GEOCODER_UNAVAILABLE},
+        )
         async def nearest(request: Request, q: Annotated[NearestQuery, Query()]) -> Response:
-            """The k actors nearest to a point, sorted by straight-line distance (metres)."""
+            """The k actors nearest to a point or an address, sorted by straight-line distance (metres)."""
             proximity = await get_proximity(request)
             categories = category_values(q.category)
-            answer = proximity.index.nearest_answer(
-                q.lon, q.lat, k=q.k, categories=categories, max_distance_m=q.max_distance_m
-            )
-            return GeoJSONResponse(hits_collection(proximity, answer.hits, nearest_members(answer)))
+            lon, lat, address = await query_point(request, q)
+            open_filter = q.open_filter()
+            if open_filter is None:
+                answer = proximity.index.nearest_answer(
+                    lon, lat, k=q.k, categories=categories, max_distance_m=q.max_distance_m
+                )
+            else:
+                answer = await run_heavy(
+                    request,
+                    lambda: open_nearest(
+                        proximity,
+                        lon,
+                        lat,
+                        k=q.k,
+                        categories=categories,
+                        max_distance_m=q.max_distance_m,
+                        open_filter=open_filter,
+                    ),
+                )
+            members = nearest_members(answer) | q.open_members()
+            if address is not None:
+                members["address"] = address
+            return GeoJSONResponse(hits_collection(proximity, answer.hits, members))
 
         @router.get(
             "/within",
             response_class=GeoJSONResponse,
-            responses={200: geojson(ActorHitPage)},
-            dependencies=[HeavySlot],
+            responses={200: geojson(ActorHitPage), **NOT_FOUND, **GEOCODER_UNAVAILABLE},
         )
-        def within(request: Request, q: Annotated[WithinQuery, Query()], proximity: ProximityDep) -> Response:
-            """Actors within a radius of a point, sorted by distance (metres), one page at a time."""
-            hits = proximity.index.within(
-                q.lon, q.lat, radius_m=q.radius_m, categories=category_values(q.category)
-            )
+        async def within(
+            request: Request, q: Annotated[WithinQuery, Query()], proximity: ProximityDep
+        ) -> Response:
+            """Actors within a radius of a point or an address, sorted by distance (metres), one page
+            at a time."""
+            lon, lat, address = await query_point(request, q)
+            open_filter = q.open_filter()
+
+            def found() -> list[ActorHit]:
+                hits = proximity.index.within(
+                    lon, lat, radius_m=q.radius_m, categories=category_values(q.category)
+                )
+                if open_filter is None:
+                    return hits
+                is_open = proximity.open_mask(open_filter)
+                return [h for h in hits if is_open[h.row]]
+
+            hits = await run_heavy(request, found)
             page, members = page_of(
                 request, hits, limit=q.limit, offset=q.offset, media_type=GEOJSON_MEDIA_TYPE
             )
+            members |= q.open_members()
+            if address is not None:
+                members["address"] = address
             return GeoJSONResponse(hits_collection(proximity, page, members))
 
         @router.get("/locate", response_class=FastJSONResponse, responses={200: content(LocateResult)})
@@ -160,14 +227,18 @@ class ProximityFactory(BaseFactory):
                 200: {"model": LocateBatch, "content": {"application/json": {}, "text/csv": {}}},
                 **TOO_LARGE,
                 **UNSUPPORTED,
+                **GEOCODER_UNAVAILABLE,
             },
             openapi_extra={
                 "requestBody": {
                     "required": True,
                     "description": (
                         "Les points à situer : GeoJSON (FeatureCollection de points, lon/lat WGS 84 ; "
-                        "l'identifiant de chaque point est son « id », ou properties.id) ou "
-                        "CSV avec des colonnes lon et lat (et id). Au plus "
+                        "l'identifiant de chaque point est son « id », ou properties.id ; une géométrie "
+                        "nulle et une propriété « address » donnent une adresse à la place du point) ou "
+                        "CSV avec des colonnes lon et lat, ou une colonne address (et id). Les adresses "
+                        "sont cherchées (la meilleure réponse ; la réponse dit l'adresse comprise) ; une "
+                        "adresse introuvable refuse la requête en nommant sa ligne. Au plus "
                         f"{settings.max_batch_points} points, {settings.max_request_bytes} octets, "
                         f"et {settings.max_batch_results} réponses (points × k)."
                     ),
@@ -193,6 +264,8 @@ class ProximityFactory(BaseFactory):
             body = await read_body(request, settings)
             parse = points_from_geojson if media in GEOJSON_TYPES else points_from_csv
             points = await run_heavy(request, parse, body)
+            if points.to_geocode():
+                points = await run_heavy(request, geocode_points, points, await get_geocoder(request))
             check_batch(points, k=q.k, settings=settings, proximity=proximity)
             batch = Batch(proximity, points, q.k, settings.supply_categories, csv=q.f == "csv")
             chunks = await stream(batch, lambda answer, rows: run_heavy(request, answer, rows))

@@ -19,6 +19,7 @@ their place.
 from __future__ import annotations
 
 import base64
+import io
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -59,7 +60,11 @@ VENDOR_FILES: Final = (
 OWN_JS: Final = ("essmap.js",)
 OWN_CSS: Final = ("essmap.css",)
 #: Page-specific scripts.
-PAGE_JS: Final = {"resident": "resident.js", "planner": "planner.js"}
+PAGE_JS: Final = {
+    "resident": ("resident.js", "residentpage.js"),
+    "planner": ("planner.js",),
+    "embedcode": ("embedcode.js",),
+}
 
 _SOURCE_MAP = re.compile(r"^\s*(//|/\*)# sourceMappingURL=.*$", re.MULTILINE)
 _CSS_URL = re.compile(r"""url\((['"]?)(?!data:|#|https?:)([^'")]+)\1\)""")
@@ -97,7 +102,7 @@ def served_files() -> dict[str, Path]:
     Third-party files are under ``vendor/``, essmap's own under ``static/``.
     """
     files = {f"vendor/{rel}": vendor_path(rel) for rel in (*VENDOR_JS, *VENDOR_CSS, *VENDOR_FILES)}
-    for rel in (*OWN_JS, *OWN_CSS, *PAGE_JS.values()):
+    for rel in (*OWN_JS, *OWN_CSS, *(js for scripts in PAGE_JS.values() for js in scripts)):
         files[f"static/{rel}"] = STATIC_DIR / rel
     return files
 
@@ -154,7 +159,7 @@ def asset_tags(page: str | None = None, *, asset_url: str | None = None) -> str:
     asset_url
         None to inline every file; else the URL prefix under which :func:`served_files` are served.
     """
-    own_js = [*OWN_JS, *([PAGE_JS[page]] if page else [])]
+    own_js = [*OWN_JS, *(PAGE_JS[page] if page else ())]
     if asset_url is None:
         parts = [_style(_inline_css(vendor_path(rel))) for rel in VENDOR_CSS]
         parts += [_style(_read(STATIC_DIR / rel)) for rel in OWN_CSS]
@@ -186,3 +191,20 @@ def make_offline(figure: Figure, page: str | None = None, *, asset_url: str | No
             element.default_js = []
             element.default_css = []
     figure.header.add_child(Element(asset_tags(page, asset_url=asset_url)), name="essmap_assets")
+
+
+@cache
+def script_messages(page: str | None = None) -> tuple[str, ...]:
+    """The French messages a page's scripts show, as marked in them with ``_('…')`` (read with
+    Babel's JavaScript extractor, the way ``pybabel extract`` finds them for the catalogues)."""
+    from babel.messages.extract import extract
+
+    found: dict[str, None] = {}
+    for rel in (*OWN_JS, *(PAGE_JS[page] if page else ())):
+        source = (STATIC_DIR / rel).read_bytes()
+        for _line, message, _comments, _context in extract(
+            "javascript", io.BytesIO(source), keywords={"_": None}
+        ):
+            if isinstance(message, str):
+                found[message] = None
+    return tuple(found)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import math
+import re
 from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
@@ -93,13 +95,37 @@ def data_tag(data: dict[str, Any], element_id: str, *, compress_above: int = COM
     )
 
 
-def base_map(settings: Settings, *, title: str) -> tuple[folium.Map, folium.TileLayer | None]:
-    """An empty folium map with the page title and the background tiles of the settings, if any.
+def first_view(bounds: list[list[float]] | None) -> tuple[list[float] | None, int]:
+    """Centre and zoom that show ``bounds`` (``[[south, west], [north, east]]``) on a screen of
+    about 1000 x 600 pixels: the map starts on its data, never on the whole world (whose
+    background tiles it would fetch first). The page script then fits the data exactly."""
+    if bounds is None:
+        return [46.6, 2.4], 6  # mainland France
+    (south, west), (north, east) = bounds
+    centre = [(south + north) / 2, (west + east) / 2]
+
+    def mercator_y(lat: float) -> float:
+        lat = max(-85.0, min(85.0, lat))
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    width = max((east - west) / 360, 1e-9)
+    height = max(abs(mercator_y(north) - mercator_y(south)) / (2 * math.pi), 1e-9)
+    zoom = math.floor(min(math.log2(1000 / 256 / width), math.log2(600 / 256 / height)))
+    return centre, max(2, min(16, zoom))
+
+
+def base_map(
+    settings: Settings, *, title: str, bounds: list[list[float]] | None = None
+) -> tuple[folium.Map, folium.TileLayer | None]:
+    """An empty folium map with the page title and the background tiles of the settings, if any,
+    starting on ``bounds`` (see :func:`first_view`) when given.
 
     The page script adds a metric scale bar and the other controls.
     """
+    centre, zoom = first_view(bounds) if bounds is not None else (None, 1)
     m = folium.Map(
-        location=None,
+        location=centre,
+        zoom_start=zoom,
         tiles=None,
         control_scale=False,
         max_zoom=MAX_ZOOM,
@@ -123,13 +149,20 @@ def base_map(settings: Settings, *, title: str) -> tuple[folium.Map, folium.Tile
     return m, tiles
 
 
-def render_page(m: folium.Map, page: str, *, asset_url: str | None) -> str:
-    """The complete HTML of a page, with no link to any outside host (unless tiles are set)."""
+#: folium's viewport forbids zooming the page, which people with low vision need (WCAG 1.4.4).
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.DOTALL)
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+
+
+def render_page(m: folium.Map, page: str, *, asset_url: str | None, lang: str = "fr") -> str:
+    """The complete HTML of a page in ``lang``, with no link to any outside host (unless tiles are
+    set), and a viewport that lets people zoom."""
     root = m.get_root()
     assert isinstance(root, Figure)
     make_offline(root, page, asset_url=asset_url)
     html: str = root.render()
-    return html.replace("<html>", '<html lang="fr">', 1)
+    html = _VIEWPORT.sub(VIEWPORT, html, count=1)
+    return html.replace("<html>", f'<html lang="{escape(lang)}">', 1)
 
 
 # --- data encoding --------------------------------------------------------------------------------

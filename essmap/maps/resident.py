@@ -21,13 +21,16 @@ Background tiles come from ``settings.tile_url`` (none when it is empty).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from essmap.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, N_, gettext, messages_for
 from essmap.labels import GENERATION_LABEL_FR, PRECISION_LABELS_FR, PRECISION_NOTES_FR, SCHEMATIC_NOTE_FR
+from essmap.maps.assets import script_messages
 from essmap.maps.page import (
     COORD_SCALE,
     MAX_ZOOM,
@@ -45,15 +48,21 @@ from essmap.maps.style import (
     category_styles,
 )
 from essmap.model import ACTOR_COLUMNS, approximate_mask, located_mask
+from essmap.schedules import PARIS, describe_pickup, schedule_details, upcoming_pickups
 from essmap.settings import Settings
 
-#: Actor columns sent to the page (shown in popups and lists): all of them.
-POPUP_COLUMNS: Final = list(ACTOR_COLUMNS)
+#: Actor columns sent to the page (shown in popups and lists): all of them, and the French
+#: description of the schedule.
+POPUP_COLUMNS: Final = [*ACTOR_COLUMNS, "schedule_description"]
+#: Pick-ups sent per actor with a schedule: the page shows the first one that has not ended, so
+#: that a page rendered some days ago (a saved file, a cached page) still shows the right one.
+PICKUPS_SENT: Final = 8
+Mode = Literal["full", "embed"]
 GENERATION_COLORS: Final = {2024: "#c2185b", 2015: "#3949ab"}
-TITLE: Final = "essmap : circuits courts et quartiers prioritaires"
+TITLE: Final = N_("essmap : circuits courts et quartiers prioritaires")
 
 
-def _qpv_layers(neighbourhoods: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+def _qpv_layers(neighbourhoods: gpd.GeoDataFrame, lang: str) -> list[dict[str, Any]]:
     """One entry per generation, latest first: label, colour, schematic flag, GeoJSON."""
     if neighbourhoods.empty:
         return []
@@ -82,7 +91,7 @@ def _qpv_layers(neighbourhoods: gpd.GeoDataFrame) -> list[dict[str, Any]]:
         out.append(
             {
                 "generation": gen,
-                "label": GENERATION_LABEL_FR.format(generation=gen),
+                "label": gettext(GENERATION_LABEL_FR, lang).format(generation=gen),
                 "color": GENERATION_COLORS.get(gen, "#00796b"),
                 "schematic": bool(schematic.any()),
                 "visible": k == 0,
@@ -93,15 +102,57 @@ def _qpv_layers(neighbourhoods: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _with_schedules(actors: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Actors sorted by name (the list view's order) with the French description of their schedule."""
+    if actors.empty:
+        return actors.assign(schedule_description=pd.Series(dtype="string"))
+    described = {
+        text: schedule_details(text)["schedule_description"] for text in actors["schedule"].dropna().unique()
+    }
+    order = actors["name"].astype("string").fillna("").str.casefold().argsort(kind="stable")
+    out = actors.iloc[order.to_numpy()].copy()
+    out["schedule_description"] = out["schedule"].map(described).astype("string")
+    return out
+
+
+def _pickups(schedules: pd.Series, now: datetime) -> dict[str, list[list[str]]]:
+    """The next pick-ups of each actor with a schedule, by row: ``[start, end, French description]``."""
+    by_text: dict[str, list[list[str]]] = {}
+    out: dict[str, list[list[str]]] = {}
+    for row, text in enumerate(schedules.tolist()):
+        if not isinstance(text, str) or not text.strip():
+            continue
+        if text not in by_text:
+            found = upcoming_pickups(text, after=now, count=PICKUPS_SENT)
+            by_text[text] = [[p.start.isoformat(), p.end.isoformat(), describe_pickup(p)] for p in found]
+        if by_text[text]:
+            out[str(row)] = by_text[text]
+    return out
+
+
 def resident_data(
-    neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame, *, settings: Settings
+    neighbourhoods: gpd.GeoDataFrame,
+    actors: gpd.GeoDataFrame,
+    *,
+    settings: Settings,
+    lang: str = DEFAULT_LANGUAGE,
+    mode: Mode = "full",
+    api: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The data block of the resident page (JSON-ready)."""
+    """The data block of the resident page (JSON-ready).
+
+    ``api`` gives the URLs the page may use when an essmap server serves it (``geocode``,
+    ``ical`` with ``{id}``, ``full`` and ``embed`` pages, ``languages`` switch); None for a
+    standalone file. ``now`` is when the pick-ups sent start (now by default).
+    """
+    now = now or datetime.now(PARIS)
+    actors = _with_schedules(actors)
     located = located_mask(actors)
     placed = actors[located]
     unplaced = actors[~located]
     present_categories = sorted(set(actors["category"].dropna().astype(str)))
-    categories: list[dict[str, Any]] = list(category_styles(present_categories))
+    categories: list[dict[str, Any]] = list(category_styles(present_categories, lang=lang))
     located_counts = placed["category"].astype("string").value_counts()
     total_counts = actors["category"].astype("string").value_counts()
     for c in categories:
@@ -115,19 +166,26 @@ def resident_data(
     ]
     return {
         "coordScale": COORD_SCALE,
+        "lang": lang,
+        "languages": [{"code": c, "name": LANGUAGE_NAMES[c]} for c in LANGUAGES],
+        "mode": mode,
+        "api": api,
+        "messages": messages_for(script_messages("resident"), lang),
+        "renderedAt": now.isoformat(),
         "categories": categories,
         "supplyCategories": list(settings.supply_categories),
         "approximateCount": approximate,
-        "precisionLabels": PRECISION_LABELS_FR,
-        "precisionNotes": PRECISION_NOTES_FR,
-        "schematicNote": SCHEMATIC_NOTE_FR,
+        "precisionLabels": {k: gettext(v, lang) for k, v in PRECISION_LABELS_FR.items()},
+        "precisionNotes": {k: gettext(v, lang) for k, v in PRECISION_NOTES_FR.items()},
+        "schematicNote": gettext(SCHEMATIC_NOTE_FR, lang),
         "actors": {
             "n": len(placed),
             **encode_points(placed.geometry.values),
             "cols": encode_columns(pd.DataFrame(placed[POPUP_COLUMNS]), POPUP_COLUMNS),
+            "pickups": _pickups(placed["schedule"], now),
         },
         "unlocated": unlocated,
-        "qpv": _qpv_layers(neighbourhoods),
+        "qpv": _qpv_layers(neighbourhoods, lang),
         "attribution": data_attribution(neighbourhoods, actors),
         "bounds": bounds_of(neighbourhoods, placed),
     }
@@ -139,6 +197,10 @@ def render_resident_map(
     *,
     settings: Settings,
     asset_url: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    mode: Mode = "full",
+    api: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> str:
     """The resident map as a complete HTML page.
 
@@ -151,13 +213,23 @@ def render_resident_map(
         Supply categories (nearest list), background tiles and their attribution.
     asset_url
         None for a standalone page with every asset inline; else the URL prefix of the assets.
+    lang
+        ``fr`` or ``eu``: the language of the page (messages from essmap's catalogues).
+    mode
+        ``full``: the map with the address search and the list of actors beside it;
+        ``embed``: the map alone, with a compact legend, for partners' iframes.
+    api
+        The URLs of the essmap server that serves the page (see :func:`resident_data`); None
+        for a standalone file (the search then looks among the actors).
+    now
+        When the pick-ups shown start (now by default).
     """
-    m, tiles = base_map(settings, title=TITLE)
-    data = resident_data(neighbourhoods, actors, settings=settings)
+    data = resident_data(neighbourhoods, actors, settings=settings, lang=lang, mode=mode, api=api, now=now)
+    m, tiles = base_map(settings, title=gettext(TITLE, lang), bounds=data["bounds"])
     options: dict[str, Any] = {"maxZoom": MAX_ZOOM}
     refs = {"tiles": tiles} if tiles is not None else {}
     m.add_child(PageScript("EssmapResident.init", data, options, refs))
-    return render_page(m, "resident", asset_url=asset_url)
+    return render_page(m, "resident", asset_url=asset_url, lang=lang)
 
 
 def located_count(actors: gpd.GeoDataFrame) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Final
 
+from essmap.i18n import DEFAULT_LANGUAGE
 from essmap.labels import category_label
 from essmap.model import CATEGORIES
 
@@ -75,14 +76,16 @@ def coverage_class_labels() -> list[str]:
     return [f"{round(lo * 100)} à {round(hi * 100)} %" for lo, hi in itertools.pairwise(COVERAGE_BREAKS)]
 
 
-def category_styles(categories: list[str] | None = None) -> list[dict[str, str]]:
-    """Label, colour and glyph of each category, in the model's order."""
+def category_styles(
+    categories: list[str] | None = None, *, lang: str = DEFAULT_LANGUAGE
+) -> list[dict[str, str]]:
+    """Label (in ``lang``), colour and glyph of each category, in the model's order."""
     keys = [c for c in CATEGORIES if categories is None or c in categories]
     keys += [c for c in categories or [] if c not in CATEGORIES]
     return [
         {
             "key": c,
-            "label": category_label(c),
+            "label": category_label(c, lang),
             "color": category_color(c),
             "glyph": CATEGORY_GLYPHS.get(c, CATEGORY_GLYPHS["other"]),
         }

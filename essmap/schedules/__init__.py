@@ -47,6 +47,7 @@ from essmap.schedules.notation import (
     schedule_from_dict,
     schedule_problem,
 )
+from essmap.schedules.table import NextPickups, schedule_details, upcoming_pickups
 
 __all__ = [
     "DAY_ABBREVIATIONS_FR",
@@ -56,6 +57,7 @@ __all__ = [
     "Closure",
     "DateRange",
     "MonthDay",
+    "NextPickups",
     "OpenAround",
     "Pickup",
     "Rule",
@@ -80,10 +82,12 @@ __all__ = [
     "pickups_between",
     "pickups_on",
     "schedule_as_dict",
+    "schedule_details",
     "schedule_from_dict",
     "schedule_info",
     "schedule_problem",
     "schedule_to_ical",
+    "upcoming_pickups",
 ]
 
 

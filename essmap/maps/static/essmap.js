@@ -7,6 +7,20 @@
   var decimalFr = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 1 });
   var percentFr = new Intl.NumberFormat('fr-FR', { style: 'percent', maximumFractionDigits: 0 });
 
+  /**
+   * Messages: the page's catalogue (French messages to the page's language), set by the page
+   * from its data block; a message it lacks is shown in French. Marked _('…') in the scripts.
+   */
+  Essmap.messages = {};
+  Essmap._ = function (message) { return Essmap.messages[message] || message; };
+  var _ = Essmap._;
+  /** A message with {name} placeholders filled in. */
+  Essmap.fmt = function (message, values) {
+    return message.replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  };
+
   Essmap.formatNumber = function (n) { return numberFr.format(n); };
   Essmap.formatPercent = function (x) { return percentFr.format(x); };
 
@@ -16,10 +30,13 @@
     return decimalFr.format(metres / 1000) + '\u00a0km';
   };
 
+  // (a RegExp from a string: quotes inside a regular expression literal confuse the message
+  // extractor of the catalogues, which would then miss the messages that follow)
+  var HTML_SPECIAL = new RegExp('[&<>"\']', 'g');
+  var HTML_ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
   Essmap.escapeHtml = function (value) {
     return String(value === null || value === undefined ? '' : value)
-      .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+      .replace(HTML_SPECIAL, function (c) { return HTML_ENTITIES[c]; });
   };
 
   /** A link for http(s) URLs, escaped text for anything else. */
@@ -146,6 +163,15 @@
 
     getBody: function () { return this._body; },
 
+    setTitle: function (title, shortTitle) {
+      this.options.title = title;
+      this.options.shortTitle = shortTitle || '';
+      var label = Essmap.isSmallScreen() && this.options.shortTitle ? this.options.shortTitle : title;
+      this._button.textContent = label;
+      this._button.title = title;
+      return this;
+    },
+
     expand: function () {
       L.DomUtil.removeClass(this._container, 'essmap-collapsed');
       this._button.setAttribute('aria-expanded', 'true');
@@ -167,11 +193,11 @@
     if (map.zoomControl) {
       var zoomIn = map.zoomControl._zoomInButton;
       var zoomOut = map.zoomControl._zoomOutButton;
-      zoomIn.title = 'Zoom avant'; zoomIn.setAttribute('aria-label', 'Zoom avant');
-      zoomOut.title = 'Zoom arrière'; zoomOut.setAttribute('aria-label', 'Zoom arrière');
+      zoomIn.title = _('Zoom avant'); zoomIn.setAttribute('aria-label', _('Zoom avant'));
+      zoomOut.title = _('Zoom arrière'); zoomOut.setAttribute('aria-label', _('Zoom arrière'));
     }
     if (map.attributionControl) {
-      map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Bibliothèque de cartes en JavaScript">Leaflet</a>');
+      map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="' + Essmap.escapeHtml(_('Bibliothèque de cartes en JavaScript')) + '">Leaflet</a>');
     }
   };
 
@@ -179,8 +205,8 @@
   Essmap.addFullscreen = function (map) {
     var control = new L.Control.FullScreen({
       position: 'topleft',
-      title: 'Plein écran',
-      titleCancel: 'Quitter le plein écran',
+      title: _('Plein écran'),
+      titleCancel: _('Quitter le plein écran'),
       forceSeparateButton: true
     });
     control.addTo(map);
@@ -198,14 +224,14 @@
       initialZoomLevel: 16,
       locateOptions: { enableHighAccuracy: true, maxZoom: 16 },
       strings: {
-        title: 'Me localiser',
-        metersUnit: 'mètres',
+        title: _('Me localiser'),
+        metersUnit: _('mètres'),
         feetUnit: 'pieds',
-        popup: 'Vous êtes à moins de {distance} {unit} de ce point',
-        outsideMapBoundsMsg: 'Vous semblez être en dehors de la carte'
+        popup: _('Vous êtes à moins de {distance} {unit} de ce point'),
+        outsideMapBoundsMsg: _('Vous semblez être en dehors de la carte')
       },
       onLocationError: function (err) {
-        Essmap.notify(map, 'Impossible de vous localiser : ' + (err && err.message ? err.message : 'position indisponible'));
+        Essmap.notify(map, _('Impossible de vous localiser :') + ' ' + (err && err.message ? err.message : _('position indisponible')));
       }
     }, extra || {}));
     control.addTo(map);
@@ -237,7 +263,7 @@
 
   Essmap.fail = function (map, error) {
     global.essmapError = String(error && error.stack ? error.stack : error);
-    Essmap.notify(map, 'La carte n\u2019a pas pu être affichée : ' + (error && error.message ? error.message : error));
+    Essmap.notify(map, _('La carte n\u2019a pas pu être affichée :') + ' ' + (error && error.message ? error.message : error));
     throw error;
   };
 })(window);

@@ -8,7 +8,11 @@
 
   var Essmap = global.Essmap;
   var h = Essmap.escapeHtml;
+  var _ = Essmap._;
+  var fmt = Essmap.fmt;
   var SPIDER_MAX = 60;
+  /** Most actors the list view shows at once (the filter narrows the rest down). */
+  var LIST_MAX = 100;
 
   /* ---------------------------------------------------------------- actors table */
 
@@ -24,6 +28,7 @@
       }
     }
     this.category = this.cols.category;
+    this.pickups = t.pickups || {};
   }
 
   Actors.prototype.get = function (i, name) {
@@ -31,38 +36,103 @@
     return col ? col[i] : null;
   };
 
+  /* ---------------------------------------------------------------- schedules */
+
+  /** The next pick-up of actor i that has not ended: {start, end, text}; null when none is known. */
+  function nextPickup(ctx, i) {
+    var list = ctx.actors.pickups[String(i)];
+    if (!list) { return null; }
+    var now = Date.now();
+    for (var k = 0; k < list.length; k++) {
+      if (Date.parse(list[k][1]) > now) {
+        return { start: list[k][0], end: list[k][1], text: pickupText(ctx, list[k]) };
+      }
+    }
+    return null;
+  }
+
+  /** A pick-up for people, in the page's language (the server's French wording in French). */
+  function pickupText(ctx, pickup) {
+    if (ctx.lang === 'fr') { return pickup[2]; }
+    var start = new Date(pickup[0]);
+    var end = new Date(pickup[1]);
+    var day = new Intl.DateTimeFormat(ctx.lang, { weekday: 'long', day: 'numeric', month: 'long', timeZone: 'Europe/Paris' });
+    var time = new Intl.DateTimeFormat(ctx.lang, { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+    return day.format(start) + ', ' + time.format(start) + '\u2013' + time.format(end);
+  }
+
+  function formatDay(ctx, text) {
+    var date = new Date(text + 'T12:00:00');
+    if (isNaN(date.getTime())) { return text; }
+    return new Intl.DateTimeFormat(ctx.lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(date);
+  }
+
+  function icalUrl(ctx, record) {
+    var api = ctx.data.api;
+    if (!api || !api.ical || !record.schedule) { return null; }
+    return api.ical.replace('{id}', encodeURIComponent(record.id));
+  }
+
+  /** What, when and the next pick-up of an actor, as <dt>/<dd> pairs. */
+  function whenHtml(ctx, record, i) {
+    var parts = [];
+    var when = record.schedule_description || record.schedule;
+    parts.push('<dt>' + h(_('Quand')) + '</dt><dd>' + (when ? h(when) : '<em>' + h(_('horaires non renseignés')) + '</em>') + '</dd>');
+    if (record.schedule) {
+      var next = i === null ? null : nextPickup(ctx, i);
+      parts.push('<dt>' + h(_('Prochain retrait')) + '</dt><dd class="essmap-next-pickup">' +
+        (next ? '<time datetime="' + h(next.start) + '">' + h(next.text) + '</time>' : '<em>' + h(_('aucun à venir connu')) + '</em>') + '</dd>');
+      var ical = icalUrl(ctx, record);
+      if (ical) {
+        parts.push('<dt class="essmap-visually-hidden">' + h(_('Agenda')) + '</dt><dd class="essmap-ical"><a href="' + h(ical) + '" download>' +
+          h(_('Ajouter à mon agenda')) + '</a></dd>');
+      }
+    }
+    return parts.join('');
+  }
+
   /* ---------------------------------------------------------------- popups */
 
   function actorPopup(ctx, record) {
     var cat = record.category;
     var label = ctx.labels[cat] || cat;
+    var i = record.index === undefined ? null : record.index;
     var parts = ['<div class="essmap-popup" data-actor-id="' + h(record.id) + '">'];
     parts.push('<h3 class="essmap-popup-title">' + h(record.name) + '</h3>');
     parts.push('<p class="essmap-popup-category">' + Essmap.categorySymbol(cat, 'essmap-symbol-small') + ' ' + h(label) + '</p>');
     var precision = record.location_precision;
     if (record.location_approximate === 'True') {
-      parts.push('<p class="essmap-warning" role="note"><strong>\u26a0 Localisation approximative</strong> (précision : ' +
-        h(ctx.data.precisionLabels[precision] || precision) + ') : ' +
-        h(ctx.data.precisionNotes[precision] || ctx.data.precisionNotes.placed) +
-        (record.coordinates_source ? '<br><small>' + h(record.coordinates_source) + '</small>' : '') + '</p>');
+      // one warning, with the most precise explanation: how the point was placed when the data
+      // says so, else what the precision means
+      var why = record.coordinates_source || ctx.data.precisionNotes[precision] || ctx.data.precisionNotes.placed;
+      parts.push('<p class="essmap-warning" role="note"><strong>\u26a0 ' + h(_('Localisation approximative')) + '</strong> (' +
+        h(_('précision :')) + ' ' + h(ctx.data.precisionLabels[precision] || precision) + ') : ' + h(why) + '</p>');
     }
     parts.push('<dl class="essmap-fields">');
     var address = record.address || '';
     if (record.commune && address.indexOf(record.commune) < 0) {
       address = address ? address + ', ' + record.commune : record.commune;
     }
-    parts.push('<dt>Adresse</dt><dd>' + (address ? h(address) : '<em>non renseignée</em>') + '</dd>');
-    parts.push('<dt>Quoi</dt><dd>' + (record.description ? h(record.description) : '<em>non renseigné</em>') + '</dd>');
-    parts.push('<dt>Quand</dt><dd>' + (record.schedule ? h(record.schedule) : '<em>horaires non renseignés</em>') + '</dd>');
+    parts.push('<dt>' + h(_('Adresse')) + '</dt><dd>' + (address ? h(address) : '<em>' + h(_('non renseignée')) + '</em>') + '</dd>');
+    parts.push('<dt>' + h(_('Quoi')) + '</dt><dd>' + (record.description ? h(record.description) : '<em>' + h(_('non renseigné')) + '</em>') + '</dd>');
+    parts.push(whenHtml(ctx, record, i));
     var contact = [];
-    if (record.website) { contact.push(Essmap.linkOrText(record.website, 'site web')); }
+    if (record.website) { contact.push(Essmap.linkOrText(record.website, _('site web'))); }
     if (record.email) { contact.push('<a href="mailto:' + h(record.email) + '">' + h(record.email) + '</a>'); }
     if (record.phone) { contact.push(h(record.phone)); }
-    if (contact.length) { parts.push('<dt>Contact</dt><dd>' + contact.join(' · ') + '</dd>'); }
-    parts.push('<dt>Source</dt><dd>' + (record.source ? Essmap.linkOrText(record.source) : '<em>non renseignée</em>') + '</dd>');
-    if (record.last_verified) { parts.push('<dt>Vérifié le</dt><dd>' + h(record.last_verified) + '</dd>'); }
+    if (contact.length) { parts.push('<dt>' + h(_('Contact')) + '</dt><dd>' + contact.join(' · ') + '</dd>'); }
+    parts.push('<dt>' + h(_('Source')) + '</dt><dd>' + (record.source ? sourceLink(record.source) : '<em>' + h(_('non renseignée')) + '</em>') + '</dd>');
+    parts.push('<dt>' + h(_('Vérifié le')) + '</dt><dd>' + (record.last_verified ? h(formatDay(ctx, record.last_verified)) : '<em>' + h(_('date inconnue')) + '</em>') + '</dd>');
     parts.push('</dl></div>');
     return parts.join('');
+  }
+
+  /** A source: a link named by its site (the whole address in its title), or the text itself. */
+  function sourceLink(source) {
+    var match = /^https?:\/\/([^/?#]+)/i.exec(String(source));
+    if (!match) { return h(source); }
+    var host = match[1].replace(/^www\./i, '');
+    return '<a href="' + h(source) + '" title="' + h(source) + '" target="_blank" rel="noopener noreferrer">' + h(host) + '</a>';
   }
 
   function recordOf(actors, i) {
@@ -76,17 +146,17 @@
   function qpvPopup(ctx, p) {
     var parts = ['<div class="essmap-popup essmap-qpv-popup" data-qpv-code="' + h(p.code) + '">'];
     parts.push('<h3 class="essmap-popup-title">' + h(p.name) + '</h3>');
-    parts.push('<p>Quartier prioritaire (QPV) ' + h(p.code) + ', liste de ' + h(p.generation) + '</p>');
+    parts.push('<p>' + h(fmt(_('Quartier prioritaire (QPV) {code}, liste de {generation}'), { code: p.code, generation: p.generation })) + '</p>');
     if (p.schematic) {
       parts.push('<p class="essmap-warning" role="note"><strong>\u26a0 ' + h(ctx.data.schematicNote) + '</strong></p>');
     }
     parts.push('<dl class="essmap-fields">');
-    if (p.communes) { parts.push('<dt>Commune(s)</dt><dd>' + h(p.communes) + '</dd>'); }
+    if (p.communes) { parts.push('<dt>' + h(_('Commune(s)')) + '</dt><dd>' + h(p.communes) + '</dd>'); }
     if (p.population !== null && p.population !== undefined) {
-      parts.push('<dt>Population</dt><dd>' + Essmap.formatNumber(p.population) + ' habitants' +
+      parts.push('<dt>' + h(_('Population')) + '</dt><dd>' + h(fmt(_('{n} habitants'), { n: Essmap.formatNumber(p.population) })) +
         (p.population_source ? ' (' + h(p.population_source) + ')' : '') + '</dd>');
     }
-    if (p.source) { parts.push('<dt>Source du contour</dt><dd>' + Essmap.linkOrText(p.source) + '</dd>'); }
+    if (p.source) { parts.push('<dt>' + h(_('Source du contour')) + '</dt><dd>' + sourceLink(p.source) + '</dd>'); }
     parts.push('</dl></div>');
     return parts.join('');
   }
@@ -118,7 +188,9 @@
       }
       this._count = features.length;
       this._index = new global.Supercluster({
-        radius: 60,
+        // in units of a 512-pixel tile: 80 keeps markers at least 40 screen pixels apart, so that
+        // no marker (30 px) or cluster (34 px and more) covers another one's touch target
+        radius: 80,
         maxZoom: this._ctx.maxZoom,
         minPoints: 2,
         map: function (props) { return { m: props.m }; },
@@ -211,7 +283,8 @@
         alt: name,
         riseOnHover: true
       });
-      marker.bindPopup(function () { return actorPopup(ctx, recordOf(actors, i)); }, { maxWidth: 320, autoPanPadding: [20, 20] });
+      marker.bindPopup(function () { return actorPopup(ctx, recordOf(actors, i)); }, popupOptions());
+      marker.on('popupopen', function (e) { ctx.popupOpened(i, e.popup); });
       return marker;
     },
 
@@ -229,12 +302,23 @@
             Essmap.formatNumber(count) + '</div>',
           iconSize: [size, size]
         }),
-        title: Essmap.formatNumber(count) + ' acteurs : cliquer pour les voir',
-        alt: Essmap.formatNumber(count) + ' acteurs',
+        title: fmt(_('{n} acteurs : cliquer pour les voir'), { n: Essmap.formatNumber(count) }),
+        alt: fmt(_('{n} acteurs'), { n: Essmap.formatNumber(count) }),
         riseOnHover: true
       });
       var self = this;
       marker.on('click', function () { self._clusterClick(props.cluster_id, latlng, marker); });
+      marker.on('add', function () {
+        var el = marker.getElement();
+        el.setAttribute('aria-label', fmt(_('Groupe de {n} acteurs : zoomer ou déplier'), { n: Essmap.formatNumber(count) }));
+        L.DomEvent.on(el, 'keydown', function (ev) {
+          if (ev.key === 'Enter' || ev.key === ' ') {
+            L.DomEvent.preventDefault(ev);
+            self._clusterClick(props.cluster_id, latlng, marker);
+            self._map.getContainer().focus();
+          }
+        });
+      });
       return marker;
     },
 
@@ -299,7 +383,7 @@
       var popup = L.popup({ maxWidth: 320, maxHeight: 300 })
         .setLatLng(latlng)
         .setContent('<div class="essmap-popup"><h3 class="essmap-popup-title">' + Essmap.formatNumber(indices.length) +
-          ' acteurs à cet endroit</h3><ul class="essmap-list">' + items.join('') + '</ul></div>')
+          ' ' + h(_('acteurs à cet endroit')) + '</h3><ul class="essmap-list">' + items.join('') + '</ul></div>')
         .openOn(this._map);
       var el = popup.getElement();
       L.DomEvent.on(el, 'click', function (ev) {
@@ -317,28 +401,49 @@
     }
   });
 
+  /** Popups fit a phone's screen; their content scrolls rather than running off it. */
+  function popupOptions() {
+    var small = Essmap.isSmallScreen();
+    return {
+      maxWidth: small ? Math.min(300, window.innerWidth - 60) : 320,
+      maxHeight: small ? Math.max(180, Math.round(window.innerHeight * 0.45)) : null,
+      autoPanPaddingTopLeft: [10, 10],
+      autoPanPaddingBottomRight: [10, 30]
+    };
+  }
+
   /* ---------------------------------------------------------------- legend and filter */
 
   function legendHtml(ctx) {
     var data = ctx.data;
-    var rows = ['<section><h4>Acteurs</h4><p class="essmap-hint">Cocher pour afficher, décocher pour masquer.</p><ul class="essmap-legend-list">'];
+    var compact = data.mode === 'embed';
+    var rows = ['<section><h2 class="essmap-panel-heading">' + h(_('Acteurs')) + '</h2>'];
+    if (!compact) { rows.push('<p class="essmap-hint">' + h(_('Cocher pour afficher, décocher pour masquer.')) + '</p>'); }
+    rows.push('<ul class="essmap-legend-list">');
     data.categories.forEach(function (c) {
       rows.push('<li><label><input type="checkbox" class="essmap-filter" value="' + h(c.key) + '" checked> ' +
         Essmap.categorySymbol(c.key) + ' <span class="essmap-legend-label">' + h(c.label) + '</span> <span class="essmap-count">(' +
-        (c.located ? Essmap.formatNumber(c.located) : 'aucun sur la carte') + ')</span></label></li>');
+        (c.located ? Essmap.formatNumber(c.located) : h(_('aucun sur la carte'))) + ')</span></label></li>');
     });
-    rows.push('</ul><p class="essmap-legend-cluster"><span class="essmap-cluster essmap-cluster-sample">12</span> groupe d\u2019acteurs proches : cliquer pour zoomer ou déplier</p>');
-    if (data.approximateCount > 0) {
-      rows.push('<p class="essmap-hint">\u26a0 ' + Essmap.formatNumber(data.approximateCount) + ' position(s) approximative(s) : signalée(s) dans la fiche.</p>');
+    rows.push('</ul>');
+    if (!compact) {
+      rows.push('<p class="essmap-legend-cluster"><span class="essmap-cluster essmap-cluster-sample">12</span> ' +
+        h(_('groupe d\u2019acteurs proches : cliquer pour zoomer ou déplier')) + '</p>');
+      if (data.approximateCount > 0) {
+        rows.push('<p class="essmap-hint">\u26a0 ' + h(fmt(_('{n} position(s) approximative(s) : signalée(s) dans la fiche.'), { n: Essmap.formatNumber(data.approximateCount) })) + '</p>');
+      }
     }
     rows.push('</section>');
     if (data.qpv.length) {
-      rows.push('<section><h4>Quartiers prioritaires (QPV)</h4><ul class="essmap-legend-list">');
+      rows.push('<section><h2 class="essmap-panel-heading">' + h(_('Quartiers prioritaires (QPV)')) + '</h2><ul class="essmap-legend-list">');
       data.qpv.forEach(function (g) {
         rows.push('<li><span class="essmap-swatch" style="border-color:' + g.color + ';border-style:' + (g.schematic ? 'dashed' : 'solid') +
-          '"></span> ' + h(g.label) + (g.schematic ? ' <strong>(contours schématiques, approximatifs)</strong>' : '') + '</li>');
+          '"></span> ' + h(g.label) + (g.schematic ? ' <strong>(' + h(_('contours schématiques, approximatifs')) + ')</strong>' : '') + '</li>');
       });
       rows.push('</ul></section>');
+    }
+    if (compact && data.api && data.api.full) {
+      rows.push('<p class="essmap-full-link"><a href="' + h(data.api.full) + '" target="_blank" rel="noopener">' + h(_('Voir la carte complète')) + '</a></p>');
     }
     return rows.join('');
   }
@@ -362,43 +467,60 @@
     return best;
   }
 
+  function nextPickupLine(ctx, i) {
+    if (!ctx.actors.get(i, 'schedule')) { return '<span class="essmap-next-pickup"><em>' + h(_('horaires non renseignés')) + '</em></span>'; }
+    var next = nextPickup(ctx, i);
+    return '<span class="essmap-next-pickup">' + h(_('Prochain retrait :')) + ' ' +
+      (next ? '<time datetime="' + h(next.start) + '">' + h(next.text) + '</time>' : '<em>' + h(_('aucun à venir connu')) + '</em>') + '</span>';
+  }
+
   function showNearest(ctx, latlng, origin) {
     var map = ctx.map;
     if (ctx.originMarker) { map.removeLayer(ctx.originMarker); }
     ctx.originMarker = L.circleMarker(latlng, {
       radius: 7, color: '#fff', weight: 3, fillColor: '#111', fillOpacity: 1, className: 'essmap-origin', interactive: false
     }).addTo(map);
+    ctx.origin = { latlng: latlng, label: origin };
     var best = nearestSupply(ctx, latlng, 3);
     var html = ['<p class="essmap-nearest-origin">' + h(origin) + '</p>'];
     if (!best.length) {
-      html.push('<p>Aucun point d\u2019approvisionnement affiché sur la carte.</p>');
+      html.push('<p>' + h(_('Aucun point d\u2019approvisionnement affiché sur la carte.')) + '</p>');
     } else {
       html.push('<ol class="essmap-nearest-list">');
       best.forEach(function (b) {
         var cat = ctx.actors.category[b.i];
         html.push('<li data-actor-id="' + h(ctx.actors.get(b.i, 'id')) + '">' + Essmap.categorySymbol(cat, 'essmap-symbol-small') +
           ' <button type="button" class="essmap-link" data-index="' + b.i + '">' + h(ctx.actors.get(b.i, 'name')) + '</button>' +
-          '<br><span class="essmap-distance">' + Essmap.formatDistance(b.d) + ' à vol d\u2019oiseau</span> · <small>' +
-          h(ctx.labels[cat] || cat) + '</small></li>');
+          '<br><span class="essmap-distance">' + h(fmt(_('{distance} à vol d\u2019oiseau'), { distance: Essmap.formatDistance(b.d) })) + '</span> · <small>' +
+          h(ctx.labels[cat] || cat) + '</small><br>' + nextPickupLine(ctx, b.i) + '</li>');
       });
       html.push('</ol>');
     }
-    html.push('<p class="essmap-hint">Distances à vol d\u2019oiseau (en ligne droite), pas à pied.</p>');
-    ctx.nearestPanel.setContent(html.join(''));
-    ctx.nearestPanel.expand();
+    html.push('<p class="essmap-hint">' + h(_('Distances à vol d\u2019oiseau (en ligne droite), pas à pied.')) + '</p>');
+    ctx.setNearest(html.join(''));
+    if (ctx.list) { ctx.list.render(); }
   }
 
   /* ---------------------------------------------------------------- unlocated actors */
 
-  function unlocatedHtml(ctx) {
-    var list = ctx.data.unlocated;
-    var parts = ['<p class="essmap-hint">Ces acteurs n\u2019ont pas d\u2019adresse publiée : ils ne sont pas placés sur la carte.</p><ul class="essmap-unlocated-list">'];
+  function unlocatedShown(ctx) {
+    var enabled = ctx.layer.enabledCategories();
+    return ctx.data.unlocated.filter(function (r) { return enabled.has(r.category); });
+  }
+
+  function unlocatedHtml(ctx, list) {
+    var parts = ['<p class="essmap-hint">' + h(_('Ces acteurs n\u2019ont pas d\u2019adresse publiée : ils ne sont pas placés sur la carte.')) + '</p>'];
+    if (!list.length) {
+      parts.push('<p>' + h(_('Aucun dans les catégories affichées.')) + '</p>');
+      return parts.join('');
+    }
+    parts.push('<ul class="essmap-unlocated-list">');
     list.forEach(function (r) {
       parts.push('<li data-actor-id="' + h(r.id) + '"><strong>' + h(r.name) + '</strong> ' + Essmap.categorySymbol(r.category, 'essmap-symbol-small') +
         ' <small>' + h(ctx.labels[r.category] || r.category) + (r.commune ? ' · ' + h(r.commune) : '') + '</small>' +
         (r.description ? '<br>' + h(r.description) : '') +
-        (r.schedule ? '<br>Quand : ' + h(r.schedule) : '') +
-        (r.source ? '<br><small>Source : ' + Essmap.linkOrText(r.source) + '</small>' : '') + '</li>');
+        (r.schedule ? '<br>' + h(_('Quand :')) + ' ' + h(r.schedule_description || r.schedule) : '') +
+        (r.source ? '<br><small>' + h(_('Source :')) + ' ' + sourceLink(r.source) + '</small>' : '') + '</li>');
     });
     parts.push('</ul>');
     return parts.join('');
@@ -407,7 +529,8 @@
   /* ---------------------------------------------------------------- init */
 
   function build(map, options, data) {
-    var ctx = { map: map, data: data, options: options, maxZoom: options.maxZoom || 19 };
+    var ctx = { map: map, data: data, options: options, maxZoom: options.maxZoom || 19, lang: data.lang || 'fr' };
+    Essmap.messages = data.messages || {};
     ctx.labels = {};
     ctx.categoryBit = {};
     ctx.bitCategory = {};
@@ -419,6 +542,10 @@
     ctx.supply = new Set(data.supplyCategories);
     Essmap.addGlyphSprite(data.categories);
     ctx.actors = new Actors(data);
+    var page = global.EssmapResidentPage;
+    if (page && data.mode !== 'embed') { page.layout(ctx); }
+    map.getContainer().classList.add('essmap-resident-map');
+    map.getContainer().setAttribute('aria-label', _('Carte des acteurs'));
 
     Essmap.frenchControls(map);
     Essmap.fitData(map, data.bounds);
@@ -436,63 +563,107 @@
         },
         onEachFeature: function (feature, lyr) {
           lyr.bindPopup(qpvPopup(ctx, feature.properties), { maxWidth: 320 });
-          lyr.bindTooltip(h(feature.properties.name) + (feature.properties.schematic ? ' (contour schématique)' : ''), { sticky: true });
+          lyr.bindTooltip(h(feature.properties.name) + (feature.properties.schematic ? ' (' + h(_('contour schématique')) + ')' : ''), { sticky: true });
         }
       });
       if (g.visible) { layer.addTo(map); }
-      overlays[h(g.label) + (g.schematic ? ' <em>(schématiques)</em>' : '')] = layer;
+      overlays[h(g.label) + (g.schematic ? ' <em>(' + h(_('schématiques')) + ')</em>' : '')] = layer;
     });
 
     ctx.layer = new ActorLayer(ctx);
     ctx.layer.addTo(map);
-    overlays['Acteurs (' + Essmap.formatNumber(ctx.actors.n) + ')'] = ctx.layer;
+    overlays[h(fmt(_('Acteurs ({n})'), { n: Essmap.formatNumber(ctx.actors.n) }))] = ctx.layer;
 
     ctx.showActor = function (i) {
       var latlng = L.latLng(ctx.actors.lat[i], ctx.actors.lon[i]);
       map.setView(latlng, Math.max(map.getZoom(), 17));
-      L.popup({ maxWidth: 320, offset: [0, -14] }).setLatLng(latlng).setContent(actorPopup(ctx, recordOf(ctx.actors, i))).openOn(map);
+      var popup = L.popup(L.extend(popupOptions(), { offset: [0, -14] })).setLatLng(latlng)
+        .setContent(actorPopup(ctx, recordOf(ctx.actors, i))).openOn(map);
+      ctx.popupOpened(i, popup);
+      var close = popup.getElement() && popup.getElement().querySelector('.leaflet-popup-close-button');
+      if (close) { close.focus(); }
     };
 
-    var base = {};
-    if (options.tiles) { base['Fond de carte'] = options.tiles; }
-    L.control.layers(base, overlays, { collapsed: Essmap.isSmallScreen(), position: 'topright' }).addTo(map);
+    /** Hook for other scripts (contribution forms): 'essmap:actorpopup' with the actor's record. */
+    ctx.popupOpened = function (i, popup) {
+      map.fire('essmap:actorpopup', { index: i, record: recordOf(ctx.actors, i), popup: popup });
+    };
 
-    var legend = new Essmap.Panel({ position: 'topright', title: 'Légende et filtre', shortTitle: 'Légende', className: 'essmap-legend' });
+    // on a phone the controls make way for an open popup (they come back when it closes)
+    map.on('popupopen', function () {
+      if (Essmap.isSmallScreen()) { map.getContainer().classList.add('essmap-popup-open'); }
+    });
+    map.on('popupclose', function () { map.getContainer().classList.remove('essmap-popup-open'); });
+
+    var base = {};
+    if (options.tiles) { base[_('Fond de carte')] = options.tiles; }
+    var compact = data.mode === 'embed';
+    L.control.layers(base, overlays, { collapsed: Essmap.isSmallScreen() || compact, position: 'topright' }).addTo(map);
+
+    var legend = new Essmap.Panel({
+      position: 'topright', title: _('Légende et filtre'), shortTitle: _('Légende'), className: 'essmap-legend',
+      collapsed: compact && Essmap.isSmallScreen() ? true : null
+    });
     legend.addTo(map);
     legend.setContent(legendHtml(ctx));
+    ctx.legend = legend;
     L.DomEvent.on(legend.getBody(), 'change', function () {
       var checked = Array.prototype.slice.call(legend.getBody().querySelectorAll('input.essmap-filter:checked'))
         .map(function (el) { return el.value; });
       ctx.layer.setCategories(checked);
     });
+    ctx.layer.on('categorieschange', function () {
+      var enabled = ctx.layer.enabledCategories();
+      Array.prototype.forEach.call(legend.getBody().querySelectorAll('input.essmap-filter'), function (box) {
+        box.checked = enabled.has(box.value);
+      });
+    });
 
     Essmap.addFullscreen(map);
     Essmap.addLocate(map);
 
-    ctx.nearestPanel = new Essmap.Panel({
-      position: 'bottomleft', className: 'essmap-nearest',
-      title: 'Points d\u2019approvisionnement les plus proches', shortTitle: 'Les plus proches'
-    });
-    ctx.nearestPanel.addTo(map);
-    ctx.nearestPanel.setContent('<p class="essmap-hint">Cliquez sur la carte ou utilisez «\u00a0Me localiser\u00a0» pour voir les trois points d\u2019approvisionnement les plus proches (distances à vol d\u2019oiseau).</p>');
     function onListClick(ev) {
       var target = ev.target.closest('button[data-index]');
       if (target) { ctx.showActor(Number(target.getAttribute('data-index'))); }
     }
-    L.DomEvent.on(ctx.nearestPanel.getBody(), 'click', onListClick);
-    map.on('click', function (e) { showNearest(ctx, e.latlng, 'Depuis le point choisi'); });
-    map.on('locationfound', function (e) { showNearest(ctx, e.latlng, 'Depuis votre position'); });
+    var intro = '<p class="essmap-hint">' + h(_('Cherchez une adresse, cliquez sur la carte ou utilisez «\u00a0Me localiser\u00a0» pour voir les trois points d\u2019approvisionnement les plus proches (distances à vol d\u2019oiseau).')) + '</p>';
+    if (ctx.nearestBox) {
+      ctx.setNearest = function (html) { ctx.nearestBox.innerHTML = html; };
+      ctx.setNearest(intro);
+      L.DomEvent.on(ctx.nearestBox, 'click', onListClick);
+    } else {
+      ctx.nearestPanel = new Essmap.Panel({
+        position: 'bottomleft', className: 'essmap-nearest',
+        title: _('Points d\u2019approvisionnement les plus proches'), shortTitle: _('Les plus proches'),
+        collapsed: compact ? true : null
+      });
+      ctx.nearestPanel.addTo(map);
+      ctx.setNearest = function (html) { ctx.nearestPanel.setContent(html); ctx.nearestPanel.expand(); };
+      ctx.nearestPanel.setContent(intro);
+      L.DomEvent.on(ctx.nearestPanel.getBody(), 'click', onListClick);
+    }
+    map.on('click', function (e) { showNearest(ctx, e.latlng, _('Depuis le point choisi')); });
+    map.on('locationfound', function (e) { showNearest(ctx, e.latlng, _('Depuis votre position')); });
 
-    if (data.unlocated.length) {
+    if (data.unlocated.length && !compact) {
       var unlocated = new Essmap.Panel({
         position: Essmap.isSmallScreen() ? 'topright' : 'bottomright', className: 'essmap-unlocated', collapsed: true,
-        title: 'Acteurs sans localisation (' + Essmap.formatNumber(data.unlocated.length) + ')',
-        shortTitle: 'Sans adresse (' + Essmap.formatNumber(data.unlocated.length) + ')'
+        title: '', shortTitle: ''
       });
       unlocated.addTo(map);
-      unlocated.setContent(unlocatedHtml(ctx));
+      var refresh = function () {
+        var shown = unlocatedShown(ctx);
+        var n = Essmap.formatNumber(shown.length);
+        var title = fmt(_('Acteurs sans localisation ({n})'), { n: n });
+        unlocated.setTitle(title, fmt(_('Sans adresse ({n})'), { n: n }));
+        unlocated.setContent(unlocatedHtml(ctx, shown));
+      };
+      refresh();
+      ctx.layer.on('categorieschange', refresh);
+      ctx.unlocatedPanel = unlocated;
     }
 
+    if (page && data.mode !== 'embed') { page.connect(ctx); }
     return ctx;
   }
 
@@ -505,6 +676,11 @@
         Essmap.ready(map, startedAt);
         return ctx;
       }).catch(function (error) { Essmap.fail(map, error); });
-    }
+    },
+    nearestSupply: nearestSupply,
+    nextPickup: nextPickup,
+    nextPickupLine: nextPickupLine,
+    showNearest: showNearest,
+    recordOf: recordOf
   };
 })(window);

@@ -1,0 +1,397 @@
+"""The residents' pages served by the API (``/``, ``/map``, ``/embed``, ``/embed/code``) in Debian's
+Chromium: address search, nearest supply points with their next pick-up, popups, list view,
+languages, the defects of issue 14 fixed (each at the viewport where it was seen), keyboard
+access and axe-core (zero serious or critical violation), screenshots.
+
+The server holds the demo set only (its bounds are Bayonne), the BAN-format test addresses and
+two demo actors with a weekly schedule (tests/api_support.add_resident_data). Every request to
+another host is refused. The pages' Content-Security-Policy is bypassed only to inject axe-core.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
+
+from essmap.settings import Settings
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+LOCAL = re.compile(r"^(data:|blob:|about:|http://127\.0\.0\.1:\d+/)")
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+#: The axe-core rule sets run (WCAG 2.0, 2.1 and 2.2, levels A and AA, and best practices).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@pytest.fixture(scope="module")
+def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo set (data in Bayonne only), test addresses and two weekly schedules."""
+    from tests.api_support import add_resident_data
+
+    folder = tmp_path_factory.mktemp("resident-pages")
+    settings = Settings(data_dir=folder / "data", tile_url="http://127.0.0.1:9/tiles/{z}/{x}/{y}.png")
+    add_resident_data(settings, folder / "ban")
+    return settings
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's chromium (see .ci/run)")
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+class Visit:
+    """One page in a fresh context: console errors, outside requests and tile requests recorded."""
+
+    def __init__(self, browser: Browser, viewport: dict[str, int], *, locale: str = "fr-FR") -> None:
+        self.context = browser.new_context(viewport=viewport, locale=locale, bypass_csp=True)
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.tiles: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page: Page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def _route(self, route: Route) -> None:
+        url = route.request.url
+        if "/tiles/" in url:
+            self.tiles.append(url)
+            route.fulfill(status=204)
+        elif LOCAL.match(url):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def open(self, url: str) -> Page:
+        self.page.goto(url)
+        self.page.wait_for_function("window.essmapReady === true || !!window.essmapError", timeout=30_000)
+        assert self.page.evaluate("window.essmapError || null") is None
+        return self.page
+
+    def close(self) -> None:
+        self.context.close()
+        # tile and geolocation failures are not page errors
+        assert [e for e in self.errors if "Failed to load resource" not in e] == []
+        assert self.outside == []
+
+
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[Visit]:
+    visit = Visit(browser, DESKTOP)
+    yield visit
+    visit.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Visit]:
+    visit = Visit(browser, PHONE)
+    yield visit
+    visit.close()
+
+
+def _boxes_intersect(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+# --- issue 13: from an address to the nearest supply points ---------------------------------
+def test_type_an_address_pick_a_suggestion_see_the_nearest_with_next_pickup(
+    desktop: Visit, api_url: str
+) -> None:
+    page = desktop.open(f"{api_url}/map")
+    search = page.get_by_role("combobox", name="Votre adresse")
+    search.press_sequentially("1 rue des tonnel", delay=20)
+    listbox = page.get_by_role("listbox")
+    expect(listbox).to_be_visible()
+    expect(search).to_have_attribute("aria-expanded", "true")
+    options = listbox.get_by_role("option")
+    expect(options.first).to_contain_text("Rue des Tonneliers")
+    search.press("ArrowDown")
+    active = search.get_attribute("aria-activedescendant")
+    assert active
+    assert page.locator(f"#{active}").get_attribute("aria-selected") == "true"
+    search.press("Enter")
+    expect(listbox).to_be_hidden()
+    nearest = page.locator(".essmap-nearest-list li")
+    expect(nearest).to_have_count(3)
+    assert nearest.first.get_attribute("data-actor-id") == "amap-patxoki"
+    expect(page.locator(".essmap-nearest")).to_contain_text("Depuis « 1 Rue des Tonneliers")
+    first = nearest.first.locator(".essmap-next-pickup")
+    expect(first).to_contain_text("Prochain retrait : mardi")
+    expect(first).to_contain_text("18h30–19h30")
+    # the list view is now sorted by distance from that address
+    expect(page.locator("#essmap-list-count")).to_contain_text("triés par distance")
+    assert page.locator("#essmap-list li").first.get_attribute("data-actor-id") == "amap-patxoki"
+    # Escape closes the suggestions, then clears the box
+    search.press_sequentially(" x", delay=20)
+    search.press("Escape")
+    search.press("Escape")
+    expect(search).to_have_value("")
+
+
+def test_popup_shows_schedule_next_pickup_calendar_and_verification(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    page.evaluate("essmapMap.setView([43.4916, -1.4722], 18, {animate: false})")
+    page.click('.essmap-pin[data-actor-id="amap-patxoki"]')
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text("Le mardi de 18h30 à 19h30")
+    expect(popup.locator(".essmap-next-pickup")).to_contain_text("mardi")
+    expect(popup).not_to_contain_text("horaires non renseignés")
+    link = popup.get_by_role("link", name="Ajouter à mon agenda")
+    assert link.get_attribute("href") == "/collections/actors/items/amap-patxoki/ical"
+    expect(popup).to_contain_text("Vérifié le")
+    response = page.request.get(f"{api_url}/collections/actors/items/amap-patxoki/ical")
+    assert response.headers["content-type"].startswith("text/calendar")
+
+
+def test_list_view_filters_by_category_and_text_with_the_keyboard(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    items = page.locator("#essmap-list li")
+    expect(items).to_have_count(11)
+    page.get_by_label("Catégorie", exact=True).select_option("amap_delivery_point")
+    expect(items).to_have_count(6)
+    assert page.evaluate("Array.from(essmapResident.layer.enabledCategories())") == ["amap_delivery_point"]
+    page.get_by_label("Filtrer par texte").fill("balichon")
+    expect(items).to_have_count(1)
+    expect(page.locator("#essmap-list-count")).to_contain_text("1 acteur(s)")
+    button = items.first.get_by_role("button", name="AMAP MVC Balichon")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".leaflet-popup-content .essmap-popup-title")).to_have_text("AMAP MVC Balichon")
+
+
+def test_markers_and_clusters_are_reachable_with_the_keyboard(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    marker = page.locator(".leaflet-marker-icon").first
+    assert marker.get_attribute("tabindex") == "0"
+    assert marker.get_attribute("role") == "button"
+    cluster = page.locator(".essmap-cluster-icon").first
+    if cluster.count():
+        assert "acteurs" in (cluster.get_attribute("aria-label") or "")
+        zoom = page.evaluate("essmapMap.getZoom()")
+        cluster.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"essmapMap.getZoom() > {zoom}")
+    page.evaluate("essmapMap.setView([43.5001, -1.4738], 18, {animate: false})")
+    pin = page.locator('.leaflet-marker-icon:has(.essmap-pin[data-actor-id="otsokop"])')
+    pin.focus()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # visible focus
+    page.keyboard.press("Enter")
+    expect(page.locator(".leaflet-popup-content .essmap-popup-title")).to_have_text("Otsokop")
+
+
+# --- issue 14: defects, each at the viewport where it was seen ------------------------------
+def test_fix_1_long_source_urls_do_not_run_over_the_next_entries(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    panel = page.locator(".essmap-unlocated")
+    panel.locator(".essmap-panel-toggle").click()
+    items = panel.locator(".essmap-unlocated-list li")
+    expect(items).to_have_count(4)
+    boxes = [items.nth(k).bounding_box() for k in range(4)]
+    for upper, lower in itertools.pairwise(boxes):
+        assert upper
+        assert lower
+        assert upper["y"] + upper["height"] <= lower["y"] + 0.5
+    body = panel.locator(".essmap-panel-body")
+    assert body.evaluate("el => el.scrollWidth <= el.clientWidth")
+    for link in panel.locator("a").all():  # a source is named by its site, in one line or two
+        box = link.bounding_box()
+        assert box is not None
+        assert box["height"] < 40
+
+
+def test_fix_2_on_a_phone_the_popup_is_covered_by_no_control(phone: Visit, api_url: str) -> None:
+    page = phone.open(f"{api_url}/map")
+    page.evaluate("essmapMap.setView([43.5001, -1.4738], 18, {animate: false})")
+    page.click('.essmap-pin[data-actor-id="otsokop"]')
+    popup = page.locator(".leaflet-popup")
+    expect(popup).to_be_visible()
+    page.wait_for_timeout(400)  # the map pans the popup into view
+    box = popup.bounding_box()
+    assert box is not None
+    controls = page.locator(".leaflet-control")
+    for k in range(controls.count()):
+        control = controls.nth(k)
+        if not control.is_visible():
+            continue
+        other = control.bounding_box()
+        assert other is not None
+        assert not _boxes_intersect(box, other), control.get_attribute("class")
+    # the popup fits the screen
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
+    page.locator(".leaflet-popup-close-button").click()
+    expect(page.locator(".leaflet-control-zoom")).to_be_visible()  # the controls come back
+
+
+def test_fix_8_the_approximate_location_warning_is_given_once(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    page.evaluate("essmapMap.setView([43.5001, -1.4738], 18, {animate: false})")
+    page.click('.essmap-pin[data-actor-id="otsokop"]')
+    text = page.locator(".leaflet-popup-content").inner_text()
+    assert text.count("décalé de plusieurs centaines de mètres") == 1
+    assert text.count("Localisation approximative") == 1
+
+
+def test_fix_10_the_map_starts_on_its_data_without_world_tiles(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    assert desktop.tiles, "the page asked for no background tile"
+    zooms = [int(re.search(r"/tiles/(\d+)/", url).group(1)) for url in desktop.tiles]  # type: ignore[union-attr]
+    assert min(zooms) >= 5, sorted(set(zooms))
+    bounds = page.evaluate(
+        "(() => { const b = essmapMap.getBounds(); "
+        "return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; })()"
+    )
+    south, west, north, east = bounds
+    assert south < 43.4742
+    assert north > 43.5061
+    assert west < -1.4962
+    assert east > -1.4528
+
+
+def test_fix_11_the_unlocated_count_follows_the_category_filter(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    toggle = page.locator(".essmap-unlocated .essmap-panel-toggle")
+    expect(toggle).to_have_text(re.compile(r"\(4\)"))
+    page.uncheck('input.essmap-filter[value="public_body"]')
+    expect(toggle).to_have_text(re.compile(r"\(3\)"))
+    page.get_by_label("Catégorie", exact=True).select_option("amap_delivery_point")
+    expect(toggle).to_have_text(re.compile(r"\(0\)"))
+
+
+def test_fix_11_on_a_phone_the_short_title_counts_the_filter_too(phone: Visit, api_url: str) -> None:
+    page = phone.open(f"{api_url}/map?category=association")
+    page.wait_for_selector("html[data-essmap-urlstate=ready]", state="attached")
+    expect(page.locator(".essmap-unlocated .essmap-panel-toggle")).to_have_text("Sans adresse (2)")
+
+
+# --- /embed and the page writing its code ---------------------------------------------------
+def test_embed_has_a_compact_legend_and_a_link_to_the_full_map(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/embed?category=amap_delivery_point")
+    assert page.locator(".essmap-sidebar").count() == 0
+    legend = page.locator(".essmap-legend")
+    expect(legend).not_to_contain_text("Cocher pour afficher")
+    link = page.get_by_role("link", name="Voir la carte complète")
+    assert link.get_attribute("href", timeout=5000).startswith("/map")  # type: ignore[union-attr]
+
+
+def test_embed_code_page_writes_the_iframe_for_the_chosen_filter_and_view(
+    desktop: Visit, api_url: str
+) -> None:
+    page = desktop.page
+    page.goto(f"{api_url}/embed/code")
+    page.wait_for_selector("html[data-essmap-embed-code=ready]", state="attached")
+    page.get_by_label("Ferme urbaine").uncheck()
+    page.get_by_label("Langue").select_option("eu")
+    snippet = page.locator("#essmap-embed-snippet")
+    expect(snippet).to_have_value(re.compile(r"^<iframe src=\"http://127\.0\.0\.1:\d+/embed\?"))
+    value = snippet.input_value()
+    assert "category=amap_delivery_point" in value
+    assert "urban_farm" not in value
+    assert "lang=eu" in value
+    frame = page.frame_locator("#essmap-embed-preview")
+    expect(frame.locator(".leaflet-container")).to_be_visible()
+    page.wait_for_function(
+        "document.querySelector('#essmap-embed-snippet').value.includes('#map=')", timeout=15_000
+    )
+
+
+# --- languages ------------------------------------------------------------------------------
+def test_basque_by_accept_language_and_by_the_switch_kept_in_the_url(browser: Browser, api_url: str) -> None:
+    visit = Visit(browser, DESKTOP, locale="eu-ES")
+    try:
+        page = visit.open(f"{api_url}/map")
+        assert page.evaluate("document.documentElement.lang") == "eu"
+        expect(page.get_by_role("combobox", name="Zure helbidea")).to_be_visible()
+        expect(page.locator(".essmap-legend")).to_contain_text("Elkartea")
+        page.get_by_role("link", name="Français").click()
+        page.wait_for_function("window.essmapReady === true && document.documentElement.lang === 'fr'")
+        assert "lang=fr" in page.url
+        expect(page.get_by_role("combobox", name="Votre adresse")).to_be_visible()
+    finally:
+        visit.close()
+
+
+# --- accessibility: axe-core ----------------------------------------------------------------
+def _axe(page: Page) -> list[dict[str, object]]:
+    """Serious and critical violations found by axe-core.
+
+    Every rule of ``AXE_TAGS`` runs on the whole page, except that ``target-size`` (WCAG 2.2,
+    2.5.8) leaves out the map's markers: where a marker sits is the information itself (the
+    criterion's "essential" exception), so a cluster on a neighbourhood's outline is not a fault.
+    The markers still go through every other rule (name, role, focus).
+    """
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async tags => {
+            const all = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                rules: {'target-size': {enabled: false}}, resultTypes: ['violations']});
+            const size = await axe.run({exclude: [['.leaflet-marker-pane']]},
+                {runOnly: {type: 'rule', values: ['target-size']}, resultTypes: ['violations']});
+            return all.violations.concat(size.violations);
+        }""",
+        AXE_TAGS,
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("path", ["/", "/map?lang=eu", "/embed", "/embed/code"])
+def test_axe_finds_no_serious_or_critical_violation(
+    browser: Browser, api_url: str, path: str, viewport: dict[str, int]
+) -> None:
+    assert AXE.is_file(), "axe-core is missing: run scripts/assets.sh --dev (npm ci)"
+    visit = Visit(browser, viewport)
+    try:
+        if path == "/embed/code":
+            visit.page.goto(f"{api_url}{path}")
+            visit.page.wait_for_selector("html[data-essmap-embed-code=ready]", state="attached")
+        else:
+            visit.page.set_extra_http_headers({"Accept": "text/html"})
+            visit.open(f"{api_url}{path}")
+        found = _axe(visit.page)
+        assert found == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in found]  # type: ignore[index,union-attr]
+    finally:
+        visit.close()
+
+
+# --- screenshots, looked at before closing --------------------------------------------------
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["fr", "eu"])
+@pytest.mark.parametrize("path", ["/", "/embed"])
+def test_screenshots(browser: Browser, api_url: str, path: str, lang: str, viewport: dict[str, int]) -> None:
+    visit = Visit(browser, viewport)
+    try:
+        visit.page.set_extra_http_headers({"Accept": "text/html"})
+        page = visit.open(f"{api_url}{path}?lang={lang}")
+        assert page.evaluate("document.documentElement.lang") == lang
+        if path == "/":
+            search = page.locator("#essmap-search-input")
+            search.press_sequentially("12 av de lattre", delay=20)
+            page.locator("#essmap-search-list [role=option]").first.click()
+            expect(page.locator(".essmap-nearest-list li")).to_have_count(3)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        kind = "embed" if path == "/embed" else "map"
+        name = f"residents_{kind}_{lang}_{'phone' if viewport == PHONE else 'desktop'}"
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=viewport == PHONE)
+    finally:
+        visit.close()
