@@ -164,11 +164,22 @@ STORE_UNAVAILABLE = "les données sont momentanément indisponibles ; réessayez
 INTERNAL_ERROR = "erreur interne du serveur"
 
 
+GEOCODER_UNAVAILABLE = (
+    "la recherche d'adresses n'est pas disponible sur ce serveur pour le moment ; "
+    "donnez une position (lon, lat) à la place"
+)
+
+
 async def _essmap_error(request: Request, exc: Exception) -> Response:
     status = status_for(exc)
     if status >= 500:
         log.error("server error on %s: %s", request.url.path, exc, exc_info=exc)
-        detail = STORE_UNAVAILABLE if isinstance(exc, StoreError) else INTERNAL_ERROR
+        if isinstance(exc, StoreError):
+            detail = STORE_UNAVAILABLE  # its message names the store's path: logged, never sent
+        elif isinstance(exc, GeocoderUnavailableError):
+            detail = GEOCODER_UNAVAILABLE  # the log says why (no address imported, the service's URL)
+        else:
+            detail = INTERNAL_ERROR
         return problem_response(status, detail, instance=_path_of(request))
     errors = _problem_items(exc.problems) if isinstance(exc, InvalidInputError) else None
     return problem_response(status, str(exc), instance=_path_of(request), errors=errors)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import icalendar
@@ -264,3 +265,16 @@ def test_batch_names_the_row_whose_address_is_not_found(client: httpx.Client) ->
         client.post("/locate", json=empty, headers={"Content-Type": "application/geo+json"}), 400
     )
     assert problem["errors"][0]["field"] == "address"
+
+
+def test_address_search_without_addresses_is_a_503_that_says_what_to_do(tmp_path: Path) -> None:
+    from api import create_app
+    from tests.api_support import assert_problem, background_server, populate
+
+    settings = populate(tmp_path / "data")  # no address imported, no web service set
+    with background_server(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
+        for path in ("/geocode?q=rue+de+belfort", "/nearest?address=rue+de+belfort"):
+            body = assert_problem(http.get(path), 503)
+            assert "recherche d'adresses n'est pas disponible" in body["detail"]
+            assert "lon, lat" in body["detail"]
+        assert http.get("/nearest?lon=-1.47&lat=43.49").status_code == 200
