@@ -54,3 +54,21 @@ def conditional(
     response = build()
     response.headers.update(cache_headers(etag))
     return response
+
+
+# --- one actor: an ETag per version, and If-Match for changes (optimistic concurrency) -------------
+def actor_etag(version: int, updated_at: str) -> str:
+    """The strong ETag of an actor's version (the time of the change tells apart a version 1 made
+    again after a deletion)."""
+    stamp = hashlib.sha256(updated_at.encode()).hexdigest()[:8]
+    return f'"{version}-{stamp}"'
+
+
+def if_match(request: Request, etag: str) -> bool | None:
+    """Whether ``If-Match`` names this ETag (strong comparison, ``*`` for any); None without it."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return True
+    return any(tag.strip() == etag for tag in header.split(",") if not tag.strip().startswith("W/"))

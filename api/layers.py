@@ -24,6 +24,7 @@ from essmap.index import ActorHit, SpatialIndex, build_index
 from essmap.labels import CATEGORY_LABELS_FR
 from essmap.settings import Settings
 from essmap.store import Store
+from essmap.store.base import ActorRecord
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,13 @@ def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
         extent=extent,
         days=days,
     )
+
+
+def actor_feature(record: ActorRecord) -> str:
+    """One stored actor as a GeoJSON Feature, written as in its collection's items."""
+    table = record.frame()
+    properties = records(_actor_properties(table))[0]
+    return feature_json(record.id, geometries_json(table.geometry.to_numpy())[0], properties)
 
 
 # --- actors as GeoJSON for proximity answers ----------------------------------------------------

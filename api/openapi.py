@@ -104,7 +104,7 @@ def _fix_operations(doc: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             responses["400"] = _problem("Paramètre invalide ou inconnu (problem+json)")
-            for status in ("404", "413", "415"):
+            for status in ("401", "403", "404", "409", "412", "413", "415", "428", "429"):
                 if status in responses:
                     responses[status] = _problem(responses[status].get("description", ""))
             for response in responses.values():

@@ -54,6 +54,26 @@ METHOD_LABELS_FR: Final[dict[str, str]] = {
     "none": N_("population inconnue : part de la surface couverte"),
 }
 
+#: Fields of an actor, as the edit forms, the moderation page and the CLI name them.
+FIELD_LABELS_FR: Final[dict[str, str]] = {
+    "id": "identifiant",
+    "name": "nom",
+    "category": "catégorie",
+    "address": "adresse",
+    "commune": "commune",
+    "location_precision": "précision de la localisation",
+    "location_approximate": "position approximative",
+    "coordinates_source": "origine des coordonnées",
+    "website": "site web",
+    "email": "courriel",
+    "phone": "téléphone",
+    "description": "description (quoi)",
+    "schedule": "horaires (quand)",
+    "source": "source",
+    "last_verified": "vérifié le",
+    "geometry": "position",
+}
+
 GENERATION_LABEL_FR: Final = "Quartiers prioritaires {generation}"
 SCHEMATIC_NOTE_FR: Final = (
     "Contour schématique : tracé approximatif, ce n'est pas la limite officielle du quartier."

@@ -10,23 +10,26 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
+from urllib.parse import quote
 
 from fastapi import Depends, Path, Query, Request
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.caching import conditional
+from api.caching import actor_etag, conditional, not_modified
 from api.deps import HeavySlot, get_collection
 from api.factory import BaseFactory
 from api.filters import parse_bbox, parse_datetime
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
-from api.layers import COLLECTIONS, CollectionData, CollectionSpec
+from api.layers import COLLECTIONS, CollectionData, CollectionSpec, actor_feature
 from api.openapi import NOT_FOUND, NOT_MODIFIED, content, geojson
 from api.query import JsonFormat, PageQuery, QueryModel
 from api.schemas import Collection, Collections, Feature, OGCFeatureCollection
 from api.urls import link, page_of, url
 from essmap.cache import Versioned
 from essmap.model import Category
+from essmap.store.base import ActorRecord
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 BBOX_DESCRIPTION = (
@@ -189,13 +192,32 @@ class CollectionsFactory(BaseFactory):
         def items(request: Request, q: Annotated[items_query, Query()], data: data_dep) -> Response:  # type: ignore[valid-type]
             return conditional(request, data.revision, lambda: items_page(request, spec, data.value, q))
 
-        @self.router.get(
+        feature_route = self.router.get(
             path + "/items/{featureId}",
             response_class=GeoJSONResponse,
             responses={200: geojson(Feature), **NOT_FOUND, **NOT_MODIFIED},
             name=f"feature_{spec.id}",
             summary=f"Un objet de la collection « {spec.id} »",
         )
+        if spec.id == "actors":
+            # read from the store: the ETag is the actor's version (If-Match of the changes), and
+            # a change made through any process is answered at once
+            @feature_route
+            async def actor(
+                request: Request,
+                q: Annotated[CollectionsQuery, Query()],
+                featureId: Annotated[str, Path(description="Identifiant de l'acteur")],  # noqa: N803
+            ) -> Response:
+                record = await run_in_threadpool(request.app.state.store.get_actor, featureId)
+                etag = actor_etag(record.version, record.updated_at)
+                unchanged = not_modified(request, etag)
+                if unchanged is not None:
+                    return unchanged
+                return actor_response(request, record)
+
+            return
+
+        @feature_route
         async def feature(
             request: Request,
             q: Annotated[CollectionsQuery, Query()],
@@ -205,3 +227,16 @@ class CollectionsFactory(BaseFactory):
             return conditional(
                 request, data.revision, lambda: feature_json(request, spec, data.value, featureId)
             )
+
+
+def actor_response(request: Request, record: ActorRecord, *, status_code: int = 200) -> Response:
+    """One actor as a GeoJSON Feature with its links and the ETag of its version."""
+    base = url(request, "/collections/actors")
+    links = [
+        link(f"{base}/items/{quote(record.id, safe='')}", "self", GEOJSON_MEDIA_TYPE),
+        link(base, "collection", JSON_MEDIA_TYPE, COLLECTIONS["actors"].title),
+        link(f"{base}/items/{quote(record.id, safe='')}/history", "version-history", JSON_MEDIA_TYPE),
+    ]
+    body = with_members(actor_feature(record), {"links": links}).encode()
+    etag = actor_etag(record.version, record.updated_at)
+    return GeoJSONResponse(body, status_code=status_code, headers={"ETag": etag, "Cache-Control": "no-cache"})

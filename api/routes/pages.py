@@ -25,7 +25,8 @@ from api.factory import BaseFactory
 from api.query import QueryModel
 from api.security import html_page
 from essmap.errors import EssmapError
-from essmap.model import Category
+from essmap.labels import CATEGORY_LABELS_FR, FIELD_LABELS_FR
+from essmap.model import CATEGORIES, Category
 from essmap.settings import Settings
 from essmap.store import Store
 
@@ -74,14 +75,33 @@ def _with_url_state(html: str) -> str:
     return html.replace("</body>", tag + "\n</body>", 1) if "</body>" in html else html + tag
 
 
+def _with_contributions(html: str) -> str:
+    """The public contribution forms (``contribute.js``), with what they need from the API."""
+    from essmap.maps.page import safe_json
+
+    config = {
+        "endpoint": "/proposals",
+        "itemsUrl": "/collections/actors/items",
+        "categories": [{"key": c, "label": CATEGORY_LABELS_FR[c]} for c in CATEGORIES],
+        "fields": FIELD_LABELS_FR,
+    }
+    tags = (
+        f'<script type="application/json" id="essmap-contribute-config">{safe_json(config)}</script>\n'
+        f'<link rel="stylesheet" href="{ASSET_URL}/static/contribute.css">\n'
+        f'<script src="{ASSET_URL}/static/contribute.js"></script>'
+    )
+    return html.replace("</body>", tags + "\n</body>", 1) if "</body>" in html else html + tags
+
+
 def resident_html(store: Store, settings: Settings) -> str:
-    """The resident map page of the store's content, with the URL-state script."""
+    """The resident map page of the store's content, with the URL-state script and the
+    contribution forms."""
     from essmap.maps.resident import render_resident_map
 
     html = render_resident_map(
         store.load_neighbourhoods(), store.load_actors(), settings=settings, asset_url=ASSET_URL
     )
-    return _with_url_state(html)
+    return _with_contributions(_with_url_state(html))
 
 
 def planner_html(store: Store, settings: Settings, threshold_m: float | None, sites: int) -> str:

@@ -60,6 +60,8 @@ OWN_JS: Final = ("essmap.js",)
 OWN_CSS: Final = ("essmap.css",)
 #: Page-specific scripts.
 PAGE_JS: Final = {"resident": "resident.js", "planner": "planner.js"}
+#: Files only pages served by the API link (they talk to it): the public contribution forms.
+SERVED_ONLY: Final = ("contribute.js", "contribute.css")
 
 _SOURCE_MAP = re.compile(r"^\s*(//|/\*)# sourceMappingURL=.*$", re.MULTILINE)
 _CSS_URL = re.compile(r"""url\((['"]?)(?!data:|#|https?:)([^'")]+)\1\)""")
@@ -97,7 +99,7 @@ def served_files() -> dict[str, Path]:
     Third-party files are under ``vendor/``, essmap's own under ``static/``.
     """
     files = {f"vendor/{rel}": vendor_path(rel) for rel in (*VENDOR_JS, *VENDOR_CSS, *VENDOR_FILES)}
-    for rel in (*OWN_JS, *OWN_CSS, *PAGE_JS.values()):
+    for rel in (*OWN_JS, *OWN_CSS, *PAGE_JS.values(), *SERVED_ONLY):
         files[f"static/{rel}"] = STATIC_DIR / rel
     return files
 
