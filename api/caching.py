@@ -15,6 +15,8 @@ from starlette.responses import Response
 from api.urls import base_url
 
 CACHE_CONTROL = "public, max-age=60"
+#: What may change at any time through the API (one actor): caches revalidate it with its ETag.
+REVALIDATE = "no-cache"
 
 
 def etag_for(revision: str, request: Request, *, variant: str = "") -> str:
@@ -31,15 +33,15 @@ def _matches(header: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
 
 
-def cache_headers(etag: str) -> dict[str, str]:
-    return {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+def cache_headers(etag: str, cache_control: str = CACHE_CONTROL) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": cache_control}
 
 
-def not_modified(request: Request, etag: str) -> Response | None:
+def not_modified(request: Request, etag: str, *, cache_control: str = CACHE_CONTROL) -> Response | None:
     """A 304 response when the client already holds this representation, else None."""
     header = request.headers.get("if-none-match")
     if header and _matches(header, etag):
-        return Response(status_code=304, headers=cache_headers(etag))
+        return Response(status_code=304, headers=cache_headers(etag, cache_control))
     return None
 
 

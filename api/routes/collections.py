@@ -17,7 +17,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.caching import actor_etag, conditional, not_modified
+from api.caching import REVALIDATE, actor_etag, cache_headers, conditional, not_modified
 from api.deps import HeavySlot, get_collection
 from api.factory import BaseFactory
 from api.filters import parse_bbox, parse_datetime
@@ -210,7 +210,7 @@ class CollectionsFactory(BaseFactory):
             ) -> Response:
                 record = await run_in_threadpool(request.app.state.store.get_actor, featureId)
                 etag = actor_etag(record.version, record.updated_at)
-                unchanged = not_modified(request, etag)
+                unchanged = not_modified(request, etag, cache_control=REVALIDATE)
                 if unchanged is not None:
                     return unchanged
                 return actor_response(request, record)
@@ -239,4 +239,4 @@ def actor_response(request: Request, record: ActorRecord, *, status_code: int = 
     ]
     body = with_members(actor_feature(record), {"links": links}).encode()
     etag = actor_etag(record.version, record.updated_at)
-    return GeoJSONResponse(body, status_code=status_code, headers={"ETag": etag, "Cache-Control": "no-cache"})
+    return GeoJSONResponse(body, status_code=status_code, headers=cache_headers(etag, REVALIDATE))
