@@ -59,20 +59,20 @@
 
   function differencesTable(p, titleId) {
     if (!p.differences.length) { return null; }
+    var isNew = p.kind === 'new';
     var rows = p.differences.map(function (d) {
       return el('tr', {}, [
         el('th', { scope: 'row', text: d.label || d.field }),
-        el('td', { class: 'before', text: shown(d.before) }),
+        isNew ? null : el('td', { class: 'before', text: shown(d.before) }),
         el('td', { class: 'after', text: shown(d.after) })
       ]);
     });
+    var head = [el('th', { scope: 'col', text: 'Champ' })];
+    if (!isNew) { head.push(el('th', { scope: 'col', text: 'Fiche actuelle' })); }
+    head.push(el('th', { scope: 'col', text: 'Proposé' }));
     return el('table', { class: 'differences', 'aria-describedby': titleId }, [
-      el('caption', { text: p.kind === 'new' ? 'Fiche proposée' : 'Ce que la proposition change' }),
-      el('thead', {}, [el('tr', {}, [
-        el('th', { scope: 'col', text: 'Champ' }),
-        el('th', { scope: 'col', text: p.kind === 'new' ? '' : 'Fiche actuelle' }),
-        el('th', { scope: 'col', text: 'Proposé' })
-      ])]),
+      el('caption', { text: isNew ? 'Fiche proposée' : 'Ce que la proposition change' }),
+      el('thead', {}, [el('tr', {}, head)]),
       el('tbody', {}, rows)
     ]);
   }
