@@ -119,8 +119,11 @@ async def _write(request: Request, key: ApiKey, change: Callable[..., T], *args:
     return result
 
 
-def history_json(actor_id: str, changes: list[Any]) -> dict[str, Any]:
+def history_json(store: Store, actor_id: str) -> dict[str, Any]:
     """An actor's history: every change with its author, time, records before and after, differences."""
+    changes = store.actor_history(actor_id)
+    if not changes:
+        raise NotFoundError(f"aucun historique pour l'acteur « {actor_id} »")
     return {
         "actor_id": actor_id,
         "changes": [
@@ -170,7 +173,7 @@ class EditsFactory(BaseFactory):
         async def create_actor(request: Request, key: Editor) -> Response:
             """Create an actor (editor key); its id is the body's, or made from its name."""
             feature = await read_json(request, settings)
-            table = actor_from_feature(feature, source=API_SOURCE)
+            table = await run_in_threadpool(actor_from_feature, feature, source=API_SOURCE)
             store = request.app.state.store
             record = await _write(request, key, store.create_actor, table, author=key.name)
             response = actor_response(request, record, status_code=201)
@@ -209,8 +212,8 @@ class EditsFactory(BaseFactory):
         async def update_actor(request: Request, key: Editor, featureId: FeatureId) -> Response:  # noqa: N803
             """Change some fields of an actor (editor key, If-Match), as a JSON merge patch."""
             current = await _current(request, featureId)
-            patch = await read_json(request, settings)
-            table = actor_from_feature(merged_feature(current, patch), actor_id=featureId, source=API_SOURCE)
+            merged = merged_feature(current, await read_json(request, settings))
+            table = await run_in_threadpool(actor_from_feature, merged, actor_id=featureId, source=API_SOURCE)
             store = request.app.state.store
             record = await _write(
                 request, key, store.replace_actor, table, expected_version=current.version, author=key.name
@@ -253,10 +256,8 @@ class EditsFactory(BaseFactory):
         )
         async def actor_history(request: Request, featureId: FeatureId) -> Response:  # noqa: N803
             """Every change of an actor, oldest first: author, time, before, after, differences."""
-            changes = await run_in_threadpool(request.app.state.store.actor_history, featureId)
-            if not changes:
-                raise NotFoundError(f"aucun historique pour l'acteur « {featureId} »")
-            return FastJSONResponse(history_json(featureId, changes))
+            history = await run_in_threadpool(history_json, request.app.state.store, featureId)
+            return FastJSONResponse(history)
 
         @router.post(
             ITEMS + "/{featureId}/history/{version}/restore",
