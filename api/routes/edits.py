@@ -119,6 +119,16 @@ async def _write(request: Request, key: ApiKey, change: Callable[..., T], *args:
     return result
 
 
+async def _replace(request: Request, key: ApiKey, current: ActorRecord, feature: Any) -> Response:
+    """Validate ``feature`` as the next version of ``current``, store it, answer the new version."""
+    table = await run_in_threadpool(actor_from_feature, feature, actor_id=current.id, source=API_SOURCE)
+    store = request.app.state.store
+    record = await _write(
+        request, key, store.replace_actor, table, expected_version=current.version, author=key.name
+    )
+    return actor_response(request, record)
+
+
 def history_json(store: Store, actor_id: str) -> dict[str, Any]:
     """An actor's history: every change with its author, time, records before and after, differences."""
     changes = store.actor_history(actor_id)
@@ -189,14 +199,7 @@ class EditsFactory(BaseFactory):
         async def replace_actor(request: Request, key: Editor, featureId: FeatureId) -> Response:  # noqa: N803
             """Replace an actor (editor key, If-Match): fields left out become empty."""
             current = await _current(request, featureId)
-            table = actor_from_feature(
-                await read_json(request, settings), actor_id=featureId, source=API_SOURCE
-            )
-            store = request.app.state.store
-            record = await _write(
-                request, key, store.replace_actor, table, expected_version=current.version, author=key.name
-            )
-            return actor_response(request, record)
+            return await _replace(request, key, current, await read_json(request, settings))
 
         @router.patch(
             ITEMS + "/{featureId}",
@@ -212,13 +215,8 @@ class EditsFactory(BaseFactory):
         async def update_actor(request: Request, key: Editor, featureId: FeatureId) -> Response:  # noqa: N803
             """Change some fields of an actor (editor key, If-Match), as a JSON merge patch."""
             current = await _current(request, featureId)
-            merged = merged_feature(current, await read_json(request, settings))
-            table = await run_in_threadpool(actor_from_feature, merged, actor_id=featureId, source=API_SOURCE)
-            store = request.app.state.store
-            record = await _write(
-                request, key, store.replace_actor, table, expected_version=current.version, author=key.name
-            )
-            return actor_response(request, record)
+            patch = await read_json(request, settings)
+            return await _replace(request, key, current, merged_feature(current, patch))
 
         @router.delete(
             ITEMS + "/{featureId}",
