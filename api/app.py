@@ -24,14 +24,17 @@ from api.openapi import build_openapi
 from api.routes.collections import CollectionsFactory
 from api.routes.coverage import CoverageFactory
 from api.routes.docs import DocsFactory, mount_assets
+from api.routes.edits import EditsFactory
 from api.routes.ogc import OGCFactory
 from api.routes.operations import OperationsFactory
 from api.routes.pages import PagesFactory
+from api.routes.proposals import ProposalsFactory
 from api.routes.proximity import ProximityFactory
 from api.routes.residents import ResidentsFactory
 from api.security import NoSniff
 from essmap.cache import RevisionCache
 from essmap.importing import open_seeded_store
+from essmap.keys import client_hash_secret
 from essmap.settings import Settings, get_settings
 
 log = logging.getLogger("essmap.api")
@@ -70,6 +73,8 @@ TAGS = [
     {"name": "proximité", "description": "Acteurs proches d'un point, relation aux QPV"},
     {"name": "habitants", "description": "Recherche d'adresse et agendas des points de retrait"},
     {"name": "couverture", "description": "Couverture des QPV par l'approvisionnement en circuits courts"},
+    {"name": "édition", "description": "Modifications des acteurs (clé d'API), historique, vérification"},
+    {"name": "contributions", "description": "Propositions du public et modération (clé de modérateur)"},
     {"name": "cartes", "description": "Cartes HTML (habitants, aménageurs, iframe)"},
     {"name": "operations", "description": "Supervision"},
 ]
@@ -123,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         **_telemetry(settings),
     )
     app.state.settings = settings
+    app.state.client_secret = client_hash_secret(settings)
     install_error_handlers(app)
     for factory in (
         OperationsFactory,
@@ -130,6 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ResidentsFactory,
         OGCFactory,
         CollectionsFactory,
+        EditsFactory,
+        ProposalsFactory,
         CoverageFactory,
         PagesFactory,
         DocsFactory,
@@ -140,9 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Cache-Control", "Content-Type"],
+        expose_headers=["ETag", "Cache-Control", "Content-Type", "Location", "Retry-After"],
         max_age=3600,
     )
     app.add_middleware(UniqueVary)

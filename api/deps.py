@@ -82,6 +82,32 @@ def warm_cache(store: Store, settings: Settings, cache: RevisionCache) -> None:
         cache.fresh(_collection_key(collection_id), functools.partial(collection_data, spec, store))
 
 
+#: Rebuilds a write waits for before it answers, at most (a newer write may keep the cache busy).
+REFRESH_ATTEMPTS = 3
+
+
+def _refresh(store: Store, settings: Settings, cache: RevisionCache) -> None:
+    """Bring the actors collection and the spatial index to the store's current revision."""
+    builds: list[tuple[Hashable, Callable[[], object]]] = [
+        (_collection_key("actors"), functools.partial(collection_data, COLLECTIONS["actors"], store)),
+        (PROXIMITY_KEY, lambda: Proximity.from_store(store, settings)),
+    ]
+    for key, build in builds:
+        for _ in range(REFRESH_ATTEMPTS):
+            if cache.fresh(key, build).revision == store.revision():
+                break
+
+
+async def refresh_after_write(request: Request) -> None:
+    """After a write: rebuild what reads answer from, so this process's next read shows the write.
+
+    Other processes see the new store revision on their next request (their cache answers from the
+    previous revision while it rebuilds).
+    """
+    state = request.app.state
+    await to_thread.run_sync(_refresh, state.store, state.settings, state.cache)
+
+
 async def heavy_slot(request: Request) -> AsyncIterator[None]:
     """Hold one of the heavy-work slots while the handler computes (waiting costs no thread)."""
     limiter: CapacityLimiter = request.app.state.heavy

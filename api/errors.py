@@ -17,11 +17,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from essmap.errors import (
+    AlreadyExistsError,
     EssmapError,
     InvalidInputError,
     NotFoundError,
     Problem,
     StoreError,
+    VersionConflictError,
 )
 from essmap.geocoding import GeocoderUnavailableError
 
@@ -34,9 +36,58 @@ class PayloadTooLargeError(EssmapError, ValueError):
     """A request body is larger than ``max_request_bytes`` or holds too many points."""
 
 
+class RequestRefusedError(EssmapError):
+    """A request the API refuses for who sends it or how (key, role, precondition, rate).
+
+    ``headers`` go with the problem response (``WWW-Authenticate``, ``Retry-After``).
+    """
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.headers = headers or {}
+
+
+class AuthenticationError(RequestRefusedError):
+    """No API key, or one that is unknown or revoked (401)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="essmap"'})
+
+
+class ForbiddenError(RequestRefusedError):
+    """An API key whose role does not allow the request (403)."""
+
+
+class PreconditionRequiredError(RequestRefusedError):
+    """A change sent without ``If-Match`` (428): it could overwrite someone else's change."""
+
+
+class ConflictError(RequestRefusedError):
+    """A request that conflicts with the current state (a proposal decided already): 409."""
+
+
+class UnsupportedMediaTypeError(RequestRefusedError):
+    """A request body in a media type the operation does not read (415)."""
+
+
+class TooManyRequestsError(RequestRefusedError):
+    """Too many writes or proposals in the window of a rate limit (429)."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
 #: Library errors and the HTTP status they become; the first matching class wins.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
+    (AuthenticationError, 401),
+    (ForbiddenError, 403),
+    (PreconditionRequiredError, 428),
+    (TooManyRequestsError, 429),
+    (UnsupportedMediaTypeError, 415),
+    (ConflictError, 409),
+    (VersionConflictError, 412),  # an If-Match naming a version that is no longer the current one
+    (AlreadyExistsError, 409),
     (PayloadTooLargeError, 413),
     (InvalidInputError, 400),  # InvalidParameterError, MissingCRSError…
     (StoreError, 503),
@@ -47,11 +98,17 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
 #: French titles of the statuses the API answers with ("about:blank" problems, RFC 9457 §4.2.1).
 TITLES_FR: dict[int, str] = {
     400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Accès refusé",
     404: "Ressource introuvable",
     405: "Méthode non autorisée",
     406: "Format non disponible",
+    409: "Conflit",
+    412: "Version périmée",
     413: "Requête trop volumineuse",
     415: "Type de contenu non pris en charge",
+    428: "Précondition requise",
+    429: "Trop de requêtes",
     500: "Erreur interne du serveur",
     503: "Service indisponible",
 }
@@ -182,7 +239,8 @@ async def _essmap_error(request: Request, exc: Exception) -> Response:
             detail = INTERNAL_ERROR
         return problem_response(status, detail, instance=_path_of(request))
     errors = _problem_items(exc.problems) if isinstance(exc, InvalidInputError) else None
-    return problem_response(status, str(exc), instance=_path_of(request), errors=errors)
+    headers = exc.headers if isinstance(exc, RequestRefusedError) else None
+    return problem_response(status, str(exc), instance=_path_of(request), errors=errors, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -32,6 +32,7 @@ from essmap.labels import CATEGORY_LABELS_FR
 from essmap.schedules import NextPickups, OpenAround, Pickup, WeeklySlots, describe_pickup, schedule_details
 from essmap.settings import Settings
 from essmap.store import Store
+from essmap.store.base import ActorRecord
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,20 @@ def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
         pickups=pickups,
         weekly=weekly,
     )
+
+
+def actor_feature(record: ActorRecord, now: datetime) -> tuple[str, str]:
+    """One stored actor as a GeoJSON Feature written as in its collection's items, with its next
+    pick-up at ``now``; and the pick-up members alone ("" for an actor without a schedule)."""
+    table = record.frame()
+    properties = records(_actor_properties(table))[0]
+    text = feature_json(record.id, geometries_json(table.geometry.to_numpy())[0], properties)
+    schedule = record.fields.get("schedule")
+    if not schedule:  # no pick-up, ever: the same members as in the items, and no variant
+        return f"{text[:-2]},{pickup_json(None)}}}}}", ""
+    pickups, _ = schedule_tables([schedule])
+    (fragment,) = pickups.at([0], now)
+    return f"{text[:-2]},{fragment}}}}}", fragment
 
 
 # --- actors as GeoJSON for proximity answers ----------------------------------------------------

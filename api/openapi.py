@@ -111,7 +111,13 @@ def _fix_operations(doc: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             responses["400"] = _problem("Paramètre invalide ou inconnu (problem+json)")
-            for status in ("404", "413", "415"):
+            if operation.get("security"):  # an operation behind an API key
+                responses.setdefault("401", {"description": "Clé d'API absente, inconnue ou révoquée"})
+                responses.setdefault("403", {"description": "Rôle de la clé insuffisant"})
+            if "requestBody" in operation:
+                responses.setdefault("413", TOO_LARGE[413])
+                responses.setdefault("415", UNSUPPORTED[415])
+            for status in ("401", "403", "404", "409", "412", "413", "415", "428", "429"):
                 if status in responses:
                     responses[status] = _problem(responses[status].get("description", ""))
             for response in responses.values():

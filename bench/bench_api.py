@@ -14,7 +14,13 @@ background load hits all alike), and whether the targets hold on the medians of 
 /nearest at least 0.6x the trivial endpoint's req/s, p99 at most 10 ms at 16 connections, zero
 errors.
 
+With ``--store postgis`` (or ``both``), the same data is also loaded into a PostGIS database
+(``ESSMAP_TEST_DATABASE_URL``, or a throwaway cluster started with ``scripts/pg_cluster.sh``) and a
+second ``essmap serve`` answers /nearest from it, alternated with the others: its req/s against the
+embedded store's (target: at least 0.5x).
+
     python bench/bench_api.py [--actors 5000] [--duration 10] [--connections 16] [--workers N]
+                              [--store gpkg|postgis|both]
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from essmap.model import CATEGORIES, actor_frame
 from essmap.settings import Settings
 
 TOP = Path(__file__).resolve().parent.parent
+NEAREST_PG = "/nearest (PostGIS)"
 
 # Pays Basque and southern Landes, lon/lat WGS 84
 WEST, SOUTH, EAST, NORTH = -1.80, 43.25, -1.10, 43.60
@@ -93,8 +100,8 @@ def synthetic_actors(count: int, seed: int = 7) -> tuple[pd.DataFrame, list[shap
     return frame, [shapely.Point(x, y) for x, y in zip(lon, lat, strict=True)]
 
 
-def prepare_data(folder: Path, actors: int) -> Settings:
-    settings = Settings(data_dir=folder)
+def prepare_data(folder: Path, actors: int, database_url: str | None = None) -> Settings:
+    settings = Settings(data_dir=folder, database_url=database_url)
     store = open_seeded_store(settings)  # seeded with the demo set
     frame, points = synthetic_actors(actors)
     store.upsert_actors(actor_frame(frame, points))
@@ -130,9 +137,13 @@ def start_floor(folder: Path, port: int, workers: int) -> subprocess.Popen[bytes
     return wait_for(subprocess.Popen(cmd, cwd=folder), port)
 
 
-def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, workers: int, database_url: str | None = None
+) -> subprocess.Popen[bytes]:
     """``essmap serve`` as a user runs it, without the access log (one line per request)."""
     env = {**os.environ, "ESSMAP_DATA_DIR": str(data_dir)}
+    if database_url:
+        env["ESSMAP_DATABASE_URL"] = database_url
     cmd = [
         sys.executable, "-m", "essmap", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
@@ -184,22 +195,39 @@ def main() -> int:
         "--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="alternate the endpoints this many times")
+    parser.add_argument(
+        "--store",
+        choices=("gpkg", "postgis", "both"),
+        default="gpkg",
+        help="also serve /nearest from a PostGIS store (postgis and both are the same)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is missing: install it with `apt-get install -y wrk` (Debian)", file=sys.stderr)
         return 2
 
     folder = Path(tempfile.mkdtemp(prefix="essmap-bench-api-"))
-    names = ("trivial (/health)", "/nearest", "uvicorn floor")
+    postgis = args.store != "gpkg"
+    names: tuple[str, ...] = ("trivial (/health)", "/nearest", "uvicorn floor")
+    if postgis:
+        names += (NEAREST_PG,)
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    pg_urls: list[str] = []
+    pg_folder = None
     try:
         prepare_data(folder / "data", args.actors)
         (folder / "floor.py").write_text(FLOOR_APP)
-        essmap_port, floor_port = free_port(), free_port()
+        essmap_port, floor_port, pg_port = free_port(), free_port(), free_port()
         servers = [
             start_server(folder / "data", essmap_port, args.workers),
             start_floor(folder, floor_port, args.workers),
         ]
+        if postgis:
+            from bench_store import postgis_databases
+
+            pg_urls, pg_folder = postgis_databases(1)
+            prepare_data(folder / "pg", args.actors, pg_urls[0])
+            servers.append(start_server(folder / "pg", pg_port, args.workers, pg_urls[0]))
         try:
             nearest_script = LUA_NEAREST % {
                 "seed": 42, "west": WEST, "south": SOUTH, "width": EAST - WEST, "height": NORTH - SOUTH,
@@ -210,6 +238,8 @@ def main() -> int:
                 "/nearest": (f"http://127.0.0.1:{essmap_port}", nearest_script),
                 "uvicorn floor": (f"http://127.0.0.1:{floor_port}", trivial_script),
             }
+            if postgis:
+                targets[NEAREST_PG] = (f"http://127.0.0.1:{pg_port}", nearest_script)
             # warm-up pass of each (not counted): first-use caches, interpreter, TCP
             for url, script in targets.values():
                 run_wrk(url, script, connections=args.connections, threads=args.threads, duration=2)
@@ -222,6 +252,12 @@ def main() -> int:
                 server.terminate()
                 server.wait(timeout=30)
     finally:
+        if pg_folder:
+            subprocess.run(["bash", str(TOP / "scripts" / "pg_cluster.sh"), "stop", pg_folder], check=False)
+        elif pg_urls:
+            from bench_store import drop_databases
+
+            drop_databases(pg_urls)
         shutil.rmtree(folder, ignore_errors=True)
 
     print(
@@ -257,6 +293,11 @@ def main() -> int:
         ),
         (f"errors = {errors} (target 0)", errors == 0),
     ]
+    if postgis:
+        pairs = zip(runs[NEAREST_PG], runs["/nearest"], strict=True)
+        pg = statistics.median(p["rps"] / e["rps"] for p, e in pairs)
+        text = f"/nearest req/s with PostGIS = {pg:.2f} x the embedded store, median (target >= 0.5)"
+        checks.append((text, pg >= 0.5))
     for text, ok in checks:
         print(f"  [{'ok' if ok else 'MISSED'}] {text}")
     return 0 if all(ok for _, ok in checks) else 1

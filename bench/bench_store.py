@@ -114,6 +114,20 @@ def postgis_databases(count: int) -> tuple[list[str], str | None]:
     return urls, folder
 
 
+def drop_databases(urls: list[str]) -> None:
+    import psycopg
+    from psycopg import sql
+
+    for url in urls:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+        name = str(info["dbname"])
+        info["dbname"] = "postgres"
+        with psycopg.connect(
+            psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()}), autocommit=True
+        ) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squares", type=int, default=2_300_000)

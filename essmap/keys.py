@@ -9,9 +9,11 @@ is for secrets people choose). The store keeps the hash, the name and the role
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from typing import Final
 
+from essmap.settings import Settings
 from essmap.store import Store
 from essmap.store.moderation import ApiKey
 
@@ -49,3 +51,21 @@ def key_for_secret(store: Store, secret: str) -> ApiKey | None:
     if not secret.startswith(PREFIX):
         return None
     return store.key_for_hash(key_hash(secret))
+
+
+def client_hash(address: str, *, secret: bytes) -> str:
+    """The pseudonym of a client address kept with its proposals (for rate limits), never the address.
+
+    An HMAC-SHA256 keyed by ``secret``: without the secret, the 2³² IPv4 addresses cannot be tried
+    one by one to find which one sent a proposal.
+    """
+    return hmac.new(secret, address.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def client_hash_secret(settings: Settings) -> bytes:
+    """The key of :func:`client_hash`: ``settings.client_hash_key``, else one derived from the store's
+    location (the same for every process on one store, but not secret)."""
+    if settings.client_hash_key is not None:
+        return settings.client_hash_key.get_secret_value().encode("utf-8")
+    where = settings.database_url or str(settings.store_path)
+    return hashlib.sha256(f"essmap client address\n{where}".encode()).digest()

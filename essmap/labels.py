@@ -56,6 +56,26 @@ METHOD_LABELS_FR: Final[dict[str, str]] = {
     "none": N_("population inconnue : part de la surface couverte"),
 }
 
+#: Fields of an actor, as the edit forms, the moderation page and the CLI name them.
+FIELD_LABELS_FR: Final[dict[str, str]] = {
+    "id": N_("identifiant"),
+    "name": N_("nom"),
+    "category": N_("catégorie"),
+    "address": N_("adresse"),
+    "commune": N_("commune"),
+    "location_precision": N_("précision de la localisation"),
+    "location_approximate": N_("position approximative"),
+    "coordinates_source": N_("origine des coordonnées"),
+    "website": N_("site web"),
+    "email": N_("courriel"),
+    "phone": N_("téléphone"),
+    "description": N_("description (quoi)"),
+    "schedule": N_("horaires (quand)"),
+    "source": N_("source"),
+    "last_verified": N_("vérifié le"),
+    "geometry": N_("position"),
+}
+
 GENERATION_LABEL_FR: Final = N_("Quartiers prioritaires {generation}")
 SCHEMATIC_NOTE_FR: Final = N_(
     "Contour schématique : tracé approximatif, ce n'est pas la limite officielle du quartier."

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from platformdirs import user_data_path
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from essmap.model import CATEGORIES, DEFAULT_SUPPLY_CATEGORIES
@@ -169,6 +169,25 @@ class Settings(BaseSettings):
             "&route={from_lat}%2C{from_lon}%3B{to_lat}%2C{to_lon}"
         ),
         description="Template of the walking directions link of a result ({from_lat}, {from_lon}, …)",
+    )
+
+    # --- edits, keys and public proposals (issue 12) ---------------------------------------------
+    writes_per_minute: int = Field(
+        default=60, ge=1, description="Writes (edits) one API key may make per minute; more get a 429"
+    )
+    proposals_per_minute: int = Field(
+        default=10, ge=1, description="Public proposals a client address may send per minute; more get a 429"
+    )
+    client_hash_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Secret mixed into the hash of client addresses kept with proposals (for rate limits); set the "
+            "same value on every server of a deployment. Unset, it is derived from the store's location, "
+            "which keeps the addresses out of the store but does not make their hashes secret"
+        ),
+    )
+    stale_after_days: int = Field(
+        default=365, ge=1, description="Days after which an actor not verified again is listed as stale"
     )
 
     @field_validator(

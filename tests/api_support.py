@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from essmap.importing import import_qpv, open_seeded_store
 from essmap.model import actor_frame
@@ -126,22 +127,11 @@ def server_process(settings: Settings, *, host: str = "127.0.0.1") -> Iterator[s
     """Run ``api.main:app`` with uvicorn in a separate process on a free port; yields its base URL.
 
     Needed for clients that block the interpreter while they wait for the server (GDAL's HTTP
-    reads through pyogrio hold the GIL, which would freeze a server running in a thread).
-    Settings reach the process as ESSMAP_* environment variables.
+    reads through pyogrio hold the GIL, which would freeze a server running in a thread), and for
+    several server processes on one store. Settings reach the process as ESSMAP_* environment
+    variables.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    env = {**os.environ, **settings_env(settings)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _LAUNCHER, str(sock.fileno())],
-        pass_fds=(sock.fileno(),),
-        env=env,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    sock.close()
-    url = f"http://{host}:{port}"
+    proc, url = start_server_process(settings, host=host)
     try:
         wait_until_up(url, proc)
         yield url
@@ -154,6 +144,26 @@ def server_process(settings: Settings, *, host: str = "127.0.0.1") -> Iterator[s
             proc.wait()
 
 
+def start_server_process(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``api.main:app`` in a new process listening on ``port`` (a free one for 0); the caller
+    waits for it (:func:`wait_until_up`) and stops it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    env = {**os.environ, **settings_env(settings)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, str(sock.fileno())],
+        pass_fds=(sock.fileno(),),
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    sock.close()
+    return proc, f"http://{host}:{bound}"
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """ESSMAP_* variables that reproduce the fields of ``settings`` that differ from the defaults."""
     defaults = Settings(data_dir=settings.data_dir)
@@ -161,6 +171,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name in type(settings).model_fields:
         value = getattr(settings, name)
         if value != getattr(defaults, name):
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
             env[f"ESSMAP_{name.upper()}"] = (
                 ",".join(map(str, value)) if isinstance(value, list) else str(value)
             )

@@ -45,7 +45,9 @@ def test_history_and_restore(demo_store: GeoPackageStore, capsys: pytest.Capture
         (1, "create", "import"),
         (2, "update", "alice"),
     ]
-    assert changes[1]["differences"] == [{"field": "name", "before": "Otsokop", "after": "Otsokop renommée"}]
+    assert changes[1]["differences"] == [
+        {"field": "name", "label": "nom", "before": "Otsokop", "after": "Otsokop renommée"}
+    ]
     code, out, _ = run(capsys, "history", "otsokop", "--restore", "1")
     assert code == 0
     record = GeoPackageStore(demo_store.path).get_actor("otsokop")
@@ -55,7 +57,7 @@ def test_history_and_restore(demo_store: GeoPackageStore, capsys: pytest.Capture
     assert "version 9" in err
     code, out, _ = run(capsys, "history", "otsokop")
     assert "par alice" in out
-    assert "name : 'Otsokop' → 'Otsokop renommée'" in out
+    assert "nom : 'Otsokop' → 'Otsokop renommée'" in out
 
 
 def test_proposals_listed_with_their_differences_then_decided(
@@ -69,7 +71,7 @@ def test_proposals_listed_with_their_differences_then_decided(
     assert code == 0, err
     views = {v["id"]: v for v in json.loads(out)}
     assert views[change.id]["differences"] == [
-        {"field": "schedule", "before": None, "after": "mar 17:00-19:00"}
+        {"field": "schedule", "label": "horaires (quand)", "before": None, "after": "mar 17:00-19:00"}
     ]
     assert views[report.id]["message"] == "Fermé"
     assert run(capsys, "proposals", "accept", change.id)[0] == 0

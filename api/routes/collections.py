@@ -11,17 +11,19 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
+from urllib.parse import quote
 
 from fastapi import Depends, Path, Query, Request
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.caching import conditional
+from api.caching import REVALIDATE, actor_etag, cache_headers, conditional, not_modified
 from api.deps import HeavySlot, get_collection
 from api.factory import BaseFactory
 from api.filters import parse_bbox, parse_datetime
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse, GeoJSONResponse, with_members
-from api.layers import COLLECTIONS, CollectionData, CollectionSpec
+from api.layers import COLLECTIONS, CollectionData, CollectionSpec, actor_feature
 from api.openapi import NOT_FOUND, NOT_MODIFIED, content, geojson
 from api.query import JsonFormat, OpenQuery, PageQuery, QueryModel
 from api.schemas import Collection, Collections, Feature, OGCFeatureCollection
@@ -29,6 +31,7 @@ from api.urls import link, page_of, url
 from essmap.cache import Versioned
 from essmap.model import Category
 from essmap.schedules import PARIS, OpenAround
+from essmap.store.base import ActorRecord
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 BBOX_DESCRIPTION = (
@@ -222,13 +225,28 @@ class CollectionsFactory(BaseFactory):
         def items(request: Request, q: Annotated[items_query, Query()], data: data_dep) -> Response:  # type: ignore[valid-type]
             return items_page(request, spec, data, q)
 
-        @self.router.get(
+        feature_route = self.router.get(
             path + "/items/{featureId}",
             response_class=GeoJSONResponse,
             responses={200: geojson(Feature), **NOT_FOUND, **NOT_MODIFIED},
             name=f"feature_{spec.id}",
             summary=f"Un objet de la collection « {spec.id} »",
         )
+        if spec.id == "actors":
+            # read from the store: the ETag is the actor's version (If-Match of the changes), and
+            # a change made through any process is answered at once
+            @feature_route
+            async def actor(
+                request: Request,
+                q: Annotated[CollectionsQuery, Query()],
+                featureId: Annotated[str, Path(description="Identifiant de l'acteur")],  # noqa: N803
+            ) -> Response:
+                record = await run_in_threadpool(request.app.state.store.get_actor, featureId)
+                return actor_response(request, record)
+
+            return
+
+        @feature_route
         async def feature(
             request: Request,
             q: Annotated[CollectionsQuery, Query()],
@@ -236,3 +254,23 @@ class CollectionsFactory(BaseFactory):
             featureId: Annotated[str, Path(description="Identifiant de l'objet")],  # noqa: N803  (OGC name)
         ) -> Response:
             return feature_json(request, spec, data, featureId)
+
+
+def actor_response(request: Request, record: ActorRecord, *, status_code: int = 200) -> Response:
+    """One actor as a GeoJSON Feature with its links, its next pick-up from now, and an ETag made of
+    its version (what ``If-Match`` compares) and of the pick-up shown."""
+    base = url(request, "/collections/actors")
+    links = [
+        link(f"{base}/items/{quote(record.id, safe='')}", "self", GEOJSON_MEDIA_TYPE),
+        link(base, "collection", JSON_MEDIA_TYPE, COLLECTIONS["actors"].title),
+        link(f"{base}/items/{quote(record.id, safe='')}/history", "version-history", JSON_MEDIA_TYPE),
+    ]
+    feature, pickup = actor_feature(record, dt.datetime.now(PARIS))
+    variant = hashlib.sha256(pickup.encode()).hexdigest()[:8] if pickup else ""
+    etag = actor_etag(record.version, record.updated_at, variant=variant)
+    if request.method in ("GET", "HEAD"):
+        unchanged = not_modified(request, etag, cache_control=REVALIDATE)
+        if unchanged is not None:
+            return unchanged
+    body = with_members(feature, {"links": links}).encode()
+    return GeoJSONResponse(body, status_code=status_code, headers=cache_headers(etag, REVALIDATE))

@@ -26,8 +26,9 @@ from api.factory import BaseFactory
 from api.query import QueryModel
 from api.security import html_page
 from essmap.errors import EssmapError
-from essmap.i18n import LANGUAGES, negotiate
-from essmap.model import Category
+from essmap.i18n import LANGUAGES, gettext, messages_for, negotiate
+from essmap.labels import FIELD_LABELS_FR, category_label
+from essmap.model import CATEGORIES, Category
 from essmap.schedules import PARIS
 from essmap.settings import Settings
 from essmap.store import Store
@@ -87,8 +88,29 @@ PAGE_API = {
 }
 
 
+def _with_contributions(html: str, lang: str) -> str:
+    """The public contribution forms (``contribute.js``), with what they need from the API."""
+    from essmap.maps.assets import script_messages
+    from essmap.maps.page import safe_json
+
+    config = {
+        "endpoint": "/proposals",
+        "itemsUrl": "/collections/actors/items",
+        "categories": [{"key": c, "label": category_label(c, lang)} for c in CATEGORIES],
+        "fields": {name: gettext(label, lang) for name, label in FIELD_LABELS_FR.items()},
+        "messages": messages_for(script_messages(files=("contribute.js",)), lang),
+    }
+    tags = (
+        f'<script type="application/json" id="essmap-contribute-config">{safe_json(config)}</script>\n'
+        f'<link rel="stylesheet" href="{ASSET_URL}/static/contribute.css">\n'
+        f'<script src="{ASSET_URL}/static/contribute.js"></script>'
+    )
+    return html.replace("</body>", tags + "\n</body>", 1) if "</body>" in html else html + tags
+
+
 def resident_html(store: Store, settings: Settings, *, mode: str = "full", lang: str = "fr") -> str:
-    """The resident map page of the store's content, with the URL-state script."""
+    """The resident map page of the store's content, with the URL-state script and the
+    contribution forms."""
     from essmap.maps.resident import render_resident_map
 
     html = render_resident_map(
@@ -100,7 +122,7 @@ def resident_html(store: Store, settings: Settings, *, mode: str = "full", lang:
         mode="embed" if mode == "embed" else "full",
         api=PAGE_API,
     )
-    return _with_url_state(html)
+    return _with_contributions(_with_url_state(html), lang)
 
 
 def embed_code_html(settings: Settings, lang: str) -> str:

@@ -1,6 +1,8 @@
-"""A summary of the stored data: counts, extent and provenance."""
+"""A summary of the stored data: counts, extent and provenance; actors whose record is stale."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -60,3 +62,43 @@ def summarise(
         },
         "population_grid_squares": 0 if grid is None else len(grid),
     }
+
+
+#: Columns of :func:`stale_actors`.
+STALE_COLUMNS = ("id", "name", "category", "commune", "last_verified", "days_since_verified")
+
+
+def stale_actors(actors: gpd.GeoDataFrame, *, today: date, stale_after_days: int) -> pd.DataFrame:
+    """Actors whose record was not confirmed for more than ``stale_after_days`` days, or never.
+
+    Parameters
+    ----------
+    actors
+        An actor table (:mod:`essmap.model`); ``last_verified`` is an ISO date (``2025-03-14``) or
+        missing.
+    today
+        The date the ages are counted from.
+    stale_after_days
+        Age beyond which a record is stale (``settings.stale_after_days``, 365 by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`STALE_COLUMNS`, one row per stale actor: never verified first, then the oldest
+        verification first. ``days_since_verified`` is missing for a record never verified.
+    """
+    verified = pd.to_datetime(actors["last_verified"], errors="coerce", format="%Y-%m-%d")
+    age = (pd.Timestamp(today) - verified).dt.days.astype("Int64")
+    stale = age.isna() | (age > stale_after_days)
+    out = pd.DataFrame(
+        {
+            "id": actors["id"].astype("string"),
+            "name": actors["name"].astype("string"),
+            "category": actors["category"].astype("string"),
+            "commune": actors["commune"].astype("string"),
+            "last_verified": actors["last_verified"].astype("string").where(verified.notna(), pd.NA),
+            "days_since_verified": age,
+        }
+    )[stale.to_numpy()]
+    order = out["days_since_verified"].fillna(np.iinfo(np.int64).max).to_numpy()
+    return out.iloc[np.argsort(-order, kind="stable")].reset_index(drop=True)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import getpass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from essmap.cli.app import app, console, print_json, settings, store
-from essmap.editing import differences, record_dict, restore_version
+from essmap.editing import differences, proposal_view, restore_version
 from essmap.errors import NotFoundError
 from essmap.keys import create_key
+from essmap.labels import FIELD_LABELS_FR
 from essmap.store.moderation import ROLES
 
 keys_app = typer.Typer(
@@ -24,7 +25,6 @@ app.add_typer(proposals_app, name="proposals")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON au lieu d'un texte lisible.")]
 Role = StrEnum("Role", {r: r for r in ROLES})  # type: ignore[misc]
-FIELD_LABELS = {"geometry": "position"}
 
 
 def operator() -> str:
@@ -79,19 +79,6 @@ class Status(StrEnum):
     all = "all"
 
 
-def _proposal_view(st: Any, proposal: Any) -> dict[str, Any]:
-    """A proposal with its differences against the actor's current record."""
-    current = None
-    if proposal.actor_id:
-        try:
-            current = record_dict(st.get_actor(proposal.actor_id))
-        except NotFoundError:
-            current = None
-    view = proposal.as_dict()
-    view["differences"] = differences(current, proposal.record) if proposal.record is not None else []
-    return view
-
-
 @proposals_app.command("list")
 def proposals_list(
     status: Annotated[
@@ -102,7 +89,7 @@ def proposals_list(
     """Lister les propositions (en attente par défaut), avec ce qu'elles changent."""
     st = store()
     found = st.list_proposals(status=None if status is Status.all else status.value, limit=1000)
-    views = [_proposal_view(st, p) for p in found]
+    views = [proposal_view(st, p) for p in found]
     if as_json:
         print_json(views)
         return
@@ -118,7 +105,7 @@ def proposals_list(
         if view["message"]:
             console.print(f"  message : {view['message']}", soft_wrap=True)
         for diff in view["differences"]:
-            label = FIELD_LABELS.get(diff["field"], diff["field"])
+            label = FIELD_LABELS_FR.get(diff["field"], diff["field"])
             console.print(f"  {label} : {diff['before']!r} → {diff['after']!r}", soft_wrap=True)
 
 
@@ -166,5 +153,5 @@ def history(
     for c in changes:
         console.print(f"[bold]v{c.version}[/] {c.at} — {actions.get(c.action, c.action)} par {c.author}")
         for diff in differences(c.before, c.after):
-            label = FIELD_LABELS.get(diff["field"], diff["field"])
+            label = FIELD_LABELS_FR.get(diff["field"], diff["field"])
             console.print(f"  {label} : {diff['before']!r} → {diff['after']!r}", soft_wrap=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.table import Table
 
-from essmap.analysis.summary import summarise
+from essmap.analysis.summary import stale_actors, summarise
 from essmap.cli.app import app, console, err_console, print_json, progress_stages, settings, store
 from essmap.importing import ImportReport, import_actors, import_population, import_qpv
 from essmap.labels import CATEGORY_LABELS_FR
@@ -30,8 +32,16 @@ def info(as_json: JsonOption = False) -> None:
     """Résumé des données : quartiers, acteurs, étendue et provenance."""
     cfg = settings()
     st = store(cfg)
-    summary = summarise(st.load_neighbourhoods(), st.load_actors(), st.load_population_grid())
+    actors = st.load_actors()
+    summary = summarise(st.load_neighbourhoods(), actors, st.load_population_grid())
     summary["data_dir"] = str(cfg.data_dir)
+    stale = stale_actors(actors, today=date.today(), stale_after_days=cfg.stale_after_days)
+    summary["stale_actors"] = {
+        "stale_after_days": cfg.stale_after_days,
+        "count": len(stale),
+        "never_verified": int(stale["days_since_verified"].isna().sum()),
+        "actors": stale.astype(object).where(stale.notna(), None).to_dict(orient="records"),
+    }
     if as_json:
         print_json(summary)
         return
@@ -67,6 +77,32 @@ def info(as_json: JsonOption = False) -> None:
         console.print(f"  {label} : {text}")
     if summary["population_grid_squares"]:
         console.print(f"[bold]Carroyage de population[/] : {summary['population_grid_squares']} carreaux")
+    _print_stale(stale, cfg.stale_after_days)
+
+
+#: Stale actors listed by ``essmap info`` (``--json`` lists them all).
+STALE_SHOWN = 20
+
+
+def _print_stale(stale: pd.DataFrame, stale_after_days: int) -> None:
+    never = int(stale["days_since_verified"].isna().sum())
+    console.print(
+        f"[bold]Fiches à revérifier[/] (non vérifiées depuis plus de {stale_after_days} jours) : "
+        f"{len(stale)}, dont {never} jamais vérifiée(s)"
+    )
+    if stale.empty:
+        return
+    table = Table("Acteur", "Identifiant", "Commune", "Vérifiée le")
+    for row in stale.head(STALE_SHOWN).itertuples(index=False):
+        when = (
+            "jamais"
+            if pd.isna(row.last_verified)
+            else f"{row.last_verified} (il y a {row.days_since_verified} j)"
+        )
+        table.add_row(str(row.name), str(row.id), "" if pd.isna(row.commune) else str(row.commune), when)
+    console.print(table)
+    if len(stale) > STALE_SHOWN:
+        console.print(f"  … et {len(stale) - STALE_SHOWN} autre(s) : essmap info --json les liste toutes")
 
 
 def _report(report: ImportReport, as_json: bool) -> None:

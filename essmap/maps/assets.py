@@ -65,6 +65,8 @@ PAGE_JS: Final = {
     "planner": ("planner.js",),
     "embedcode": ("embedcode.js",),
 }
+#: Files only pages served by the API link (they talk to it): the public contribution forms.
+SERVED_ONLY: Final = ("contribute.js", "contribute.css")
 
 _SOURCE_MAP = re.compile(r"^\s*(//|/\*)# sourceMappingURL=.*$", re.MULTILINE)
 _CSS_URL = re.compile(r"""url\((['"]?)(?!data:|#|https?:)([^'")]+)\1\)""")
@@ -102,7 +104,7 @@ def served_files() -> dict[str, Path]:
     Third-party files are under ``vendor/``, essmap's own under ``static/``.
     """
     files = {f"vendor/{rel}": vendor_path(rel) for rel in (*VENDOR_JS, *VENDOR_CSS, *VENDOR_FILES)}
-    for rel in (*OWN_JS, *OWN_CSS, *(js for scripts in PAGE_JS.values() for js in scripts)):
+    for rel in (*OWN_JS, *OWN_CSS, *(js for scripts in PAGE_JS.values() for js in scripts), *SERVED_ONLY):
         files[f"static/{rel}"] = STATIC_DIR / rel
     return files
 
@@ -194,13 +196,15 @@ def make_offline(figure: Figure, page: str | None = None, *, asset_url: str | No
 
 
 @cache
-def script_messages(page: str | None = None) -> tuple[str, ...]:
+def script_messages(page: str | None = None, *, files: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The French messages a page's scripts show, as marked in them with ``_('…')`` (read with
-    Babel's JavaScript extractor, the way ``pybabel extract`` finds them for the catalogues)."""
+    Babel's JavaScript extractor, the way ``pybabel extract`` finds them for the catalogues);
+    ``files`` names the scripts instead (``contribute.js``)."""
     from babel.messages.extract import extract
 
     found: dict[str, None] = {}
-    for rel in (*OWN_JS, *(PAGE_JS[page] if page else ())):
+    scripts = files if files is not None else (*OWN_JS, *(PAGE_JS[page] if page else ()))
+    for rel in scripts:
         source = (STATIC_DIR / rel).read_bytes()
         for _line, message, _comments, _context in extract(
             "javascript", io.BytesIO(source), keywords={"_": None}
