@@ -53,6 +53,18 @@ def category_values(category: list[Category] | None) -> list[str] | None:
     return [c.value for c in category] if category else None
 
 
+class ModeQuery(QueryModel):
+    """How distances are measured: in a straight line, or walking on the street network."""
+
+    mode: Literal["straight", "walk"] = Field(
+        "straight",
+        description=(
+            "straight : à vol d'oiseau ; walk : à pied sur le réseau des rues importé (distance, "
+            "minutes de marche et lien d'itinéraire), estimée sans réseau (distance_method : estimate)"
+        ),
+    )
+
+
 class OpenQuery(QueryModel):
     """The filter "open on DAY around TIME" (the actors' schedules, Europe/Paris time)."""
 

@@ -124,6 +124,13 @@ class RevisionCache:
             return current  # stale while the newer value is built
         return pending
 
+    def last(self, key: Hashable) -> Any:
+        """The most recent value built for ``key``, whatever its revision (None if none): for a
+        build that can reuse it (the street network, when the data changed but not the network)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return None if entry is None or entry.current is None else entry.current.value
+
     def get(self, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
         """The value of ``key`` (see :meth:`lookup`), waiting for its build when there is no other."""
         found = self.lookup(key, build)

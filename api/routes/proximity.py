@@ -43,6 +43,7 @@ from api.query import (
     Categories,
     Lat,
     Lon,
+    ModeQuery,
     OpenQuery,
     PageQuery,
     PointQuery,
@@ -51,9 +52,12 @@ from api.query import (
 )
 from api.schemas import ActorHitPage, LocateBatch, LocateResult, NearestCollection
 from api.urls import page_of
+from api.walking import get_walking, walk_collection, walk_features, walk_open_nearest
 from essmap.index import ActorHit, NearestAnswer
 from essmap.labels import nothing_within_fr
+from essmap.network import WalkHit
 from essmap.schedules import PARIS, OpenAround
+from essmap.settings import Settings
 
 
 def hits_collection(
@@ -102,6 +106,81 @@ def open_nearest(
     return NearestAnswer(hits[:k], bound, None)
 
 
+async def walk_nearest(
+    request: Request,
+    q: Any,
+    proximity: Proximity,
+    lon: float,
+    lat: float,
+    categories: list[str] | None,
+    address: dict[str, Any] | None,
+) -> Response:
+    """``/nearest?mode=walk``: the k actors nearest on foot (computed off the event loop)."""
+    settings: Settings = request.app.state.settings
+    walking = await get_walking(request)
+    open_filter = q.open_filter()
+
+    def answer() -> tuple[list[WalkHit], float, float | None, str, float | None]:
+        if open_filter is not None:
+            hits = walk_open_nearest(
+                walking,
+                proximity,
+                lon,
+                lat,
+                k=q.k,
+                categories=categories,
+                max_distance_m=q.max_distance_m,
+                open_filter=open_filter,
+            )
+            bound = q.max_distance_m if q.max_distance_m is not None else walking.options.max_distance_m
+            return hits, bound, None, walking.point_method(lon, lat), None
+        found = walking.nearest_answer(
+            lon, lat, k=q.k, categories=categories, max_distance_m=q.max_distance_m
+        )
+        return found.hits, found.max_distance_m, found.beyond_m, found.distance_method, found.snap_m
+
+    hits, bound, beyond, method, snap = await run_heavy(request, answer)
+    members = nearest_members(NearestAnswer(hits, bound, beyond)) | q.open_members()  # type: ignore[arg-type]
+    members |= {"mode": "walk", "distance_method": method, "snap_m": None if snap is None else round(snap, 1)}
+    if address is not None:
+        members["address"] = address
+    features = walk_features(
+        proximity, walking, hits, now=datetime.now(PARIS), settings=settings, origin=(lon, lat)
+    )
+    return GeoJSONResponse(walk_collection(features, members))
+
+
+async def walk_within(
+    request: Request,
+    q: Any,
+    proximity: Proximity,
+    lon: float,
+    lat: float,
+    address: dict[str, Any] | None,
+) -> Response:
+    """``/within?mode=walk``: the actors within a walking distance, one page at a time."""
+    settings: Settings = request.app.state.settings
+    walking = await get_walking(request)
+    open_filter = q.open_filter()
+
+    def found() -> tuple[list[WalkHit], str]:
+        hits = walking.within(lon, lat, radius_m=q.radius_m, categories=category_values(q.category))
+        if open_filter is not None:
+            is_open = proximity.open_mask(open_filter)
+            hits = [h for h in hits if is_open[h.row]]
+        return hits, walking.point_method(lon, lat)
+
+    hits, method = await run_heavy(request, found)
+    page, members = page_of(request, hits, limit=q.limit, offset=q.offset, media_type=GEOJSON_MEDIA_TYPE)
+    members |= q.open_members() | {"mode": "walk", "distance_method": method}
+    if address is not None:
+        members["address"] = address
+    features = walk_features(
+        proximity, walking, page, now=datetime.now(PARIS), settings=settings, origin=(lon, lat)
+    )
+    return GeoJSONResponse(walk_collection(features, members))
+
+
 @dataclass
 class ProximityFactory(BaseFactory):
     """``/nearest``, ``/within``, ``GET /locate`` and ``POST /locate``."""
@@ -112,14 +191,14 @@ class ProximityFactory(BaseFactory):
         settings = self.settings
         router = self.router
 
-        class NearestQuery(PointQuery, OpenQuery):
+        class NearestQuery(PointQuery, OpenQuery, ModeQuery):
             k: int = Field(3, ge=1, le=settings.max_k, description="Nombre d'acteurs")
             category: Categories = None
             max_distance_m: float | None = Field(
                 None, gt=0, le=settings.max_radius_m, description="Distance maximale, en mètres"
             )
 
-        class WithinQuery(PageQuery, PointQuery, OpenQuery):
+        class WithinQuery(PageQuery, PointQuery, OpenQuery, ModeQuery):
             radius_m: float = Field(gt=0, le=settings.max_radius_m, description="Rayon, en mètres")
             category: Categories = None
 
@@ -159,6 +238,8 @@ class ProximityFactory(BaseFactory):
             categories = category_values(q.category)
             lon, lat, address = await query_point(request, q)
             open_filter = q.open_filter()
+            if q.mode == "walk":
+                return await walk_nearest(request, q, proximity, lon, lat, categories, address)
             if open_filter is None:
                 answer = proximity.index.nearest_answer(
                     lon, lat, k=q.k, categories=categories, max_distance_m=q.max_distance_m
@@ -193,6 +274,8 @@ class ProximityFactory(BaseFactory):
             at a time."""
             lon, lat, address = await query_point(request, q)
             open_filter = q.open_filter()
+            if q.mode == "walk":
+                return await walk_within(request, q, proximity, lon, lat, address)
 
             def found() -> list[ActorHit]:
                 hits = proximity.index.within(
