@@ -22,6 +22,7 @@ from tests.api_support import assert_feature_collection, assert_problem, backgro
 from tests.network_support import lonlat, river_osm
 
 ORIGIN = lonlat(100, 110)  # O of the docstring
+HERE = f"lon={ORIGIN[0]}&lat={ORIGIN[1]}"
 CM = 0.05
 
 
@@ -49,9 +50,9 @@ def walk_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_nearest_on_foot_puts_the_same_bank_first(walk_url: str) -> None:
     with httpx.Client(base_url=walk_url, timeout=60) as http:
-        straight = assert_feature_collection(http.get(f"/nearest?lon={ORIGIN[0]}&lat={ORIGIN[1]}&k=2"))
+        straight = assert_feature_collection(http.get(f"/nearest?{HERE}&k=2"))
         assert [f["id"] for f in straight["features"]] == ["b", "a"]
-        walk = assert_feature_collection(http.get(f"/nearest?lon={ORIGIN[0]}&lat={ORIGIN[1]}&k=2&mode=walk"))
+        walk = assert_feature_collection(http.get(f"/nearest?{HERE}&k=2&mode=walk"))
     assert walk["mode"] == "walk"
     assert walk["distance_method"] == "network"
     assert walk["snap_m"] == pytest.approx(10, abs=CM)
@@ -67,8 +68,8 @@ def test_nearest_on_foot_puts_the_same_bank_first(walk_url: str) -> None:
 
 def test_within_on_foot_leaves_out_the_other_bank(walk_url: str) -> None:
     with httpx.Client(base_url=walk_url, timeout=60) as http:
-        straight = assert_feature_collection(http.get(f"/within?lon={ORIGIN[0]}&lat={ORIGIN[1]}&radius_m=800"))
-        walk = assert_feature_collection(http.get(f"/within?lon={ORIGIN[0]}&lat={ORIGIN[1]}&radius_m=800&mode=walk"))
+        straight = assert_feature_collection(http.get(f"/within?{HERE}&radius_m=800"))
+        walk = assert_feature_collection(http.get(f"/within?{HERE}&radius_m=800&mode=walk"))
     assert {f["id"] for f in straight["features"]} == {"a", "b"}
     assert [f["id"] for f in walk["features"]] == ["a"]
     assert walk["numberMatched"] == 1
@@ -76,8 +77,8 @@ def test_within_on_foot_leaves_out_the_other_bank(walk_url: str) -> None:
 
 def test_walk_mode_refuses_bad_values(walk_url: str) -> None:
     with httpx.Client(base_url=walk_url, timeout=60) as http:
-        assert_problem(http.get(f"/nearest?lon={ORIGIN[0]}&lat={ORIGIN[1]}&mode=bike"), 400)
-        body = assert_problem(http.get(f"/within?lon={ORIGIN[0]}&lat={ORIGIN[1]}&radius_m=20000&mode=walk"), 400)
+        assert_problem(http.get(f"/nearest?{HERE}&mode=bike"), 400)
+        body = assert_problem(http.get(f"/within?{HERE}&radius_m=20000&mode=walk"), 400)
     assert "radius_m" in body["detail"] or "max" in body["detail"]
 
 
@@ -85,7 +86,7 @@ def test_without_a_network_walks_are_estimates(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", init_from_demo=False, tile_url=None)
     _actors(settings)
     with background_server(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
-        walk = assert_feature_collection(http.get(f"/nearest?lon={ORIGIN[0]}&lat={ORIGIN[1]}&k=2&mode=walk"))
+        walk = assert_feature_collection(http.get(f"/nearest?{HERE}&k=2&mode=walk"))
     assert walk["distance_method"] == "estimate"
     b = walk["features"][0]
     assert b["id"] == "b"  # straight line × 1.3: the order of straight lines
