@@ -7,7 +7,6 @@ becomes ``null``, which RFC 7946 allows for unlocated features.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +15,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from starlette.responses import JSONResponse
+
+from essmap.model import plain_value
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 JSON_MEDIA_TYPE = "application/json"
@@ -39,13 +40,8 @@ class GeoJSONResponse(FastJSONResponse):
 
 
 def jsonable(value: Any) -> Any:
-    """A JSON-ready Python value: NA/NaN become None, numpy scalars Python numbers."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """A JSON-ready Python value: NA/NaN become None, numpy scalars Python numbers, dates text."""
+    value = plain_value(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

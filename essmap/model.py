@@ -6,6 +6,7 @@ A neighbourhood is a QPV (quartier prioritaire de la politique de la ville) of o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Final
@@ -175,3 +176,15 @@ def located_mask(actors: gpd.GeoDataFrame) -> np.ndarray:
     """Boolean mask of actors that have a location."""
     geom = actors.geometry
     return np.asarray(geom.notna() & ~geom.is_empty, dtype=bool)
+
+
+def plain_value(value: object) -> object:
+    """A plain Python scalar: None for a missing value (None, NA, NaT, NaN, infinity), numpy scalars
+    as Python numbers and booleans, anything else as it is."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -12,7 +12,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ import pandas as pd
 import shapely
 
 from essmap.errors import AlreadyExistsError, NotFoundError, VersionConflictError
-from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame
+from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, plain_value
 
 if TYPE_CHECKING:
     from essmap.store.moderation import ApiKey, Proposal
@@ -290,13 +289,7 @@ def now_utc() -> str:
 
 def plain(value: Any) -> Any:
     """A stored scalar: None for missing values, Python numbers and booleans, text otherwise."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return plain_value(value)
 
 
 def table_rows(table: gpd.GeoDataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
