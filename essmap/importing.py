@@ -70,7 +70,9 @@ def demo_data_dir() -> Path:
 def seed_demo(store: Store) -> None:
     """Fill a new store with the shipped Bayonne demo set (schematic QPVs, 15 actors)."""
     folder = demo_data_dir()
-    qpv = qpv_from_file(folder / "qpv_schematic.geojson", source="essmap demo set (schematic)")
+    qpv = qpv_from_file(
+        folder / "qpv_schematic.geojson", source="jeu de démonstration essmap (contours schématiques)"
+    )
     actors = actors_from_file(folder / "actors_demo.csv")
     store.initialise(qpv.table, actors.table)
 

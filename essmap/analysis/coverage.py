@@ -48,6 +48,7 @@ __all__ = [
     "check_thresholds",
     "coverage",
     "coverage_gaps",
+    "geometry_sources",
 ]
 
 #: Segments per quarter circle of the discs around supply points.
@@ -68,8 +69,27 @@ COVERAGE_COLUMNS = (
     "nearest_supply_m",
     "method",
     "low_access",
+    "geometry_source",
 )
-GAP_COLUMNS = ("code", "generation", "name", "threshold_m", "area_m2", "residents", "method", "geometry")
+GAP_COLUMNS = (
+    "code",
+    "generation",
+    "name",
+    "threshold_m",
+    "area_m2",
+    "residents",
+    "method",
+    "geometry_source",
+    "geometry",
+)
+
+
+def geometry_sources(table: pd.DataFrame) -> np.ndarray:
+    """Where each QPV's outline comes from (``official``, ``schematic``, ``other``; None if unknown)."""
+    if "geometry_source" not in table:
+        return np.full(len(table), None, dtype=object)
+    values = table["geometry_source"].astype("string")
+    return values.astype(object).where(values.notna(), None).to_numpy()
 
 
 def check_thresholds(thresholds_m: Iterable[float] | float, maximum: float | None = None) -> list[float]:
@@ -184,6 +204,18 @@ class Zone:
             gaps[has] = shapely.difference(self.polys[has], reach.unions[has])
             covered[has] = shapely.intersection(self.polys[has], reach.unions[has])
         return gaps, covered
+
+    def nearest_supply(self) -> np.ndarray:
+        """Per QPV: the distance from its outline to the nearest supply point (0 for a point inside;
+        NaN when the zone has none)."""
+        m = len(self.polys)
+        out = np.full(m, np.nan)
+        if not len(self.supply_xy) or not m:
+            return out
+        tree = shapely.STRtree(self.points(np.arange(len(self.supply_xy))))
+        index, distance = tree.query_nearest(self.polys, return_distance=True, all_matches=False)
+        out[index[0]] = distance
+        return out
 
     def methods(self) -> np.ndarray:
         method = np.where(np.isfinite(self.population), "area", "none").astype(object)
@@ -312,7 +344,9 @@ def coverage(
     -------
     pandas.DataFrame
         One row per QPV and threshold, columns :data:`COVERAGE_COLUMNS`; ``method`` says how
-        residents were counted (``grid``, ``area`` or ``none``, then residents are NaN).
+        residents were counted (``grid``, ``area`` or ``none``, then residents are NaN);
+        ``nearest_supply_m`` is the distance from the QPV's outline to the nearest supply point
+        (0 when one lies inside it); ``geometry_source`` says where the outline comes from.
     """
     thresholds = check_thresholds(thresholds_m, max_threshold_m)
     zones = prepare(neighbourhoods, actors, supply_categories, grid)
@@ -321,10 +355,7 @@ def coverage(
         m = len(zone.rows)
         method = zone.methods()
         total = zone.residents(None)
-        centroids = shapely.get_coordinates(shapely.centroid(zone.polys))
-        nearest = np.full(m, np.nan)
-        if len(zone.supply_xy):
-            nearest = zone.kd.query(centroids, k=1)[0]
+        nearest = zone.nearest_supply()
         for threshold in thresholds:
             covered, counts = zone.covered(threshold)
             covered_area = np.zeros(m)
@@ -355,6 +386,7 @@ def coverage(
                         "low_access": _low_access(
                             method, share, total, uncovered, low_access_share, low_access_residents
                         ),
+                        "geometry_source": geometry_sources(table),
                     }
                 )
             )
@@ -366,6 +398,7 @@ def coverage(
     out["code"] = out["code"].astype("string")
     out["name"] = out["name"].astype("string")
     out["method"] = out["method"].astype("string")
+    out["geometry_source"] = out["geometry_source"].astype("string")
     out["supply_points"] = out["supply_points"].astype("int64")
     out["low_access"] = out["low_access"].astype(bool)
     return out
@@ -373,7 +406,7 @@ def coverage(
 
 def _empty_coverage() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series([], dtype="float64") for c in COVERAGE_COLUMNS})
-    for col in ("code", "name", "method"):
+    for col in ("code", "name", "method", "geometry_source"):
         frame[col] = frame[col].astype("string")
     frame["generation"] = frame["generation"].astype("Int64")
     frame["supply_points"] = frame["supply_points"].astype("int64")
@@ -393,7 +426,8 @@ def coverage_gaps(
     """The parts of each QPV beyond ``threshold_m`` of every supply point (WGS 84).
 
     One row per QPV with a gap (fully covered QPVs have none), columns :data:`GAP_COLUMNS`:
-    ``area_m2`` is measured in the metric CRS, ``residents`` counted by ``method``.
+    ``area_m2`` is measured in the metric CRS, ``residents`` counted by ``method``,
+    ``geometry_source`` says where the QPV's outline comes from.
     """
     (threshold,) = check_thresholds([threshold_m], max_threshold_m)
     zones = prepare(neighbourhoods, actors, supply_categories, grid)
@@ -416,6 +450,7 @@ def coverage_gaps(
                     "area_m2": area[keep],
                     "residents": residents[keep],
                     "method": zone.methods()[keep],
+                    "geometry_source": geometry_sources(table),
                     "geometry": to_wgs84_geoms(gaps[keep], zone.crs),
                 }
             )
@@ -428,7 +463,7 @@ def coverage_gaps(
     frame = frame.sort_values("_row", kind="stable").drop(columns="_row")
     out = gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84).reset_index(drop=True)
     out["generation"] = out["generation"].astype("Int64")
-    for col in ("code", "name", "method"):
+    for col in ("code", "name", "method", "geometry_source"):
         out[col] = out[col].astype("string")
     for col in ("threshold_m", "area_m2", "residents"):
         out[col] = out[col].astype("float64")

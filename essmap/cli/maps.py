@@ -9,6 +9,7 @@ import typer
 
 from essmap.analysis.views import planner_view, static_view
 from essmap.cli.app import app, console, settings, store
+from essmap.cli.language import EssmapTyper
 from essmap.maps.planner import render_planner_map
 from essmap.maps.resident import render_resident_map
 from essmap.maps.static import image_size, render_static_map
@@ -16,7 +17,7 @@ from essmap.model import located_mask
 from essmap.settings import Settings
 from essmap.sources import check_output_path, write_output
 
-map_app = typer.Typer(
+map_app = EssmapTyper(
     help="Produire des cartes : pages HTML interactives (habitants, aménageurs) ou image PNG.",
     no_args_is_help=True,
 )
