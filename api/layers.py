@@ -195,6 +195,8 @@ class Proximity:
     index: SpatialIndex
     prefix: list[str]
     lonlat: list[tuple[float, float] | None]
+    #: Where each QPV's outline comes from, by (generation, code).
+    outline_sources: dict[tuple[int, str], str | None]
 
     @classmethod
     def from_store(cls, store: Store, settings: Settings) -> Proximity:
@@ -212,7 +214,13 @@ class Proximity:
         for row, geom in enumerate(geoms):
             if geom is not None and not geom.is_empty:
                 lonlat[row] = (float(geom.x), float(geom.y))
-        return cls(index=index, prefix=prefix, lonlat=lonlat)
+        qpv = index.neighbourhoods
+        outline_sources = {
+            (int(g), str(c)): (None if pd.isna(src) else str(src))
+            for g, c, src in zip(qpv["generation"], qpv["code"], qpv["geometry_source"], strict=True)
+            if not pd.isna(g)
+        }
+        return cls(index=index, prefix=prefix, lonlat=lonlat, outline_sources=outline_sources)
 
     def hit_feature(self, hit: ActorHit) -> str:
         """One actor found by a proximity query, as a GeoJSON Feature with ``distance_m``."""

@@ -3,7 +3,7 @@
 set -euo pipefail
 . "$(dirname "$0")/_venv.sh"
 cd "$top"
-bash scripts/assets.sh  # the maps' JavaScript, from package-lock.json (npm ci)
+bash scripts/assets.sh --dev  # the maps' JavaScript and the tests' axe-core, from package-lock.json
 pip install --quiet -e ".[test]"
 ruff check .
 ruff format --check .

@@ -85,7 +85,8 @@ class OGCFactory(BaseFactory):
                 response = await pages.resident_page(request, variant="html")
             else:
                 response = FastJSONResponse(landing(request))
-            response.headers["Vary"] = "Accept, Origin"
+            # the answer depends on Accept; CORS adds Origin itself when it applies
+            response.headers.add_vary_header("Accept")
             return response
 
         @self.router.get(

@@ -13,8 +13,9 @@ import geopandas as gpd
 import pandas as pd
 
 from essmap.analysis.coverage import catchments, coverage, coverage_gaps
-from essmap.analysis.siting import suggest_sites
+from essmap.analysis.siting import SiteSuggestions, site_suggestions
 from essmap.errors import InvalidParameterError, NotFoundError
+from essmap.geocoding.reverse import NearbyAddress, nearest_addresses
 from essmap.settings import Settings
 
 __all__ = [
@@ -41,10 +42,17 @@ class CoverageView:
 
 @dataclass(frozen=True)
 class PlannerView:
-    """The planner map's figures: coverage at one threshold and the suggested sites (or None)."""
+    """The planner map's figures: coverage at one threshold, the suggested sites (or None) and the
+    address nearest to each site (None where no imported address is near)."""
 
     coverage: CoverageView
-    sites: gpd.GeoDataFrame | None
+    suggestions: SiteSuggestions | None
+    site_addresses: tuple[NearbyAddress | None, ...] = ()
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame | None:
+        """The suggested sites (:data:`essmap.analysis.siting.SITE_COLUMNS`), or None."""
+        return None if self.suggestions is None else self.suggestions.sites
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,10 @@ def planner_view(
     threshold_m: float | None = None,
     grid: gpd.GeoDataFrame | None = None,
     sites: int = 3,
+    addresses: pd.DataFrame | None = None,
 ) -> PlannerView:
-    """Coverage at a threshold and ``sites`` suggested new supply points, for the planner map.
+    """Coverage at a threshold and ``sites`` suggested new supply points, for the planner map;
+    with ``addresses`` (``store.load_addresses()``), the street address nearest to each site.
 
     Raises
     ------
@@ -136,7 +146,7 @@ def planner_view(
     view = coverage_view(neighbourhoods, actors, threshold_m=threshold, settings=settings, grid=grid)
     picked = None
     if sites > 0 and len(neighbourhoods):
-        picked = suggest_sites(
+        picked = site_suggestions(
             neighbourhoods,
             actors,
             count=sites,
@@ -147,7 +157,11 @@ def planner_view(
             max_count=settings.max_suggestions,
             max_threshold_m=settings.max_threshold_m,
         )
-    return PlannerView(view, picked)
+    found: tuple[NearbyAddress | None, ...] = ()
+    if picked is not None and addresses is not None and len(picked.sites):
+        points = picked.sites.geometry
+        found = tuple(nearest_addresses(addresses, points.x.to_numpy(), points.y.to_numpy()))
+    return PlannerView(view, picked, found)
 
 
 def select_neighbourhoods(

@@ -17,7 +17,10 @@ from essmap.importing import ImportReport, import_actors, import_population, imp
 from essmap.labels import CATEGORY_LABELS_FR, GEOMETRY_SOURCE_LABELS_FR, PRECISION_LABELS_FR, label_of
 from essmap.sources import table_to_file
 
-import_app = EssmapTyper(help="Importer des données (QPV, population, acteurs).", no_args_is_help=True)
+import_app = EssmapTyper(
+    help="Importer des données (QPV, population, acteurs, carroyage, adresses, communes).",
+    no_args_is_help=True,
+)
 export_app = EssmapTyper(help="Exporter des données en GeoJSON, CSV ou GeoPackage.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
@@ -85,8 +88,13 @@ def _report(report: ImportReport, as_json: bool) -> None:
     read = ngettext("{n} entrée lue", "{n} entrées lues", report.read).format(n=report.read)
     console.print(f"{report.file} : {read} ; {what} créés : {report.created}, mis à jour : {report.updated}")
     if report.merged:
+        merged = len(report.merged)
         console.print(
-            f"{len(report.merged)} quartier(s) assemblé(s) à partir de plusieurs entités (une par commune)"
+            ngettext(
+                "{n} quartier assemblé à partir de plusieurs entités (une par commune)",
+                "{n} quartiers assemblés à partir de plusieurs entités (une par commune)",
+                merged,
+            ).format(n=merged)
         )
 
 
@@ -224,3 +232,24 @@ def import_grid_cmd(file: FileArg, as_json: JsonOption = False) -> None:
         err_console.print(f"[yellow]Attention[/] : {warning}", soft_wrap=True)
     read = ngettext("{n} carreau lu", "{n} carreaux lus", report.read).format(n=report.read)
     console.print(f"{report.file} : {read} ; carroyage de population remplacé")
+
+
+@import_app.command("communes")
+def import_communes_cmd(
+    file: FileArg,
+    source: Annotated[str | None, typer.Option(help="Provenance (nom du fichier par défaut).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Importer des contours de communes (fichier ANCT, IGN Admin Express…) : fond des cartes hors ligne."""
+    from essmap.importing import import_communes
+
+    with progress_stages("Import des communes", 4) as progress:
+        report = import_communes(store(), file, source=source, progress=progress)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    for warning in report.warnings:
+        err_console.print(f"[yellow]Attention[/] : {warning}", soft_wrap=True)
+    read = ngettext("{n} entité lue", "{n} entités lues", report.read).format(n=report.read)
+    stored = ngettext("{n} commune", "{n} communes", report.created).format(n=report.created)
+    console.print(f"{report.file} : {read} ; {stored} pour le fond des cartes (remplace les précédentes)")

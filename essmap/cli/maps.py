@@ -81,8 +81,10 @@ def planner(
         threshold_m=threshold,
         grid=st.load_population_grid(),
         sites=sites,
+        addresses=st.load_addresses(),
     )
-    _write(out, render_planner_map(neighbourhoods, actors, view, settings=cfg), cfg)
+    html = render_planner_map(neighbourhoods, actors, view, settings=cfg, communes=st.load_communes())
+    _write(out, html, cfg)
     used = view.coverage.threshold_m
     console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
 

@@ -4,6 +4,10 @@ A page is a folium map (Leaflet, optional background tiles, scale bar) plus one 
 gzip-compressed and base64-encoded when large) and one call to the page's JavaScript
 (``EssmapResident.init`` or ``EssmapPlanner.init`` in ``static/``), which draws every layer and
 control from the data.
+
+Without background tiles (``ESSMAP_TILE_URL`` empty, the default), a page given the communes of
+the store draws them as a light backdrop: their outlines and names around the data
+(:func:`backdrop_data`, drawn by ``static/essmap.js`` when the map is made).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
@@ -22,6 +27,7 @@ import pandas as pd
 import shapely
 from branca.element import Element, Figure
 
+from essmap.i18n import ngettext
 from essmap.maps.assets import make_offline
 from essmap.settings import Settings
 
@@ -93,8 +99,41 @@ def data_tag(data: dict[str, Any], element_id: str, *, compress_above: int = COM
     )
 
 
-def base_map(settings: Settings, *, title: str) -> tuple[folium.Map, folium.TileLayer | None]:
-    """An empty folium map with the page title and the background tiles of the settings, if any.
+#: The backdrop shows the communes within this distance of the data's extent (in degrees, about
+#: 20 km): enough to name the places around, never the whole country.
+BACKDROP_MARGIN_DEG: Final = 0.2
+BACKDROP_ID: Final = "essmap-backdrop"
+
+
+def backdrop_data(
+    communes: gpd.GeoDataFrame, bounds: list[list[float]] | None, *, margin_deg: float = BACKDROP_MARGIN_DEG
+) -> dict[str, Any] | None:
+    """The backdrop of a page: the communes around ``bounds`` (``[[south, west], [north, east]]``)
+    as GeoJSON, each with its name and a point inside it for the label, and their sources.
+
+    None when there is no commune there (or no data to centre on).
+    """
+    if communes is None or communes.empty or bounds is None:
+        return None
+    (south, west), (north, east) = bounds
+    near = communes.cx[west - margin_deg : east + margin_deg, south - margin_deg : north + margin_deg]
+    near = near[near.geometry.notna() & ~near.geometry.is_empty]
+    if near.empty:
+        return None
+    labels = near.geometry.representative_point()
+    props = [
+        {"code": str(code), "name": str(name), "label": [round(p.y, 6), round(p.x, 6)]}
+        for code, name, p in zip(near["code"], near["name"], labels, strict=True)
+    ]
+    sources = sorted({str(src) for src in near["source"].dropna()})
+    return {"communes": feature_collection(near, props), "sources": sources}
+
+
+def base_map(
+    settings: Settings, *, title: str, backdrop: dict[str, Any] | None = None
+) -> tuple[folium.Map, folium.TileLayer | None]:
+    """An empty folium map with the page title and the background tiles of the settings, if any;
+    without tiles, the ``backdrop`` (:func:`backdrop_data`) is drawn instead.
 
     The page script adds a metric scale bar and the other controls.
     """
@@ -120,7 +159,16 @@ def base_map(settings: Settings, *, title: str) -> tuple[folium.Map, folium.Tile
     assert isinstance(root, Figure)
     root.title = title
     root.header.add_child(RawHTML('<meta name="color-scheme" content="light">'), name="color_scheme")
+    if tiles is None and backdrop is not None:
+        # before the map's script: essmap.js draws it when Leaflet makes the map
+        root.html.add_child(RawHTML(data_tag(backdrop, BACKDROP_ID)), name=BACKDROP_ID, index=0)
     return m, tiles
+
+
+#: folium's viewport forbids zooming the page (``user-scalable=no``), which people with low vision
+#: need (WCAG 1.4.4); essmap's pages allow it.
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
 
 
 def render_page(m: folium.Map, page: str, *, asset_url: str | None) -> str:
@@ -129,6 +177,7 @@ def render_page(m: folium.Map, page: str, *, asset_url: str | None) -> str:
     assert isinstance(root, Figure)
     make_offline(root, page, asset_url=asset_url)
     html: str = root.render()
+    html = _VIEWPORT.sub(lambda _: VIEWPORT, html)
     return html.replace("<html>", '<html lang="fr">', 1)
 
 
@@ -213,5 +262,11 @@ def data_attribution(neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame)
         more = f" et {len(qpv_sources) - 3} autres" if len(qpv_sources) > 3 else ""
         parts.append("QPV : " + escape("; ".join(shown)) + more)
     if n_sources:
-        parts.append(f"acteurs : {n_sources} source(s), citée(s) dans chaque fiche")
+        parts.append(
+            ngettext(
+                "acteurs : {n} source, citée dans chaque fiche",
+                "acteurs : {n} sources, citées dans chaque fiche",
+                n_sources,
+            ).format(n=n_sources)
+        )
     return "Données " + " ; ".join(parts) if parts else ""

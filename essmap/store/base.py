@@ -36,7 +36,7 @@ ACTOR_KEY = ("id",)
 GRID_COLUMNS = ("id", "population")
 
 #: Schema version of the stores' tables (both stores); migrated forward when a store is opened.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Author of the changes made by file imports.
 IMPORT_AUTHOR = "import"
@@ -186,6 +186,15 @@ class Store(Protocol):
 
     def load_addresses(self) -> pd.DataFrame:
         """Every imported address (id, label, housenumber, street, postcode, citycode, city, lon, lat)."""
+        ...
+
+    # --- communes of the maps' backdrop (essmap.store.communes) -----------------------------
+    def replace_communes(self, table: gpd.GeoDataFrame) -> int:
+        """Replace every commune of the maps' backdrop; returns how many."""
+        ...
+
+    def load_communes(self) -> gpd.GeoDataFrame:
+        """Every imported commune (code, name, source, polygons in WGS 84)."""
         ...
 
     # --- keys and proposals (essmap.store.moderation) ---------------------------------------

@@ -30,7 +30,7 @@ from filelock import FileLock, Timeout
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
 from essmap.store import gpkg_format, moderation
-from essmap.store.addresses import ADDRESSES_SQL, AddressStore
+from essmap.store.addresses import ADDRESSES_SQL
 from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
@@ -39,6 +39,7 @@ from essmap.store.base import (
     history_text,
     now_utc,
 )
+from essmap.store.communes import COMMUNES_SQL, CommuneStore
 
 META = "essmap_meta"
 #: Feature tables: geometry type and columns (besides ``fid`` and ``geom``), in file order.
@@ -108,6 +109,13 @@ def _create_indexes_and_history(conn: sqlite3.Connection) -> None:
         conn.execute(statement.format(float8="REAL"))
     for table in ("api_keys", "proposals", "addresses"):
         gpkg_format.register_table(conn, table, geometry_type=None)
+    _create_communes(conn)
+
+
+def _create_communes(conn: sqlite3.Connection) -> None:
+    for statement in COMMUNES_SQL:
+        conn.execute(statement)
+    gpkg_format.register_table(conn, "communes", geometry_type=None)
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -132,11 +140,16 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     conn.execute(f"INSERT OR IGNORE INTO {META} (key, value) VALUES ('revision', '0')")
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Version 3 adds the commune table of the maps' backdrop."""
+    _create_communes(conn)
+
+
 #: Forward migrations: from version N to N + 1.
-MIGRATIONS = {1: _migrate_1_to_2}
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
-class GeoPackageStore(AddressStore):
+class GeoPackageStore(CommuneStore):
     """A store in one GeoPackage file (tables ``neighbourhoods``, ``actors``, ``population_grid``,
     ``actor_history`` and ``essmap_meta``)."""
 

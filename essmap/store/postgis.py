@@ -30,7 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
-from essmap.store.addresses import ADDRESSES_SQL, AddressStore
+from essmap.store.addresses import ADDRESSES_SQL
 from essmap.store.base import (
     SCHEMA_VERSION,
     HistoryEntry,
@@ -38,6 +38,7 @@ from essmap.store.base import (
     grid_frame,
     history_text,
 )
+from essmap.store.communes import COMMUNES_SQL, CommuneStore
 from essmap.store.moderation import TABLES_SQL
 
 log = logging.getLogger("essmap.store")
@@ -87,6 +88,8 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq);
     {";".join((*TABLES_SQL, *ADDRESSES_SQL)).format(float8="double precision")};
     """,
+    # the commune table of the maps' backdrop
+    3: ";".join(COMMUNES_SQL),
 }
 
 
@@ -129,7 +132,7 @@ def _geoms(wkbs: Sequence[bytes | None]) -> np.ndarray:
     return out
 
 
-class PostGISStore(AddressStore):
+class PostGISStore(CommuneStore):
     """A store in a PostgreSQL database with PostGIS."""
 
     def __init__(self, url: str, *, pool_size: int = 10, connect_timeout_s: float = 10.0) -> None:
