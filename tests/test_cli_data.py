@@ -493,3 +493,44 @@ def test_help_in_basque_when_asked(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Erakutsi laguntza hau eta irten." in result.stdout
     assert "[derrigorrezkoa]" in result.stdout
+
+
+def test_import_communes_for_the_backdrop(tmp_path: Path) -> None:
+    square = [[[3.08, 50.66], [3.12, 50.66], [3.12, 50.69], [3.08, 50.69], [3.08, 50.66]]]
+    features = [
+        {  # ANCT's file writes « œ » as U+009C: read as the Windows-1252 letter, with a warning
+            "type": "Feature",
+            "properties": {"insee_com": "59378", "lib_com": "Marcq-en-Bar\u009cul", "code_qp": "QN05901M"},
+            "geometry": {"type": "MultiPolygon", "coordinates": [square]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"insee_com": "64102", "lib_com": "Bayonne", "code_qp": "QN06401I"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-1.5, 43.45], [-1.42, 43.45], [-1.46, 43.51], [-1.5, 43.45]]],
+            },
+        },
+    ]
+    path = tmp_path / "communes.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    data = tmp_path / "data"
+    result = essmap(data, "import", "communes", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "2 entités lues ; 2 communes pour le fond des cartes" in result.stdout
+    assert "lu comme « Marcq-en-Barœul »" in result.stderr
+    from essmap.store import GeoPackageStore
+
+    store = GeoPackageStore(data / "essmap.gpkg")
+    communes = store.load_communes()
+    store.close()
+    assert communes.set_index("code")["name"].to_dict() == {"59378": "Marcq-en-Barœul", "64102": "Bayonne"}
+    # a feature without a name is refused, naming it, and the communes stay as they were
+    features[1]["properties"]["lib_com"] = ""
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    result = essmap(data, "import", "communes", str(path))
+    assert result.returncode == 2
+    assert "ligne 2, champ « lib_com » : nom manquant" in result.stderr
+    store = GeoPackageStore(data / "essmap.gpkg")
+    assert len(store.load_communes()) == 2
+    store.close()

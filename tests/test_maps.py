@@ -184,7 +184,12 @@ def test_resident_page_is_standalone_and_french(demo_store: GeoPackageStore, off
 
 
 def test_resident_page_with_tiles_and_linked_assets(demo_store: GeoPackageStore, settings: Settings) -> None:
-    cfg = settings.model_copy(update={"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png"})
+    cfg = settings.model_copy(
+        update={
+            "tile_url": "https://tiles.example.org/{z}/{x}/{y}.png",
+            "tile_attribution": "© les contributeurs d'OpenStreetMap",
+        }
+    )
     html = render_resident_map(
         demo_store.load_neighbourhoods(), demo_store.load_actors(), settings=cfg, asset_url="/maps/assets"
     )

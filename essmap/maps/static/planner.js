@@ -301,6 +301,7 @@
     data.categories.forEach(function (c) { colors[c.key] = c.color; });
     var overlays = {};
     var qpvLayers = {};
+    var withPopups = [];
 
     data.qpv.forEach(function (g) {
       var layer = L.geoJSON(g.features, {
@@ -314,6 +315,7 @@
         onEachFeature: function (f, lyr) {
           popupNotTooltip(lyr, qpvHtml(data, f.properties), { sticky: true, className: 'essmap-tooltip' }, { maxWidth: 340 });
           qpvLayers[g.generation + '/' + f.properties.code] = lyr;
+          withPopups.push(lyr);
         }
       });
       if (g.visible) { layer.addTo(map); }
@@ -335,6 +337,7 @@
       },
       onEachFeature: function (f, lyr) {
         popupNotTooltip(lyr, gapHtml(data, f.properties), { sticky: true }, {});
+        withPopups.push(lyr);
       }
     }).addTo(map);
     overlays['Zones non desservies'] = gaps;
@@ -352,6 +355,7 @@
         title: 'Site suggéré n° ' + s.rank, alt: 'Site suggéré n° ' + s.rank, zIndexOffset: 1000
       }).bindPopup(siteHtml(data, s), { maxWidth: 300 });
     });
+    withPopups.push.apply(withPopups, siteMarkers);
     if (siteMarkers.length) {
       overlays['Sites suggérés (' + siteMarkers.length + ')'] = L.layerGroup(siteMarkers).addTo(map);
     }
@@ -365,6 +369,9 @@
     legend.setContent(legendHtml(data));
     Essmap.addFullscreen(map);
     Essmap.fitData(map, data.bounds, legend.getContainer().offsetWidth + 30);  // beside the legend
+    // popups open clear of the legend on the right (the map pans to make room)
+    var room = L.point(Essmap.isSmallScreen() ? 20 : legend.getContainer().offsetWidth + 20, 20);
+    withPopups.forEach(function (lyr) { lyr.getPopup().options.autoPanPaddingBottomRight = room; });
     drawOverview(map, data, qpvLayers, siteMarkers);
   }
 
