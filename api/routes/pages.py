@@ -23,6 +23,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from api.deps import cached_response
 from api.errors import prefers_html, problem_response
 from api.factory import BaseFactory
+from api.openapi import NOT_FOUND
 from api.query import QueryModel
 from api.security import html_page
 from essmap.errors import EssmapError
@@ -201,7 +202,10 @@ class PagesFactory(BaseFactory):
         @router.get(
             "/map/planner.png",
             response_class=Response,
-            responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}},
+            responses={
+                200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                **NOT_FOUND,
+            },
         )
         async def planner_image(request: Request, q: Annotated[PlannerImageQuery, Query()]) -> Response:
             """Planner map as a PNG image (coverage of the QPVs at one threshold)."""

@@ -131,6 +131,7 @@ def render_static_map(
             ax=ax, facecolor="none", edgecolor=GAP_COLOR, hatch="///", linewidth=1.0, zorder=3
         )
     ring_m = rings.to_crs(crs)
+    ring_m = ring_m[~ring_m.geometry.is_empty]  # a threshold of a few nanometres draws no disc
     if not ring_m.empty:
         ring_m.boundary.plot(
             ax=ax,
