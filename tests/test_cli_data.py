@@ -151,7 +151,8 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path, args: list[str]) 
     result = essmap(tmp_path / "data", *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "Usage" in result.stderr
+    assert "Utilisation : essmap" in result.stderr
+    assert "Erreur" in result.stderr
 
 
 # --- bad inputs: a clear error (exit 2), the store unchanged (issue 10, items 4-8, 10, 12) -----------
