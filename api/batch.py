@@ -240,15 +240,23 @@ def check_batch(points: Points, *, k: int, settings: Settings, proximity: Proxim
 
 
 # --- answers ----------------------------------------------------------------------------------
-def _relation(generation: int, rel: QPVRelation | None) -> dict[str, Any]:
+def _relation(proximity: Proximity, generation: int, rel: QPVRelation | None) -> dict[str, Any]:
     if rel is None:
-        return {"generation": generation, "relation": None, "code": None, "name": None, "distance_m": None}
+        return {
+            "generation": generation,
+            "relation": None,
+            "code": None,
+            "name": None,
+            "distance_m": None,
+            "geometry_source": None,
+        }
     return {
         "generation": generation,
         "relation": rel.relation,
         "code": rel.code,
         "name": rel.name,
         "distance_m": round(rel.distance_m, 1),
+        "geometry_source": proximity.outline_sources.get((generation, rel.code)),
     }
 
 
@@ -276,7 +284,7 @@ def locate_one(
         "lon": lon,
         "lat": lat,
         "band_m": proximity.index.band_m,
-        "neighbourhoods": [_relation(g, r) for g, r in relations.items()],
+        "neighbourhoods": [_relation(proximity, g, r) for g, r in relations.items()],
         "nearest_supply": [_supply(proximity, h) for h in hits],
     }
 
@@ -284,7 +292,13 @@ def locate_one(
 def csv_columns(generations: Sequence[int], *, addresses: bool = False) -> list[str]:
     header = ["index", "ref", *(["address", "address_label"] if addresses else []), "lon", "lat"]
     for g in generations:
-        header += [f"qpv{g}_relation", f"qpv{g}_code", f"qpv{g}_name", f"qpv{g}_distance_m"]
+        header += [
+            f"qpv{g}_relation",
+            f"qpv{g}_code",
+            f"qpv{g}_name",
+            f"qpv{g}_distance_m",
+            f"qpv{g}_geometry_source",
+        ]
     header += [
         "nearest_supply_id",
         "nearest_supply_name",
@@ -311,6 +325,7 @@ def _csv_rows(items: list[dict[str, Any]], generations: Sequence[int], *, addres
                 rel.get("code") or "",
                 rel.get("name") or "",
                 rel.get("distance_m", ""),
+                rel.get("geometry_source") or "",
             ]
         first = item["nearest_supply"][0] if item["nearest_supply"] else {}
         row += [

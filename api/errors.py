@@ -3,18 +3,22 @@
 One table, :data:`STATUS_BY_ERROR`, maps library errors to HTTP statuses. A client's mistake
 (invalid or unknown parameter, unknown collection or feature, too large a request) is a 4xx with a
 French message that says what is wrong; only a fault of the server is a 5xx.
+
+A page route (one answering HTML: the maps) asked by a browser (``Accept`` listing ``text/html``
+first) gets the same error as a French HTML page; programs get the problem document.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from html import escape
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from essmap.errors import (
     AlreadyExistsError,
@@ -26,6 +30,7 @@ from essmap.errors import (
     VersionConflictError,
 )
 from essmap.geocoding import GeocoderUnavailableError
+from essmap.i18n import DEFAULT_LANGUAGE, N_, gettext
 
 log = logging.getLogger("essmap.api")
 
@@ -97,21 +102,26 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
 
 #: French titles of the statuses the API answers with ("about:blank" problems, RFC 9457 §4.2.1).
 TITLES_FR: dict[int, str] = {
-    400: "Requête invalide",
-    401: "Authentification requise",
-    403: "Accès refusé",
-    404: "Ressource introuvable",
-    405: "Méthode non autorisée",
-    406: "Format non disponible",
-    409: "Conflit",
-    412: "Version périmée",
-    413: "Requête trop volumineuse",
-    415: "Type de contenu non pris en charge",
-    428: "Précondition requise",
-    429: "Trop de requêtes",
-    500: "Erreur interne du serveur",
-    503: "Service indisponible",
+    400: N_("Requête invalide"),
+    401: N_("Authentification requise"),
+    403: N_("Accès refusé"),
+    404: N_("Ressource introuvable"),
+    405: N_("Méthode non autorisée"),
+    406: N_("Format non disponible"),
+    409: N_("Conflit"),
+    412: N_("Version périmée"),
+    413: N_("Requête trop volumineuse"),
+    415: N_("Type de contenu non pris en charge"),
+    428: N_("Précondition requise"),
+    429: N_("Trop de requêtes"),
+    500: N_("Erreur interne du serveur"),
+    503: N_("Service indisponible"),
 }
+
+
+def title_of(status: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The title of a status, for people."""
+    return gettext(TITLES_FR.get(status, N_("Erreur")), lang)
 
 
 def status_for(exc: Exception) -> int:
@@ -133,7 +143,7 @@ def problem_response(
     """An ``application/problem+json`` response."""
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": TITLES_FR.get(status, "Erreur"),
+        "title": title_of(status),
         "status": status,
         "detail": detail,
     }
@@ -160,38 +170,42 @@ def _problem_items(problems: list[Problem]) -> list[dict[str, Any]]:
 
 
 # --- translation of request validation errors (pydantic) to French --------------------------
+#: pydantic's error types and what they mean, for people.
+VALIDATION_MESSAGES: dict[str, str] = {
+    "missing": N_("paramètre obligatoire absent"),
+    "int_parsing": N_("doit être un nombre entier"),
+    "int_from_float": N_("doit être un nombre entier"),
+    "float_parsing": N_("doit être un nombre"),
+    "finite_number": N_("doit être un nombre fini"),
+    "bool_parsing": N_("doit être true ou false"),
+    "string_too_short": N_("ne doit pas être vide"),
+    "json_invalid": N_("JSON invalide"),
+    "extra_forbidden": N_("paramètre inconnu"),
+}
+BOUND_MESSAGES: dict[str, str] = {
+    "greater_than": N_("doit être strictement supérieur à {gt}"),
+    "greater_than_equal": N_("doit être supérieur ou égal à {ge}"),
+    "less_than": N_("doit être strictement inférieur à {lt}"),
+    "less_than_equal": N_("doit être inférieur ou égal à {le}"),
+}
+
+
 def _validation_message(err: dict[str, Any]) -> str:
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
-    messages = {
-        "missing": "paramètre obligatoire absent",
-        "int_parsing": "doit être un nombre entier",
-        "int_from_float": "doit être un nombre entier",
-        "float_parsing": "doit être un nombre",
-        "finite_number": "doit être un nombre fini",
-        "bool_parsing": "doit être true ou false",
-        "string_too_short": "ne doit pas être vide",
-        "json_invalid": "JSON invalide",
-        "extra_forbidden": "paramètre inconnu",
-    }
-    if kind in messages:
-        return messages[kind]
-    bounds = {
-        "greater_than": "doit être strictement supérieur à {gt}",
-        "greater_than_equal": "doit être supérieur ou égal à {ge}",
-        "less_than": "doit être strictement inférieur à {lt}",
-        "less_than_equal": "doit être inférieur ou égal à {le}",
-    }
-    if kind in bounds:
+    if kind in VALIDATION_MESSAGES:
+        return gettext(VALIDATION_MESSAGES[kind])
+    if kind in BOUND_MESSAGES:
         value = str(err.get("input", "")).strip().lower()
         if value.lstrip("+-") in {"nan", "inf", "infinity"}:
-            return "doit être un nombre fini"
-        return bounds[kind].format(**{k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()})
+            return gettext(VALIDATION_MESSAGES["finite_number"])
+        bounds = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
+        return gettext(BOUND_MESSAGES[kind]).format(**bounds)
     if kind in {"enum", "literal_error"}:
         expected = ctx.get("expected", "")
         expected = str(expected).replace(" or ", ", ").replace("'", "")
-        return f"valeur non reconnue ; valeurs possibles : {expected}"
-    return f"valeur invalide ({err.get('msg', kind)})"
+        return gettext(N_("valeur non reconnue ; valeurs possibles : {expected}")).format(expected=expected)
+    return gettext(N_("valeur invalide ({reason})")).format(reason=err.get("msg", kind))
 
 
 def _validation_items(exc: RequestValidationError, accepted: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -216,12 +230,105 @@ def _path_of(request: Request) -> str:
     return request.url.path
 
 
+def prefers_html(request: Request) -> bool:
+    """Whether the client is a browser asking for a page (``Accept`` lists text/html first)."""
+    accept = request.headers.get("accept", "")
+    return accept.split(",")[0].split(";")[0].strip().lower() == "text/html"
+
+
+def _is_page_route(request: Request) -> bool:
+    kind = getattr(request.scope.get("route"), "response_class", None)
+    return isinstance(kind, type) and issubclass(kind, HTMLResponse)
+
+
+ERROR_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light">
+<title>{title} — essmap</title>
+<style>
+body {{ font-family: "DejaVu Sans", system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #f6f7f9; }}
+main {{ max-width: 44rem; margin: 0 auto; padding: 2rem 1.25rem; }}
+h1 {{ font-size: 1.5rem; margin: 0 0 1rem; }}
+.detail {{ background: #fff; border-left: 4px solid #b71c1c; padding: .75rem 1rem; overflow-wrap: anywhere; }}
+li {{ margin: .3rem 0; overflow-wrap: anywhere; }}
+a {{ color: #0b57a4; }}
+.status {{ color: #555; font-size: .9rem; }}
+</style></head>
+<body><main>
+<h1>{title}</h1>
+<p class="detail">{detail}</p>
+{errors}<p>{links}</p>
+<p class="status">{status_text}</p>
+</main></body></html>
+"""
+
+
+def problem_page(
+    status: int,
+    detail: str,
+    *,
+    path: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The French HTML page of an error, for a browser that asked for a page."""
+    from api.security import html_page
+
+    items = ""
+    if errors:
+        lines = "".join(
+            f"<li><strong>{escape(str(e.get('field', '')))}</strong> : {escape(str(e['message']))}</li>"
+            for e in errors
+        )
+        items = f"<ul>{lines}</ul>\n"
+    links = " · ".join(
+        f'<a href="{escape(href)}">{escape(gettext(label))}</a>'
+        for href, label in (
+            (path, N_("La même page, sans paramètres")),
+            ("/", N_("Carte des habitants")),
+            ("/map/planner", N_("Carte des aménageurs")),
+            ("/docs", N_("Documentation de l'API")),
+        )
+    )
+    page = ERROR_PAGE.format(
+        title=escape(title_of(status)),
+        detail=escape(detail),
+        errors=items,
+        links=links,
+        status_text=escape(gettext(N_("Erreur {status}")).format(status=status)),
+    )
+    response = html_page(page, headers=headers)
+    response.status_code = status
+    return response
+
+
+def error_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error for this request: an HTML page for a browser on a page route, else a problem."""
+    if _is_page_route(request) and prefers_html(request):
+        response = problem_page(status, detail, path=_path_of(request), errors=errors, headers=headers)
+    else:
+        response = problem_response(
+            status, detail, instance=_path_of(request), errors=errors, headers=headers
+        )
+    if _is_page_route(request):
+        response.headers.add_vary_header("Accept")
+    return response
+
+
 #: What a client is told of a server-side failure; the log has the details (paths, causes).
-STORE_UNAVAILABLE = "les données sont momentanément indisponibles ; réessayez plus tard"
-INTERNAL_ERROR = "erreur interne du serveur"
+STORE_UNAVAILABLE = N_("les données sont momentanément indisponibles ; réessayez plus tard")
+INTERNAL_ERROR = N_("erreur interne du serveur")
 
 
-GEOCODER_UNAVAILABLE = (
+GEOCODER_UNAVAILABLE = N_(
     "la recherche d'adresses n'est pas disponible sur ce serveur pour le moment ; "
     "donnez une position (lon, lat) à la place"
 )
@@ -237,10 +344,14 @@ async def _essmap_error(request: Request, exc: Exception) -> Response:
             detail = GEOCODER_UNAVAILABLE  # the log says why (no address imported, the service's URL)
         else:
             detail = INTERNAL_ERROR
-        return problem_response(status, detail, instance=_path_of(request))
+        return error_response(request, status, gettext(detail))
     errors = _problem_items(exc.problems) if isinstance(exc, InvalidInputError) else None
     headers = exc.headers if isinstance(exc, RequestRefusedError) else None
-    return problem_response(status, str(exc), instance=_path_of(request), errors=errors, headers=headers)
+    return error_response(request, status, str(exc), errors=errors, headers=headers)
+
+
+def _no_resource(request: Request) -> str:
+    return gettext(N_("aucune ressource à l'adresse {path}")).format(path=request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -249,13 +360,12 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     items = _validation_items(exc, accepted)
     on_path = any(item["location"] == "path" for item in items)
     if on_path:  # a path that names no resource is "not found", not a bad request
-        return problem_response(
-            404, f"aucune ressource à l'adresse {request.url.path}", instance=_path_of(request)
-        )
+        return error_response(request, 404, _no_resource(request))
     detail = "; ".join(f"{item['field']} : {item['message']}" for item in items)
     for item in items:
         item.pop("location", None)
-    return problem_response(400, f"paramètre invalide — {detail}", instance=_path_of(request), errors=items)
+    invalid = gettext(N_("paramètre invalide — {detail}")).format(detail=detail)
+    return error_response(request, 400, invalid, errors=items)
 
 
 def _allowed_methods(request: Request) -> str:
@@ -279,7 +389,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/collections/"):
             detail = f"collection ou objet inconnu : {request.url.path}"
         else:
-            detail = f"aucune ressource à l'adresse {request.url.path}"
+            detail = _no_resource(request)
     elif status == 405:
         allowed = _allowed_methods(request)
         detail = f"la méthode {request.method} n'est pas acceptée sur {request.url.path}"
@@ -289,14 +399,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     elif status == 413:
         detail = "le corps de la requête est trop volumineux"
     elif not detail or detail == TITLES_FR.get(status):
-        detail = TITLES_FR.get(status, "erreur")
+        detail = title_of(status)
     headers = dict(exc.headers) if exc.headers else None
-    return problem_response(status, detail, instance=_path_of(request), headers=headers)
+    return error_response(request, status, detail, headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s", request.url.path, exc_info=exc)
-    return problem_response(500, INTERNAL_ERROR, instance=_path_of(request))
+    return error_response(request, 500, gettext(INTERNAL_ERROR))
 
 
 def install_error_handlers(app: FastAPI) -> None:

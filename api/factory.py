@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
+from api.openapi import summarise_routes
 from essmap.errors import InvalidParameterError
 from essmap.settings import Settings
 
@@ -114,6 +115,7 @@ class BaseFactory:
             tags=list(self.tags), route_class=EssmapRoute, dependencies=[Depends(reject_repeated)]
         )
         self.register_routes()
+        summarise_routes(self.router.routes)
 
     def register_routes(self) -> None:
         """Add the routes of this group to ``self.router``."""

@@ -102,12 +102,23 @@ def frame_features(
     return [feature_json(i, g, p) for i, g, p in zip(ids, geometries, props, strict=True)]
 
 
-def geodataframe_collection(frame: Any, *, id_column: str | None = None, drop: Sequence[str] = ()) -> bytes:
+def geodataframe_collection(
+    frame: Any,
+    *,
+    id_column: str | None = None,
+    drop: Sequence[str] = (),
+    members: Mapping[str, Any] | None = None,
+    decimals: int | None = None,
+) -> bytes:
     """A GeoDataFrame (WGS 84) as a FeatureCollection; ids from ``id_column`` or the row number.
 
-    ``drop`` names columns left out of the properties.
+    ``drop`` names columns left out of the properties, ``members`` are added at the top level, and
+    ``decimals`` rounds the coordinates (6 decimals of a degree: about 10 cm).
     """
     columns = [c for c in frame.columns if c != frame.geometry.name and c not in drop]
     ids = frame[id_column].astype(str).tolist() if id_column else [str(i + 1) for i in range(len(frame))]
-    geoms = geometries_json(frame.geometry.to_numpy())
-    return feature_collection(frame_features(frame, ids, geoms, columns))
+    shapes = frame.geometry.to_numpy()
+    if decimals is not None and len(shapes):
+        shapes = shapely.transform(shapes, lambda xy: np.round(xy, decimals))
+    geoms = geometries_json(shapes)
+    return feature_collection(frame_features(frame, ids, geoms, columns), members)

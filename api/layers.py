@@ -281,6 +281,8 @@ class Proximity:
     schedules: list[object]
     pickups: NextPickups[str]
     weekly: WeeklySlots
+    #: Where each QPV's outline comes from, by (generation, code).
+    outline_sources: dict[tuple[int, str], str | None]
 
     @classmethod
     def from_store(cls, store: Store, settings: Settings) -> Proximity:
@@ -301,6 +303,12 @@ class Proximity:
         column = actors["schedule"]
         schedules = column.astype(object).where(column.notna(), None).tolist()
         pickups, weekly = schedule_tables(schedules)
+        qpv = index.neighbourhoods
+        outline_sources = {
+            (int(g), str(c)): (None if pd.isna(src) else str(src))
+            for g, c, src in zip(qpv["generation"], qpv["code"], qpv["geometry_source"], strict=True)
+            if not pd.isna(g)
+        }
         return cls(
             index=index,
             prefix=prefix,
@@ -309,6 +317,7 @@ class Proximity:
             schedules=schedules,
             pickups=pickups,
             weekly=weekly,
+            outline_sources=outline_sources,
         )
 
     def hit_features(self, hits: Sequence[ActorHit], now: datetime) -> list[str]:

@@ -3,11 +3,16 @@
 FastAPI writes OpenAPI 3.1; :func:`downgrade` rewrites the few 3.1 constructs it uses
 (``anyOf`` with ``null``, ``const``, numeric ``exclusiveMinimum``, ``examples``) into 3.0 form.
 Every operation documents its 400 problem (invalid or unknown parameter) instead of FastAPI's 422.
+
+Summaries are user-facing, hence French and in the message catalogues: a route's ``summary=``, or
+its entry in :data:`SUMMARIES`; the handlers' docstrings (English, for developers) are not
+published.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -19,6 +24,7 @@ from pydantic import BaseModel
 from api.errors import PROBLEM_MEDIA_TYPE
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE
 from api.schemas import ProblemDetail
+from essmap.i18n import DEFAULT_LANGUAGE, N_, gettext
 
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
@@ -55,6 +61,77 @@ GEOCODER_UNAVAILABLE: Responses = {
     }
 }
 NOT_MODIFIED: Responses = {304: {"description": "Non modifié (la représentation du client est à jour)"}}
+
+
+#: French summaries of the operations whose route gives none, by (method, path).
+SUMMARIES: dict[tuple[str, str], str] = {
+    ("GET", "/health"): N_("État du service (répond aussitôt, sans lire les données)"),
+    ("GET", "/nearest"): N_("Les k acteurs les plus proches d'un point, par distance en ligne droite"),
+    ("GET", "/within"): N_("Les acteurs dans un rayon autour d'un point, par distance, page par page"),
+    ("GET", "/locate"): N_(
+        "Situation d'un point par rapport aux QPV et ses points d'approvisionnement proches"
+    ),
+    ("POST", "/locate"): N_("Situation de nombreux points par rapport aux QPV (corps GeoJSON ou CSV)"),
+    ("GET", "/"): N_("Page d'accueil (liens en JSON ; carte des habitants pour un navigateur)"),
+    ("GET", "/conformance"): N_("Classes de conformité OGC mises en œuvre par ce serveur"),
+    ("GET", "/collections"): N_("Les collections d'objets : QPV et acteurs"),
+    ("GET", "/coverage"): N_(
+        "Couverture des QPV par les points d'approvisionnement, par seuil (JSON ou CSV)"
+    ),
+    ("GET", "/coverage/gaps"): N_("Zones non desservies : parties des QPV au-delà du seuil (GeoJSON)"),
+    ("GET", "/suggestions"): N_("Sites suggérés pour de nouveaux points d'approvisionnement (GeoJSON)"),
+    ("GET", "/map"): N_("Carte des habitants : points d'approvisionnement en circuit court proches (HTML)"),
+    ("GET", "/embed"): N_("Carte des habitants à intégrer (iframe) ; vue et filtre gardés dans l'adresse"),
+    ("GET", "/map/planner"): N_(
+        "Carte des aménageurs : couverture des QPV, zones non desservies, sites (HTML)"
+    ),
+    ("GET", "/map/planner.png"): N_("Carte des aménageurs en image PNG (couverture des QPV à un seuil)"),
+    ("GET", "/embed/code"): N_("Page qui écrit le code <iframe> de la carte à intégrer"),
+    ("GET", "/geocode"): N_("Recherche d'adresses (format du service national d'adresses, complétion)"),
+    ("GET", "/collections/actors/items/{featureId}/ical"): N_(
+        "Les horaires d'un acteur en fichier d'agenda (iCalendar)"
+    ),
+    ("POST", "/collections/actors/items"): N_("Ajouter un acteur (clé d'éditeur)"),
+    ("PUT", "/collections/actors/items/{featureId}"): N_("Remplacer un acteur (clé d'éditeur, If-Match)"),
+    ("PATCH", "/collections/actors/items/{featureId}"): N_(
+        "Modifier des champs d'un acteur (clé d'éditeur, If-Match)"
+    ),
+    ("DELETE", "/collections/actors/items/{featureId}"): N_("Supprimer un acteur (clé d'éditeur, If-Match)"),
+    ("POST", "/collections/actors/items/{featureId}/verify"): N_(
+        "Confirmer qu'un acteur est à jour (clé d'éditeur, If-Match)"
+    ),
+    ("GET", "/collections/actors/items/{featureId}/history"): N_("Historique des modifications d'un acteur"),
+    ("POST", "/collections/actors/items/{featureId}/history/{version}/restore"): N_(
+        "Rétablir une version antérieure d'un acteur (clé d'éditeur)"
+    ),
+    ("POST", "/proposals"): N_("Proposer un lieu ou signaler une erreur (sans clé)"),
+    ("GET", "/proposals"): N_("Les propositions du public (clé de modérateur)"),
+    ("GET", "/proposals/{proposalId}"): N_("Une proposition et ce qu'elle changerait (clé de modérateur)"),
+    ("POST", "/proposals/{proposalId}/accept"): N_("Accepter et publier une proposition (clé de modérateur)"),
+    ("POST", "/proposals/{proposalId}/refuse"): N_("Refuser une proposition (clé de modérateur)"),
+}
+
+
+def summarise_routes(routes: Iterable[Any], lang: str = DEFAULT_LANGUAGE) -> None:
+    """Give each operation its summary in ``lang`` (before its router is included in the app:
+    FastAPI copies a route's summary when it includes it)."""
+    for route in api_routes(routes):
+        summary = route.summary or next(
+            (SUMMARIES[(m, route.path)] for m in sorted(route.methods or ()) if (m, route.path) in SUMMARIES),
+            None,
+        )
+        if summary is not None:
+            route.summary = gettext(summary, lang)
+
+
+def _without_docstrings(app: FastAPI, doc: dict[str, Any]) -> None:
+    """Drop the descriptions FastAPI takes from the handlers' docstrings (English, for developers)."""
+    for route in api_routes(app.routes):
+        docstring = inspect.cleandoc(route.endpoint.__doc__ or "").split("\f")[0].strip()
+        for method in route.methods or ():
+            operation = doc.get("paths", {}).get(route.path, {}).get(method.lower(), {})
+            if docstring and operation.get("description") == docstring:
+                del operation["description"]
 
 
 def _merge_nullable(schema: dict[str, Any], others: list[Any]) -> dict[str, Any]:
@@ -121,6 +198,8 @@ def _fix_operations(doc: dict[str, Any]) -> None:
                 if status in responses:
                     responses[status] = _problem(responses[status].get("description", ""))
             for response in responses.values():
+                if response.get("description") == "Successful Response":  # FastAPI's default
+                    response["description"] = gettext(N_("Réponse"), DEFAULT_LANGUAGE)
                 # parameters of HEAD-less GET answers: content described per media type only
                 for media in response.get("content", {}).values():
                     media.setdefault("schema", {})
@@ -149,10 +228,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI 3.0 document of the app (cached on the app)."""
     if app.openapi_schema:
         return app.openapi_schema
-    for route in api_routes(app.routes):  # a handler's one-line docstring is its summary
-        if route.summary is None and route.description:
-            first, _, rest = route.description.strip().partition("\n")
-            route.summary, route.description = first.strip(), rest.strip()
     doc = get_openapi(
         title=app.title,
         version=app.version,
@@ -166,6 +241,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         schemas.pop(name, None)
     schemas["Problem"] = ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
     _fix_operations(doc)
+    _without_docstrings(app, doc)
     doc = downgrade(copy.deepcopy(doc))
     _query_parameters_not_null(doc)
     doc["openapi"] = OPENAPI_VERSION

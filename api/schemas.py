@@ -138,6 +138,14 @@ class GeocodeCollection(FeatureCollection):
     limit: int
 
 
+class SiteCollection(FeatureCollection):
+    numberRequested: int = Field(ge=1, description="Nombre de sites demandés")  # noqa: N815
+    numberReturned: int = Field(ge=0, description="Nombre de sites proposés")  # noqa: N815
+    detail: str | None = Field(
+        default=None, description="Pourquoi moins de sites que demandé sont proposés (absent sinon)"
+    )
+
+
 class QPVRelationOut(BaseModel):
     generation: int
     relation: Literal["inside", "band", "outside"] | None = Field(
@@ -147,6 +155,9 @@ class QPVRelationOut(BaseModel):
     code: str | None
     name: str | None
     distance_m: float | None = Field(description="0 dans le QPV, sinon distance au contour, en mètres")
+    geometry_source: Literal["official", "schematic", "other"] | None = Field(
+        description="Origine du contour du QPV : official (officiel), schematic (schématique), other"
+    )
 
 
 class SupplyPoint(BaseModel):
@@ -183,6 +194,12 @@ class CoverageRow(_Open):
     threshold_m: float
     method: str
     low_access: bool
+    nearest_supply_m: float | None = Field(
+        description="Distance du contour du QPV au point d'approvisionnement le plus proche (0 : dans le QPV)"
+    )
+    geometry_source: Literal["official", "schematic", "other"] | None = Field(
+        description="Origine du contour du QPV : official (officiel), schematic (schématique), other"
+    )
 
 
 class Coverage(BaseModel):

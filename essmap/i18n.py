@@ -15,7 +15,8 @@ scripts.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from gettext import c2py
 from pathlib import Path
 from typing import Final
 
@@ -64,6 +65,35 @@ def gettext(message: str, lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 _ = gettext
+
+
+def _french_plural(n: int) -> int:
+    return 0 if abs(n) < 2 else 1  # French: 0 and 1 are singular
+
+
+@functools.cache
+def _plural_table(lang: str) -> tuple[dict[str, tuple[str, ...]], Callable[[int], int]]:
+    """The plural messages of a catalogue (by singular form) and its rule choosing a form."""
+    found = catalogue(lang)
+    if found is None:
+        return {}, _french_plural
+    forms = {
+        str(m.id[0]): tuple(str(f) for f in m.string)
+        for m in found
+        if isinstance(m.id, tuple | list) and m.string and all(m.string) and not m.fuzzy
+    }
+    return forms, c2py(found.plural_expr)
+
+
+def ngettext(singular: str, plural: str, n: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The form of a message (French) for the number ``n`` in ``lang``, with the same fallbacks as
+    :func:`gettext`; ``{n}`` in the message is left for the caller to format."""
+    for code in dict.fromkeys((lang, DEFAULT_LANGUAGE)):
+        forms, rule = _plural_table(code)
+        found = forms.get(singular)
+        if found:
+            return found[min(rule(n), len(found) - 1)]
+    return (singular, plural)[_french_plural(n)]
 
 
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention)

@@ -34,6 +34,7 @@ from essmap.sources import (
     qpv_from_file,
 )
 from essmap.sources.addresses import addresses_from_ban
+from essmap.sources.communes import communes_from_file
 from essmap.store import Store, open_store
 
 
@@ -67,10 +68,21 @@ def demo_data_dir() -> Path:
     raise FileNotFoundError("the shipped demo data (geodata/) is missing from this installation")
 
 
+#: The shipped extract of the ANCT commune file around the demo set (geodata/README.md).
+DEMO_COMMUNES = "communes_demo.geojson"
+DEMO_COMMUNES_SOURCE = "communes ANCT (Licence Ouverte)"
+
+
 def seed_demo(store: Store) -> None:
-    """Fill a new store with the shipped Bayonne demo set (schematic QPVs, 15 actors)."""
+    """Fill a new store with the shipped Bayonne demo set (schematic QPVs, 15 actors, and the
+    outline of the commune for the maps' backdrop)."""
     folder = demo_data_dir()
-    qpv = qpv_from_file(folder / "qpv_schematic.geojson", source="essmap demo set (schematic)")
+    if store.load_communes().empty:
+        communes = communes_from_file(folder / DEMO_COMMUNES, source=DEMO_COMMUNES_SOURCE)
+        store.replace_communes(communes.table)
+    qpv = qpv_from_file(
+        folder / "qpv_schematic.geojson", source="jeu de démonstration essmap (contours schématiques)"
+    )
     actors = actors_from_file(folder / "actors_demo.csv")
     store.initialise(qpv.table, actors.table)
 
@@ -370,6 +382,19 @@ def import_grid(store: Store, path: Path | str, *, progress: Progress = no_progr
     progress("écriture")
     count = store.replace_population_grid(table)
     return ImportReport("grid", str(path), len(table), created=count, warnings=warnings)
+
+
+def import_communes(
+    store: Store, path: Path | str, *, source: str | None = None, progress: Progress = no_progress
+) -> ImportReport:
+    """Replace the communes of the maps' backdrop with those of a file (the ANCT commune file,
+    IGN Admin Express…). All or nothing: a file with a bad feature leaves them as they were."""
+    parsed = communes_from_file(path, source=source, progress=progress)
+    progress("écriture")
+    count = store.replace_communes(parsed.table)
+    return ImportReport(
+        "communes", parsed.file, parsed.features_read, created=count, warnings=parsed.warnings
+    )
 
 
 def import_addresses(store: Store, path: Path | str, *, progress: Progress = no_progress) -> ImportReport:

@@ -7,9 +7,12 @@ everywhere and the pages can later be given other languages from one place.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from essmap.i18n import DEFAULT_LANGUAGE, N_, gettext
+from essmap.i18n import DEFAULT_LANGUAGE, N_, gettext, ngettext
+
+if TYPE_CHECKING:
+    from essmap.analysis.siting import SiteSuggestions
 
 #: Actor categories.
 CATEGORY_LABELS_FR: Final[dict[str, str]] = {
@@ -76,6 +79,13 @@ FIELD_LABELS_FR: Final[dict[str, str]] = {
     "geometry": N_("position"),
 }
 
+#: Where a QPV's outline comes from (the ``geometry_source`` column).
+GEOMETRY_SOURCE_LABELS_FR: Final[dict[str, str]] = {
+    "official": N_("contour officiel"),
+    "schematic": N_("contour schématique"),
+    "other": N_("autre contour"),
+}
+
 GENERATION_LABEL_FR: Final = N_("Quartiers prioritaires {generation}")
 SCHEMATIC_NOTE_FR: Final = N_(
     "Contour schématique : tracé approximatif, ce n'est pas la limite officielle du quartier."
@@ -101,3 +111,69 @@ def category_label(category: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """Label of a category in a language (French by default; the key itself if unknown)."""
     label = CATEGORY_LABELS_FR.get(category)
     return category if label is None else gettext(label, lang)
+
+
+def number_fr(value: float) -> str:
+    """A count for people: rounded to a whole number, with French thousands separators (narrow
+    no-break space): "1 631"."""
+    return f"{value:,.0f}".replace(",", "\u202f")
+
+
+def degrees_fr(lon: float, lat: float) -> str:
+    """A point for people: longitude and latitude to 6 decimals (about 10 cm)."""
+    return f"{lon:.6f}, {lat:.6f}"
+
+
+def label_of(table: dict[str, str], key: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The label of a code in one of the tables here (the code itself when the table lacks it)."""
+    label = table.get(str(key))
+    return str(key) if label is None else gettext(label, lang)
+
+
+def sites_shortfall_fr(answer: SiteSuggestions, lang: str = DEFAULT_LANGUAGE) -> str | None:
+    """Why fewer sites than requested are proposed (None when there are as many), for people.
+
+    The CLI prints it and the API answers it as ``detail``, in the same words.
+    """
+    reason = answer.shortfall
+    if reason is None:
+        return None
+    found, asked = len(answer.sites), answer.requested
+    threshold = distance_fr(answer.threshold_m)
+    head = ngettext(
+        "{found} site proposé sur {asked} demandés",
+        "{found} sites proposés sur {asked} demandés",
+        found,
+        lang,
+    ).format(found=found, asked=asked)
+    if reason == "covered":
+        why = gettext(
+            "tous les habitants dont le nombre est connu sont à moins de {threshold} d'un point "
+            "d'approvisionnement ; un site de plus n'en toucherait aucun",
+            lang,
+        ).format(threshold=threshold)
+    elif reason == "unreachable":
+        why = gettext(
+            "les {residents} habitants encore au-delà de {threshold} ne sont à moins de {threshold} "
+            "d'aucun site candidat",
+            lang,
+        ).format(residents=number_fr(answer.remaining_residents), threshold=threshold)
+    else:
+        why = gettext(
+            "aucun autre site n'amènerait au moins {gain} habitant de plus à moins de {threshold} "
+            "(il en reste {residents}, trop dispersés)",
+            lang,
+        ).format(
+            gain=f"{answer.min_gain_residents:g}".replace(".", ","),
+            threshold=threshold,
+            residents=number_fr(answer.remaining_residents),
+        )
+    text = f"{head} : {why}."
+    if answer.unknown_population:
+        text += " " + ngettext(
+            "{n} quartier dont la population est inconnue ne compte pas.",
+            "{n} quartiers dont la population est inconnue ne comptent pas.",
+            answer.unknown_population,
+            lang,
+        ).format(n=answer.unknown_population)
+    return text

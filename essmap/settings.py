@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from essmap.model import CATEGORIES, DEFAULT_SUPPLY_CATEGORIES
@@ -81,10 +81,15 @@ class Settings(BaseSettings):
 
     # --- maps ----------------------------------------------------------------------------------
     tile_url: str | None = Field(
-        default="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png",
-        description="Background tile URL template; empty for no background tiles",
+        default=None,
+        description=(
+            "Background tile URL template ({z}/{x}/{y}); empty (the default) for the offline backdrop "
+            "of commune outlines. Use a tile server whose usage policy allows your traffic"
+        ),
     )
-    tile_attribution: str = "© les contributeurs d'OpenStreetMap"
+    tile_attribution: str = Field(
+        default="", description="Attribution the tile server asks for, shown on the maps with its tiles"
+    )
 
     # --- API -----------------------------------------------------------------------------------
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
@@ -231,6 +236,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _tiles_are_credited(self) -> Settings:
+        if self.tile_url and not self.tile_attribution.strip():
+            raise ValueError(
+                "ESSMAP_TILE_URL needs ESSMAP_TILE_ATTRIBUTION: the credit its tile server asks for "
+                "(for example « © les contributeurs d'OpenStreetMap »)"
+            )
+        return self
 
     @property
     def default_threshold_m(self) -> float:

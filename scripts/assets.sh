@@ -3,6 +3,8 @@
 # `npm ci`, then copy the files essmap serves or inlines into essmap/maps/vendor/ (ignored by git).
 # Nothing third-party is kept in the repository: run this after a clone and after changing
 # package.json (`npm install` updates the lock file).
+# With --dev, the development packages of package.json are installed too (axe-core, which the
+# browser tests run in Chromium from node_modules/); they are never copied into the maps.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
@@ -10,13 +12,9 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "scripts/assets.sh: npm is missing (install Node.js and npm, e.g. apt-get install nodejs npm)" >&2
   exit 1
 fi
-# --dev (scripts/test.sh) also installs the development packages the tests use (axe-core, run in
-# Chromium by the accessibility tests); they stay in node_modules/ and are never served
-if [ "${1:-}" = "--dev" ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-else
-  npm ci --no-audit --no-fund --loglevel=error --omit=dev
-fi
+omit=(--omit=dev)
+if [ "${1:-}" = "--dev" ]; then omit=(); fi
+npm ci --no-audit --no-fund --loglevel=error "${omit[@]}"
 vendor="$top/essmap/maps/vendor"
 # Every package listed in package.json's dependencies: its dist/ folder (without source maps and
 # ES modules) and its licence, under vendor/<package>/.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,7 +203,7 @@ def test_import_grid_then_coverage_counts_by_grid(capsys: pytest.CaptureFixture[
     assert 0 < rows["QN06402M"]["residents_total"] <= 500
     assert rows["QN06401I"]["method"] == "area"
     code, out, _ = run(capsys, "import", "grid", str(grid))
-    assert "1 carreaux lus" in out
+    assert "1 carreau lu ;" in out
 
 
 def test_negative_longitude_in_a_real_subprocess(tmp_path: Path) -> None:
@@ -229,3 +230,33 @@ def test_negative_longitude_in_a_real_subprocess(tmp_path: Path) -> None:
         "longitude et latitude inversées ? (-1.4748, 43.4929) est en France métropolitaine" in swapped.stderr
     )
     assert "Traceback" not in swapped.stderr
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_suggest_has_the_api_default_count_and_says_why_fewer(capsys: pytest.CaptureFixture[str]) -> None:
+    from essmap.analysis.siting import DEFAULT_SITE_COUNT
+
+    code, out, err = run(capsys, "suggest")
+    assert code == 0, err
+    assert DEFAULT_SITE_COUNT == 5
+    # the demo set has room for two useful sites at 400 m; the third is explained
+    assert "2 sites proposés sur 5 demandés : tous les habitants dont le nombre est connu" in out
+    lines = [line for line in out.splitlines() if line.strip().startswith(("1.", "2."))]
+    assert len(lines) == 2
+    # coordinates for people: 6 decimals, residents as whole numbers
+    assert re.search(r"\(-1\.\d{6}, 43\.\d{6}\) : \d[\d\u202f]* habitants de plus", lines[0]), lines[0]
+    code, out, err = run(capsys, "suggest", "--json")
+    assert len(json.loads(out)) == 2
+    assert "2 sites proposés sur 5 demandés" in err
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_coverage_names_its_reference_point(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "coverage", "-t", "400")
+    assert code == 0
+    assert "Point le plus proche" in out
+    assert "depuis le contour du quartier" in out
+    code, out, _ = run(capsys, "coverage", "-t", "400", "--json")
+    rows = {r["code"]: r for r in json.loads(out)}
+    assert rows["QN06401I"]["nearest_supply_m"] == 0.0  # AMAP points lie inside Maubec - Citadelle
+    assert {r["geometry_source"] for r in rows.values()} == {"schematic"}

@@ -42,6 +42,12 @@ def test_info_human_output_is_french(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "15 dont 11 localisés" in result.stdout
     assert "Point de livraison AMAP" in result.stdout
+    # codes are shown with their French labels (issue 14, item 5)
+    assert "contour schématique : 2" in result.stdout
+    assert "bâtiment : 3" in result.stdout
+    assert "quartier : 4" in result.stdout
+    for english in ("schematic", "building", "neighbourhood"):
+        assert english not in result.stdout
 
 
 def test_bad_csv_exits_non_zero_and_leaves_the_store_byte_identical(tmp_path: Path) -> None:
@@ -128,7 +134,7 @@ def test_export_qpv_geojson_is_rfc7946(tmp_path: Path) -> None:
 def test_help_everywhere(tmp_path: Path, args: list[str]) -> None:
     result = essmap(tmp_path / "data", *args)
     assert result.returncode == 0
-    assert "Usage" in result.stdout
+    assert "Utilisation : essmap" in result.stdout
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -145,7 +151,8 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path, args: list[str]) 
     result = essmap(tmp_path / "data", *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "Usage" in result.stderr
+    assert "Utilisation : essmap" in result.stderr
+    assert "Erreur" in result.stderr
 
 
 # --- bad inputs: a clear error (exit 2), the store unchanged (issue 10, items 4-8, 10, 12) -----------
@@ -451,3 +458,80 @@ def test_a_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "ESSMAP_SUPPLY_CATEGORIES" in result.stderr
     assert "bakery" in result.stderr
+
+
+@pytest.mark.parametrize("env_lang", ["C.UTF-8", "en_GB.UTF-8", "fr_FR.UTF-8"])
+def test_help_is_french_through_the_catalogues(tmp_path: Path, env_lang: str) -> None:
+    env = {**os.environ, "ESSMAP_DATA_DIR": str(tmp_path / "data"), "LANG": env_lang, "COLUMNS": "100"}
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        env.pop(name, None)
+    texts = []
+    for args in (["suggest", "--help"], ["map", "static", "--help"], ["--help"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "essmap", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        texts.append(result.stdout)
+    suggest, static, top = texts
+    assert "Afficher cette aide et quitter." in suggest
+    assert "[par défaut : 5]" in suggest  # --count has the API's default, no longer required
+    assert "[obligatoire]" in static
+    assert "Utilisation : essmap" in top
+    assert "Commandes" in top
+    for english in ("Show this message and exit", "[required]", "[default:", "Usage:", "Commands"):
+        assert all(english not in text for text in texts), english
+
+
+def test_help_in_basque_when_asked(tmp_path: Path) -> None:
+    env = {**os.environ, "ESSMAP_DATA_DIR": str(tmp_path / "data"), "LANGUAGE": "eu", "COLUMNS": "100"}
+    result = subprocess.run(
+        [sys.executable, "-m", "essmap", "map", "static", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Erakutsi laguntza hau eta irten." in result.stdout
+    assert "[derrigorrezkoa]" in result.stdout
+
+
+def test_import_communes_for_the_backdrop(tmp_path: Path) -> None:
+    square = [[[3.08, 50.66], [3.12, 50.66], [3.12, 50.69], [3.08, 50.69], [3.08, 50.66]]]
+    features = [
+        {  # ANCT's file writes « œ » as U+009C: read as the Windows-1252 letter, with a warning
+            "type": "Feature",
+            "properties": {"insee_com": "59378", "lib_com": "Marcq-en-Bar\u009cul", "code_qp": "QN05901M"},
+            "geometry": {"type": "MultiPolygon", "coordinates": [square]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"insee_com": "64102", "lib_com": "Bayonne", "code_qp": "QN06401I"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-1.5, 43.45], [-1.42, 43.45], [-1.46, 43.51], [-1.5, 43.45]]],
+            },
+        },
+    ]
+    path = tmp_path / "communes.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    data = tmp_path / "data"
+    result = essmap(data, "import", "communes", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "2 entités lues ; 2 communes pour le fond des cartes" in result.stdout
+    assert "lu comme « Marcq-en-Barœul »" in result.stderr
+    from essmap.store import GeoPackageStore
+
+    store = GeoPackageStore(data / "essmap.gpkg")
+    communes = store.load_communes()
+    store.close()
+    assert communes.set_index("code")["name"].to_dict() == {"59378": "Marcq-en-Barœul", "64102": "Bayonne"}
+    # a feature without a name is refused, naming it, and the communes stay as they were
+    features[1]["properties"]["lib_com"] = ""
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    result = essmap(data, "import", "communes", str(path))
+    assert result.returncode == 2
+    assert "ligne 2, champ « lib_com » : nom manquant" in result.stderr
+    store = GeoPackageStore(data / "essmap.gpkg")
+    assert len(store.load_communes()) == 2
+    store.close()

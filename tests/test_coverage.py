@@ -280,10 +280,25 @@ def test_overseas_and_elsewhere_coverage_is_measured_in_the_zone_crs(zone: str) 
     assert first["residents_covered"] == pytest.approx(1000 * disc_area(400) / 1e6, rel=1e-6)
     assert first["nearest_supply_m"] == pytest.approx(0, abs=1e-3)
     assert second["covered_area_m2"] == pytest.approx(0, abs=1e-6)
-    assert second["nearest_supply_m"] == pytest.approx(1550, abs=1e-3)  # from QN2's centroid
+    assert second["nearest_supply_m"] == pytest.approx(1050, abs=1e-3)  # from QN2's east edge
     assert second["supply_points"] == 0
     assert bool(second["low_access"])
     gaps = coverage_gaps(qpv, actors, threshold_m=400, supply_categories=SUPPLY)
     gap_area = gaps.to_crs(crs).set_index("code").area
     assert gap_area["QN1"] == pytest.approx(1e6 - disc_area(400), rel=1e-5)
     assert gap_area["QN2"] == pytest.approx(1e6, rel=1e-6)
+
+
+def test_nearest_supply_is_measured_from_the_outline_and_is_zero_inside() -> None:
+    # a 2 km long QPV with a market inside it, 900 m from its centre, and another 300 m north of it
+    qpv = qpvs_from_metric([shapely.box(X0, Y0, X0 + 2000, Y0 + 200)], codes=["QN1"], populations=[100])
+    qpv["geometry_source"] = "schematic"
+    inside = actors_at([X0 + 1900], [Y0 + 100], categories=["market"])
+    table = coverage(qpv, inside, thresholds_m=[400], supply_categories=SUPPLY)
+    assert table["nearest_supply_m"].iloc[0] == 0.0
+    assert table["geometry_source"].tolist() == ["schematic"]
+    north = actors_at([X0 + 1000], [Y0 + 500], categories=["market"])
+    table = coverage(qpv, north, thresholds_m=[400], supply_categories=SUPPLY)
+    assert table["nearest_supply_m"].iloc[0] == pytest.approx(300, abs=1e-3)
+    gaps = coverage_gaps(qpv, north, threshold_m=400, supply_categories=SUPPLY)
+    assert gaps["geometry_source"].tolist() == ["schematic"]

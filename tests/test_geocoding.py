@@ -337,3 +337,26 @@ def test_settings_select_the_web_service(
     lon, lat, label = point_from_address(empty_store, settings, "12 av de lattre", geocoder=geocoder)
     assert (lon, lat, label) == (-1.473975, 43.4995, "12 Avenue de Lattre de Tassigny 64100 Bayonne")
     assert Settings(data_dir=data_dir, geocoder_url="").geocoder_url is None
+
+
+# --- reverse lookup ---------------------------------------------------------------------------
+def test_nearest_address_of_a_point(ban_file: Path) -> None:
+    from essmap.geo import transformer
+    from essmap.geocoding.reverse import nearest_addresses
+    from essmap.model import LAMBERT93, WGS84
+
+    table = addresses_from_ban(ban_file).table
+    numbered = table[table["housenumber"].notna()].reset_index(drop=True)
+    target = numbered.iloc[0]
+    # a point 12 m east of the first numbered address, and one in the sea off Biarritz
+    x, y = transformer(WGS84, LAMBERT93).transform(float(target["lon"]), float(target["lat"]))
+    lon, lat = transformer(LAMBERT93, WGS84).transform(x + 12.0, y)
+    found = nearest_addresses(table, [lon, -1.70], [lat, 43.50], max_distance_m=300)
+    near, far = found
+    assert far is None
+    assert near is not None
+    distances = ((numbered["lon"] - lon) ** 2 + (numbered["lat"] - lat) ** 2).to_numpy()
+    closest = numbered.iloc[int(distances.argmin())]
+    assert near.label == closest["label"]
+    assert near.distance_m <= 12.0 + 1e-6
+    assert nearest_addresses(table.iloc[0:0], [lon], [lat]) == [None]

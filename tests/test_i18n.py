@@ -6,11 +6,11 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from essmap.i18n import LANGUAGES, catalogue, gettext, messages_for, negotiate
+from essmap.i18n import LANGUAGES, catalogue, gettext, messages_for, negotiate, ngettext
 from essmap.labels import CATEGORY_LABELS_FR, category_label
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "gettext": None, "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 
 
 def marked_messages() -> set[str]:
@@ -36,7 +36,8 @@ def test_every_marked_french_string_is_in_the_french_catalogue() -> None:
     assert set(CATEGORY_LABELS_FR.values()) <= marked  # the extraction sees the label tables
     french = catalogue("fr")
     assert french is not None
-    listed = {str(m.id) for m in french if m.id and m.string}
+    listed = {str(m.id) for m in french if m.id and isinstance(m.id, str) and m.string}
+    listed |= {str(i) for m in french if isinstance(m.id, tuple) and all(m.string) for i in m.id}
     missing = sorted(marked - listed)
     assert missing == [], f"French strings missing from essmap/locale/fr (pybabel update): {missing}"
 
@@ -57,3 +58,15 @@ def test_language_negotiation() -> None:
     assert negotiate("eu", "fr-FR") == "eu"
     assert negotiate("de", "eu-ES,fr;q=0.8") == "eu"
     assert negotiate(None, "en-GB,en;q=0.9") == "fr"
+
+
+def test_plural_forms_follow_the_french_rule() -> None:
+    forms = ("{n} entrée lue", "{n} entrées lues")
+    assert [ngettext(*forms, n).format(n=n) for n in (0, 1, 2, 1000)] == [
+        "0 entrée lue",
+        "1 entrée lue",
+        "2 entrées lues",
+        "1000 entrées lues",
+    ]
+    # a message no catalogue has still agrees in number
+    assert ngettext("{n} chat", "{n} chats", 3, "eu") == "{n} chats"

@@ -184,7 +184,12 @@ def test_resident_page_is_standalone_and_french(demo_store: GeoPackageStore, off
 
 
 def test_resident_page_with_tiles_and_linked_assets(demo_store: GeoPackageStore, settings: Settings) -> None:
-    cfg = settings.model_copy(update={"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png"})
+    cfg = settings.model_copy(
+        update={
+            "tile_url": "https://tiles.example.org/{z}/{x}/{y}.png",
+            "tile_attribution": "© les contributeurs d'OpenStreetMap",
+        }
+    )
     html = render_resident_map(
         demo_store.load_neighbourhoods(), demo_store.load_actors(), settings=cfg, asset_url="/maps/assets"
     )
@@ -390,3 +395,19 @@ def test_cli_errors_are_french_with_an_exit_status(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "seuil" in result.stderr
+
+
+def test_resident_map_draws_the_commune_backdrop_without_tiles(
+    demo_store: GeoPackageStore, offline: Settings
+) -> None:
+    from essmap.maps.page import BACKDROP_ID
+
+    communes = demo_store.load_communes()
+    assert "Bayonne" in set(communes["name"])
+    qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
+    html = render_resident_map(qpv, actors, settings=offline, communes=communes)
+    block = re.search(rf'<script type="application/json" id="{BACKDROP_ID}">(.*?)</script>', html, re.S)
+    assert block is not None
+    backdrop = json.loads(block.group(1))
+    assert "Bayonne" in {f["properties"]["name"] for f in backdrop["communes"]["features"]}
+    assert f'id="{BACKDROP_ID}"' not in render_resident_map(qpv, actors, settings=offline)

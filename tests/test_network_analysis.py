@@ -107,7 +107,10 @@ def test_without_a_network_walks_are_estimated_with_the_detour_factor(south_qpv:
     assert south["distance_method"] == "estimate"
     disc = shapely.buffer(shapely.Point(X0 + 100, Y0 + 110), 400 / 1.3, quad_segs=QUAD_SEGS)
     assert south["covered_area_m2"] == pytest.approx(QPV_BOX.intersection(disc).area, rel=1e-6)
-    assert south["nearest_supply_m"] == pytest.approx(math.hypot(400, 360) * 1.3, rel=1e-6)
+    # estimated like the coverage: the straight line from the QPV's outline, times the detour factor
+    outline_m = QPV_BOX.distance(shapely.Point(X0 + 100, Y0 + 110))
+    assert outline_m == pytest.approx(210, abs=1e-6)
+    assert south["nearest_supply_m"] == pytest.approx(outline_m * 1.3, rel=1e-6)
 
 
 def test_walk_gaps(network: StreetNetwork, south_qpv: gpd.GeoDataFrame) -> None:

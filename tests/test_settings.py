@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -82,3 +84,14 @@ def test_unknown_or_no_supply_category_is_a_clear_error(
 def test_cors_origins(monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str]) -> None:
     monkeypatch.setenv("ESSMAP_CORS_ORIGINS", value)
     assert Settings().cors_origins == expected
+
+
+def test_tiles_are_off_by_default_and_need_their_credit(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert settings.tile_url is None  # the offline backdrop, no third-party tile server
+    with pytest.raises(ValidationError, match="ESSMAP_TILE_ATTRIBUTION"):
+        Settings(data_dir=tmp_path, tile_url="https://tiles.example.org/{z}/{x}/{y}.png")
+    tiled = Settings(
+        data_dir=tmp_path, tile_url="https://tiles.example.org/{z}/{x}/{y}.png", tile_attribution="© Exemple"
+    )
+    assert tiled.tile_attribution == "© Exemple"

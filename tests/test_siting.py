@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from essmap.analysis.coverage import QUAD_SEGS, coverage
-from essmap.analysis.siting import SITE_COLUMNS, lazy_greedy, suggest_sites
+from essmap.analysis.siting import SITE_COLUMNS, lazy_greedy, site_suggestions, suggest_sites
 from essmap.errors import InvalidParameterError
 from essmap.geo import transformer
 from essmap.model import LAMBERT93, WGS84, empty_actors, empty_neighbourhoods
@@ -263,3 +263,39 @@ def test_picks_below_the_minimum_gain_are_not_proposed() -> None:
 
     initial = np.array([10.0, 3.0, 6.0])
     assert lazy_greedy(initial, gain, take, 3, min_gain=3.0) == [(0, 10.0)]
+
+
+def test_fewer_sites_than_asked_say_why() -> None:
+    # one small square QPV: a single site at its centre brings every resident within 400 m
+    qpv = qpvs_from_metric([shapely.box(X0, Y0, X0 + 300, Y0 + 300)], codes=["QN1"], populations=[900])
+    qpv["geometry_source"] = "schematic"
+    answer = site_suggestions(
+        qpv, empty_actors(), count=3, threshold_m=400, supply_categories=SUPPLY, spacing_m=50
+    )
+    assert len(answer.sites) == 1
+    assert answer.requested == 3
+    assert answer.uncovered_residents == pytest.approx(900)
+    assert answer.remaining_residents == pytest.approx(0, abs=1e-6)
+    assert answer.shortfall == "covered"
+    assert answer.sites["geometry_source"].tolist() == ["schematic"]
+    # candidates given far from the QPV reach none of its residents
+    far = gpd.GeoDataFrame(
+        {"id": ["far"]}, geometry=gpd.points_from_xy([X0 + 5000], [Y0]), crs=LAMBERT93
+    ).to_crs(WGS84)
+    answer = site_suggestions(
+        qpv, empty_actors(), count=2, threshold_m=400, supply_categories=SUPPLY, candidates=far
+    )
+    assert answer.sites.empty
+    assert answer.remaining_residents == pytest.approx(900)
+    assert answer.reachable_residents == pytest.approx(0)
+    assert answer.shortfall == "unreachable"
+
+
+def test_as_many_sites_as_asked_need_no_reason() -> None:
+    squares = [shapely.box(X0 + dx, Y0, X0 + dx + 300, Y0 + 300) for dx in (0, 3000)]
+    qpv = qpvs_from_metric(squares, codes=["QN1", "QN2"], populations=[900, 400])
+    answer = site_suggestions(
+        qpv, empty_actors(), count=2, threshold_m=400, supply_categories=SUPPLY, spacing_m=50
+    )
+    assert answer.sites["code"].tolist() == ["QN1", "QN2"]
+    assert answer.shortfall is None

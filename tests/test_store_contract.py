@@ -304,3 +304,21 @@ def test_addresses_are_replaced_whole(any_store: Store) -> None:
     assert np.allclose(stored["lon"], rows["lon"])
     assert any_store.replace_addresses(rows.iloc[1:]) == 1
     assert any_store.load_addresses()["id"].tolist() == ["64102_0001_00002"]
+
+
+def test_communes_round_trip(any_store: Store) -> None:
+    from essmap.importing import demo_data_dir
+    from essmap.sources.communes import communes_from_file
+
+    assert any_store.load_communes().empty
+    communes = communes_from_file(demo_data_dir() / "communes_demo.geojson", source="ANCT").table
+    assert any_store.replace_communes(communes) == 5
+    stored = any_store.load_communes()
+    assert stored["code"].tolist() == sorted(communes["code"].tolist())
+    bayonne = stored.set_index("code").loc["64102"]
+    assert bayonne["name"] == "Bayonne"
+    assert bayonne["source"] == "ANCT"
+    original = communes.set_index("code").geometry["64102"]
+    assert bayonne.geometry.equals_exact(original, tolerance=0.0)
+    assert any_store.replace_communes(communes.iloc[:1]) == 1
+    assert len(any_store.load_communes()) == 1

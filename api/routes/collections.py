@@ -29,6 +29,7 @@ from api.query import JsonFormat, OpenQuery, PageQuery, QueryModel
 from api.schemas import Collection, Collections, Feature, OGCFeatureCollection
 from api.urls import link, page_of, url
 from essmap.cache import Versioned
+from essmap.i18n import N_
 from essmap.model import Category
 from essmap.schedules import PARIS, OpenAround
 from essmap.store.base import ActorRecord
@@ -204,7 +205,7 @@ class CollectionsFactory(BaseFactory):
             response_class=FastJSONResponse,
             responses={200: content(Collection), **NOT_MODIFIED},
             name=f"collection_{spec.id}",
-            summary=f"Collection « {spec.id} »",
+            summary=N_("Collection « {id} »").format(id=spec.id),
             description=spec.description,
         )
         async def collection(
@@ -219,7 +220,7 @@ class CollectionsFactory(BaseFactory):
             response_class=GeoJSONResponse,
             responses={200: geojson(OGCFeatureCollection), **NOT_MODIFIED},
             name=f"items_{spec.id}",
-            summary=f"Objets de la collection « {spec.id} » (GeoJSON, paginés)",
+            summary=N_("Objets de la collection « {id} » (GeoJSON, paginés)").format(id=spec.id),
             dependencies=[HeavySlot],
         )
         def items(request: Request, q: Annotated[items_query, Query()], data: data_dep) -> Response:  # type: ignore[valid-type]
@@ -230,7 +231,7 @@ class CollectionsFactory(BaseFactory):
             response_class=GeoJSONResponse,
             responses={200: geojson(Feature), **NOT_FOUND, **NOT_MODIFIED},
             name=f"feature_{spec.id}",
-            summary=f"Un objet de la collection « {spec.id} »",
+            summary=N_("Un objet de la collection « {id} »").format(id=spec.id),
         )
         if spec.id == "actors":
             # read from the store: the ETag is the actor's version (If-Match of the changes), and

@@ -18,16 +18,19 @@ from api.factory import BaseFactory
 from api.geojson import FastJSONResponse, GeoJSONResponse, dumps, geodataframe_collection, records
 from api.openapi import NOT_MODIFIED, geojson
 from api.query import QueryModel
-from api.schemas import Coverage, FeatureCollection
+from api.schemas import Coverage, FeatureCollection, SiteCollection
 from essmap.analysis.coverage import coverage as compute_coverage
 from essmap.analysis.coverage import coverage_gaps
-from essmap.analysis.siting import suggest_sites
+from essmap.analysis.siting import DEFAULT_SITE_COUNT, site_suggestions
+from essmap.labels import sites_shortfall_fr
 from essmap.model import Category
 from essmap.settings import Settings
 from essmap.sources import csv_text
 from essmap.store import Store
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+#: Coordinates of computed shapes and sites: 6 decimals of a degree (about 10 cm), as RFC 7946 advises.
+COORDINATE_DECIMALS = 6
 
 
 def _supply(settings: Settings, category: list[Category] | None) -> list[str]:
@@ -65,14 +68,14 @@ def gaps_geojson(store: Store, settings: Settings, threshold: float, supply: lis
         max_threshold_m=settings.max_threshold_m,
     )
     table.insert(0, "_id", [f"{g}-{c}" for g, c in zip(table["generation"], table["code"], strict=True)])
-    return geodataframe_collection(table, id_column="_id", drop=("_id",))
+    return geodataframe_collection(table, id_column="_id", drop=("_id",), decimals=COORDINATE_DECIMALS)
 
 
 def suggestions_geojson(
     store: Store, settings: Settings, count: int, threshold: float, generation: int | None
 ) -> bytes:
-    """Ranked sites for new supply points (GeoJSON)."""
-    sites = suggest_sites(
+    """Ranked sites for new supply points (GeoJSON), with why there are fewer than asked, if so."""
+    answer = site_suggestions(
         store.load_neighbourhoods(),
         store.load_actors(),
         count=count,
@@ -84,8 +87,15 @@ def suggestions_geojson(
         max_count=settings.max_suggestions,
         max_threshold_m=settings.max_threshold_m,
     )
+    sites = answer.sites.copy()
     sites.insert(0, "_id", [str(r) for r in sites["rank"]])
-    return geodataframe_collection(sites, id_column="_id", drop=("_id",))
+    members: dict[str, object] = {"numberRequested": count, "numberReturned": len(sites)}
+    detail = sites_shortfall_fr(answer)
+    if detail:
+        members["detail"] = detail
+    return geodataframe_collection(
+        sites, id_column="_id", drop=("_id",), members=members, decimals=COORDINATE_DECIMALS
+    )
 
 
 @dataclass
@@ -123,7 +133,12 @@ class CoverageFactory(BaseFactory):
             category: list[Category] | None = Field(None, description=supply_description)
 
         class SuggestionsQuery(QueryModel):
-            count: int = Field(5, ge=1, le=settings.max_suggestions, description="Nombre de sites à proposer")
+            count: int = Field(
+                DEFAULT_SITE_COUNT,
+                ge=1,
+                le=settings.max_suggestions,
+                description="Nombre de sites à proposer",
+            )
             threshold_m: float | None = Field(
                 None, gt=0, le=settings.max_threshold_m, description=threshold_description
             )
@@ -172,7 +187,7 @@ class CoverageFactory(BaseFactory):
         @router.get(
             "/suggestions",
             response_class=GeoJSONResponse,
-            responses={200: geojson(FeatureCollection), **NOT_MODIFIED},
+            responses={200: geojson(SiteCollection), **NOT_MODIFIED},
         )
         async def suggestions(request: Request, q: Annotated[SuggestionsQuery, Query()]) -> Response:
             """Where new supply points would bring the most uncovered residents within reach (GeoJSON)."""

@@ -33,6 +33,14 @@ def mount_assets(app: FastAPI) -> None:
         app.mount(ASSETS_URL, StaticFiles(directory=folder), name="swagger-ui")
 
 
+#: On a phone, Swagger UI squeezes a tag's description beside its name into one letter per line:
+#: let it wrap under the name instead.
+NARROW_SCREENS = """<style>
+.swagger-ui .opblock-tag { flex-wrap: wrap; }
+.swagger-ui .opblock-tag small { flex: 1 1 14rem; min-width: 14rem; padding: 0 10px 0 0; }
+</style>
+"""
+
 FALLBACK = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>essmap — documentation de l'API</title></head>
 <body><h1>Documentation de l'API essmap</h1>
@@ -60,4 +68,6 @@ class DocsFactory(BaseFactory):
                 swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
                 swagger_favicon_url=f"{ASSETS_URL}/favicon-32x32.png",
             )
-            return html_page(bytes(page.body).decode())
+            # FastAPI's page has no language: it is French, like the API's texts
+            html = bytes(page.body).decode().replace("<html>", '<html lang="fr">', 1)
+            return html_page(html.replace("</head>", NARROW_SCREENS + "</head>", 1))

@@ -92,10 +92,9 @@ class OGCFactory(BaseFactory):
                 response = await pages.resident_page(request, variant="html")
             else:
                 response = FastJSONResponse(landing(request))
-            # the HTML page also varies with Accept-Language (set by resident_page)
-            response.headers["Vary"] = ", ".join(
-                filter(None, ["Accept, Origin", response.headers.get("vary")])
-            )
+            # the answer depends on Accept (and the HTML page on Accept-Language, set by
+            # resident_page); CORS adds Origin itself when it applies
+            response.headers.add_vary_header("Accept")
             return response
 
         @self.router.get(

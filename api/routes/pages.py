@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from pydantic import Field
@@ -21,8 +22,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import cached_response
-from api.errors import problem_response
+from api.errors import prefers_html, problem_response
 from api.factory import BaseFactory
+from api.openapi import NOT_FOUND
 from api.query import QueryModel
 from api.security import html_page
 from essmap.errors import EssmapError
@@ -59,9 +61,7 @@ def wants_html(request: Request, f: str | None) -> bool:
     """HTML when asked with ``f=html``, or when a browser prefers it (Accept lists text/html first)."""
     if f is not None:
         return f == "html" and available()
-    accept = request.headers.get("accept", "")
-    first = accept.split(",")[0].split(";")[0].strip().lower()
-    return first == "text/html" and available()
+    return prefers_html(request) and available()
 
 
 def _unavailable(request: Request) -> Response:
@@ -121,6 +121,7 @@ def resident_html(store: Store, settings: Settings, *, mode: str = "full", lang:
         lang=lang,
         mode="embed" if mode == "embed" else "full",
         api=PAGE_API,
+        communes=store.load_communes(),
     )
     return _with_contributions(_with_url_state(html), lang)
 
@@ -133,7 +134,8 @@ def embed_code_html(settings: Settings, lang: str) -> str:
 
 
 def planner_html(store: Store, settings: Settings, threshold_m: float | None, sites: int) -> str:
-    """The planner map page of the store's content."""
+    """The planner map page of the store's content, with its downloads served by the API: the
+    table by ``/coverage`` (CSV), the map by ``/map/planner.png``."""
     from essmap.analysis.views import planner_view
     from essmap.maps.planner import render_planner_map
 
@@ -145,8 +147,39 @@ def planner_html(store: Store, settings: Settings, threshold_m: float | None, si
         threshold_m=threshold_m,
         grid=store.load_population_grid(),
         sites=sites,
+        addresses=store.load_addresses(),
     )
-    return render_planner_map(neighbourhoods, actors, view, settings=settings, asset_url=ASSET_URL)
+    threshold = urlencode({"threshold_m": f"{view.coverage.threshold_m:g}"})
+    downloads = {"csv": f"/coverage?f=csv&{threshold}", "png": f"/map/planner.png?{threshold}"}
+    return render_planner_map(
+        neighbourhoods,
+        actors,
+        view,
+        settings=settings,
+        asset_url=ASSET_URL,
+        communes=store.load_communes(),
+        downloads=downloads,
+    )
+
+
+def planner_png(
+    store: Store, settings: Settings, threshold_m: float | None, qpv: str | None, generation: int | None
+) -> bytes:
+    """The planner map as a PNG image (the static map of :mod:`essmap.maps.static`)."""
+    from essmap.analysis.views import static_view
+    from essmap.maps.static import render_static_map
+
+    neighbourhoods, actors = store.load_neighbourhoods(), store.load_actors()
+    view = static_view(
+        neighbourhoods,
+        actors,
+        settings=settings,
+        qpv_code=qpv,
+        generation=generation,
+        threshold_m=threshold_m,
+        grid=store.load_population_grid(),
+    )
+    return render_static_map(neighbourhoods, actors, view, settings=settings)
 
 
 async def page(request: Request, key: tuple[Any, ...], render: Any, *, variant: str = "") -> Response:
@@ -240,6 +273,33 @@ class PagesFactory(BaseFactory):
                 request,
                 ("planner", q.threshold_m, q.sites),
                 lambda: planner_html(store, settings, q.threshold_m, q.sites),
+            )
+
+        class PlannerImageQuery(QueryModel):
+            threshold_m: float | None = Field(
+                None, gt=0, le=settings.max_threshold_m, description="Seuil de distance en mètres"
+            )
+            qpv: str | None = Field(None, description="Code du quartier à cartographier (tous sinon)")
+            generation: int | None = Field(None, description="Génération des QPV (la plus récente sinon)")
+
+        @router.get(
+            "/map/planner.png",
+            response_class=Response,
+            responses={
+                200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                **NOT_FOUND,
+            },
+        )
+        async def planner_image(request: Request, q: Annotated[PlannerImageQuery, Query()]) -> Response:
+            """Planner map as a PNG image (coverage of the QPVs at one threshold)."""
+            store = request.app.state.store
+            name = f"carte_amenageurs_{(q.threshold_m or settings.default_threshold_m):g}m.png"
+            headers = {"Content-Disposition": f'inline; filename="{name}"'}
+            return await cached_response(
+                request,
+                ("planner.png", q.threshold_m, q.qpv, q.generation),
+                lambda: planner_png(store, settings, q.threshold_m, q.qpv, q.generation),
+                lambda png: Response(png, media_type="image/png", headers=headers),
             )
 
         @router.get("/maps/urlstate.js", include_in_schema=False)

@@ -205,7 +205,6 @@ class ProposalsFactory(BaseFactory):
 
     def _decision_route(self, action: str, accept: bool) -> None:
         settings = self.settings
-        verb = "Accept (and publish)" if accept else "Refuse"
 
         @self.router.post(
             f"/proposals/{{proposalId}}/{action}",
@@ -217,7 +216,6 @@ class ProposalsFactory(BaseFactory):
             },
             openapi_extra=_schema(Decision, required=False),
             name=f"{action}_proposal",
-            summary=f"{verb} a proposal (moderator key)",
         )
         async def decide(request: Request, key: Moderator, proposalId: ProposalId) -> Response:  # noqa: N803
             body = await read_json(request, settings, optional=True)

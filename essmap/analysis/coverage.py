@@ -38,6 +38,7 @@ __all__ = [
     "check_thresholds",
     "coverage",
     "coverage_gaps",
+    "geometry_sources",
     "supply_isochrones",
 ]
 
@@ -58,6 +59,7 @@ COVERAGE_COLUMNS = (
     "low_access",
     "mode",
     "distance_method",
+    "geometry_source",
 )
 GAP_COLUMNS = (
     "code",
@@ -69,8 +71,17 @@ GAP_COLUMNS = (
     "method",
     "mode",
     "distance_method",
+    "geometry_source",
     "geometry",
 )
+
+
+def geometry_sources(table: pd.DataFrame) -> np.ndarray:
+    """Where each QPV's outline comes from (``official``, ``schematic``, ``other``; None if unknown)."""
+    if "geometry_source" not in table:
+        return np.full(len(table), None, dtype=object)
+    values = table["geometry_source"].astype("string")
+    return values.astype(object).where(values.notna(), None).to_numpy()
 
 
 def _low_access(
@@ -127,7 +138,9 @@ def coverage(
         One row per QPV and threshold, columns :data:`COVERAGE_COLUMNS`; ``method`` says how
         residents were counted (``grid``, ``area`` or ``none``, then residents are NaN),
         ``distance_method`` how distances were measured (``straight``, ``network`` or
-        ``estimate``); ``nearest_supply_m`` is measured from the QPV's centroid the same way.
+        ``estimate``); ``nearest_supply_m`` is measured the same way, from the QPV's outline in a
+        straight line (0 when a supply point lies inside it) or from its centroid on foot;
+        ``geometry_source`` says where the QPV's outline comes from.
     """
     thresholds = check_thresholds(thresholds_m, max_threshold_m)
     mode = check_mode(mode)
@@ -146,7 +159,7 @@ def coverage(
         m = len(zone.rows)
         method = zone.methods()
         total = zone.residents(None)
-        nearest = zone.nearest_supply(shapely.get_coordinates(shapely.centroid(zone.polys)))
+        nearest = zone.nearest_supply()
         for threshold in thresholds:
             covered, counts = zone.covered(threshold)
             covered_area = np.zeros(m)
@@ -179,6 +192,7 @@ def coverage(
                         ),
                         "mode": mode,
                         "distance_method": zone.distance_methods(),
+                        "geometry_source": geometry_sources(table),
                     }
                 )
             )
@@ -189,7 +203,7 @@ def coverage(
     out["generation"] = out["generation"].astype("Int64")
     out["code"] = out["code"].astype("string")
     out["name"] = out["name"].astype("string")
-    for col in ("method", "mode", "distance_method"):
+    for col in ("method", "mode", "distance_method", "geometry_source"):
         out[col] = out[col].astype("string")
     out["supply_points"] = out["supply_points"].astype("int64")
     out["low_access"] = out["low_access"].astype(bool)
@@ -198,7 +212,7 @@ def coverage(
 
 def _empty_coverage() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series([], dtype="float64") for c in COVERAGE_COLUMNS})
-    for col in ("code", "name", "method", "mode", "distance_method"):
+    for col in ("code", "name", "method", "mode", "distance_method", "geometry_source"):
         frame[col] = frame[col].astype("string")
     frame["generation"] = frame["generation"].astype("Int64")
     frame["supply_points"] = frame["supply_points"].astype("int64")
@@ -257,6 +271,7 @@ def coverage_gaps(
                     "method": zone.methods()[keep],
                     "mode": mode,
                     "distance_method": zone.distance_methods()[keep],
+                    "geometry_source": geometry_sources(table),
                     "geometry": to_wgs84_geoms(gaps[keep], zone.crs),
                 }
             )
@@ -269,7 +284,7 @@ def coverage_gaps(
     frame = frame.sort_values("_row", kind="stable").drop(columns="_row")
     out = gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84).reset_index(drop=True)
     out["generation"] = out["generation"].astype("Int64")
-    for col in ("code", "name", "method", "mode", "distance_method"):
+    for col in ("code", "name", "method", "mode", "distance_method", "geometry_source"):
         out[col] = out[col].astype("string")
     for col in ("threshold_m", "area_m2", "residents"):
         out[col] = out[col].astype("float64")

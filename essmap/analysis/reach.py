@@ -166,15 +166,21 @@ class Zone:
             covered[has] = shapely.intersection(self.polys[has], reach.unions[has])
         return gaps, covered
 
-    def nearest_supply(self, points: np.ndarray) -> np.ndarray:
-        """Distance from one metric point of each QPV (its centroid) to the nearest supply point
-        (NaN when there is none): straight, walked on the network, or estimated, as the QPV is
-        measured (:meth:`distance_methods`)."""
+    def nearest_supply(self) -> np.ndarray:
+        """Per QPV, the distance to the nearest supply point (NaN when there is none): in a straight
+        line from its outline (0 when one lies inside it; times the detour factor for an
+        estimate), or walked on the network from its centroid, as the QPV is measured
+        (:meth:`distance_methods`)."""
+        m = len(self.polys)
         if self.walk is not None:
-            return self.walk.nearest_to_polygons(points)
-        if not len(self.supply_xy):
-            return np.full(len(points), np.nan)
-        return np.asarray(self.kd.query(points, k=1)[0], dtype=float) * self.detour
+            return self.walk.nearest_to_polygons(shapely.get_coordinates(shapely.centroid(self.polys)))
+        out = np.full(m, np.nan)
+        if not len(self.supply_xy) or not m:
+            return out
+        tree = shapely.STRtree(self.points(np.arange(len(self.supply_xy))))
+        index, distance = tree.query_nearest(self.polys, return_distance=True, all_matches=False)
+        out[index[0]] = distance * self.detour
+        return out
 
     def distance_methods(self) -> np.ndarray:
         """How distances are measured for each QPV: ``straight``, ``network`` or ``estimate``."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from essmap.analysis.coverage import geometry_sources
 from essmap.analysis.grid import lattice
 from essmap.analysis.reach import Zone, check_thresholds, prepare
 from essmap.analysis.zones import (
@@ -41,21 +43,66 @@ from essmap.network.graph import StreetNetwork
 from essmap.network.options import Mode, WalkOptions, check_mode
 from essmap.network.reach import served_by
 
-__all__ = ["DEMAND_CELL_M", "SITE_COLUMNS", "lazy_greedy", "suggest_sites"]
+__all__ = [
+    "DEFAULT_SITE_COUNT",
+    "DEMAND_CELL_M",
+    "SITE_COLUMNS",
+    "SiteSuggestions",
+    "lazy_greedy",
+    "site_suggestions",
+    "suggest_sites",
+]
 
 #: Side of the demand cells, in metres (at most the candidate spacing).
 DEMAND_CELL_M = 50.0
+#: How many sites are proposed when no number is given (the CLI and the API alike).
+DEFAULT_SITE_COUNT: Final = 5
 SITE_COLUMNS = (
     "rank",
     "gain_residents",
     "cumulative_residents",
     "code",
+    "geometry_source",
     "method",
     "candidate_id",
     "mode",
     "distance_method",
     "geometry",
 )
+
+
+@dataclass(frozen=True)
+class SiteSuggestions:
+    """Suggested sites and, when fewer than asked for, what is left to explain it.
+
+    ``uncovered_residents`` are the residents beyond the threshold before any pick (of the QPVs
+    whose population is known), ``remaining_residents`` those still beyond it after the picks, and
+    ``reachable_residents`` the part of them within the threshold of some candidate site.
+    ``unknown_population`` counts the QPVs served whose population is unknown (they weigh nothing).
+    """
+
+    sites: gpd.GeoDataFrame
+    requested: int
+    threshold_m: float
+    min_gain_residents: float
+    uncovered_residents: float
+    remaining_residents: float
+    reachable_residents: float
+    unknown_population: int
+
+    @property
+    def shortfall(self) -> str | None:
+        """Why fewer sites than requested were found: ``None`` (as many as asked), ``covered`` (no
+        known resident is left beyond the threshold), ``unreachable`` (those left are beyond the
+        threshold of every candidate) or ``scattered`` (no further site would bring
+        ``min_gain_residents`` more within reach)."""
+        if len(self.sites) >= self.requested:
+            return None
+        if self.remaining_residents < self.min_gain_residents:
+            return "covered"
+        if self.reachable_residents < self.min_gain_residents:
+            return "unreachable"
+        return "scattered"
 
 
 def lazy_greedy(
@@ -180,6 +227,49 @@ def suggest_sites(
 ) -> gpd.GeoDataFrame:
     """Up to ``count`` new supply sites that bring the most uncovered residents within reach.
 
+    The sites of :func:`site_suggestions` (same parameters), without the explanation of a
+    shortfall.
+    """
+    return site_suggestions(
+        neighbourhoods,
+        actors,
+        count=count,
+        threshold_m=threshold_m,
+        supply_categories=supply_categories,
+        candidates=candidates,
+        spacing_m=spacing_m,
+        grid=grid,
+        generation=generation,
+        max_count=max_count,
+        max_threshold_m=max_threshold_m,
+        min_gain_residents=min_gain_residents,
+        mode=mode,
+        network=network,
+        walk=walk,
+    ).sites
+
+
+def site_suggestions(
+    neighbourhoods: gpd.GeoDataFrame,
+    actors: gpd.GeoDataFrame,
+    *,
+    count: int,
+    threshold_m: float,
+    supply_categories: Sequence[str] | None,
+    candidates: gpd.GeoDataFrame | None = None,
+    spacing_m: float = 100.0,
+    grid: gpd.GeoDataFrame | None = None,
+    generation: int | None = None,
+    max_count: int | None = None,
+    max_threshold_m: float | None = None,
+    min_gain_residents: float = 0.5,
+    mode: Mode = "straight",
+    network: StreetNetwork | None = None,
+    walk: WalkOptions | None = None,
+) -> SiteSuggestions:
+    """Up to ``count`` new supply sites that bring the most uncovered residents within reach, and
+    why there are fewer when there are.
+
     Parameters
     ----------
     candidates
@@ -196,11 +286,12 @@ def suggest_sites(
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        WGS 84 points in pick order, columns :data:`SITE_COLUMNS`: the gain of each pick, the
-        running total, the QPV whose residents gain most and how its residents were counted
-        (``grid`` or ``area``), the candidate's id when given, the mode and how its distances
-        were measured (``distance_method``).
+    SiteSuggestions
+        ``sites``: WGS 84 points in pick order, columns :data:`SITE_COLUMNS`: the gain of each
+        pick, the running total, the QPV whose residents gain most, where its outline comes from
+        and how its residents were counted (``grid`` or ``area``), the candidate's id when given,
+        the mode and how its distances were measured (``distance_method``); and the residents left
+        beyond the threshold, which explain a shortfall.
     """
     n_picks = _check_count(count, max_count)
     (threshold,) = check_thresholds([threshold_m], max_threshold_m)
@@ -227,8 +318,10 @@ def suggest_sites(
     zone_by_crs = {zone.crs: zone for zone in zones}
     cell = min(DEMAND_CELL_M, spacing)
     demands: dict[str, _Demand] = {}
+    unknown = 0
     for zone in zones:
         keep = gens.to_numpy(dtype=float, na_value=np.nan)[zone.rows] == generation
+        unknown += int((zone.methods()[keep] == "none").sum())
         demand = _demand(zone, keep, threshold, cell)
         if demand is not None:
             demands[zone.crs] = demand
@@ -259,6 +352,7 @@ def suggest_sites(
     zone_of = np.asarray(cand_zone, dtype=object)
 
     remaining = {code: d.weight.copy() for code, d in demands.items()}
+    uncovered = float(sum(float(d.weight.sum()) for d in demands.values()))
     initial = np.zeros(len(xy))
     walked: dict[int, np.ndarray] = {}  # candidate → demand points it serves on foot (network zones)
     method = np.array([zone_by_crs[z].distance_method for z in zone_of.tolist()], dtype=object)
@@ -289,6 +383,7 @@ def suggest_sites(
         return float(remaining[zone_of[i]][idx].sum())
 
     best_code: list[object] = []
+    best_row: list[int | None] = []
     best_method: list[object] = []
     method_of = {int(r): m for zone in zones for r, m in zip(zone.rows, zone.methods(), strict=True)}
 
@@ -297,6 +392,7 @@ def suggest_sites(
         w = remaining[zone_of[i]]
         per_qpv = pd.Series(w[idx]).groupby(demand.qpv[idx]).sum()
         best = int(per_qpv.idxmax()) if len(per_qpv) else None
+        best_row.append(best)
         best_code.append(pd.NA if best is None else neighbourhoods["code"].iloc[best])
         best_method.append(pd.NA if best is None else method_of[best])
         w[idx] = 0.0
@@ -308,12 +404,16 @@ def suggest_sites(
         pts = shapely.points(xy[[picks[k][0] for k in mine]])
         geoms[mine] = to_wgs84_geoms(pts, code)
     gains = np.array([g for _, g in picks], dtype=float)
-    return gpd.GeoDataFrame(
+    outline_source = geometry_sources(neighbourhoods)
+    sites = gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(picks) + 1, dtype=np.int64),
             "gain_residents": gains,
             "cumulative_residents": np.cumsum(gains),
             "code": pd.array(best_code, dtype="string"),
+            "geometry_source": pd.array(
+                [None if r is None else outline_source[r] for r in best_row], dtype="string"
+            ),
             "method": pd.array(best_method, dtype="string"),
             "candidate_id": pd.array([cand_ids[i] for i, _ in picks], dtype="string"),
             "mode": pd.array([mode] * len(picks), dtype="string"),
@@ -321,6 +421,31 @@ def suggest_sites(
         },
         geometry=gpd.GeoSeries(geoms, crs=WGS84),
         crs=WGS84,
+    )
+    left = float(sum(float(w.sum()) for w in remaining.values()))
+    reachable = 0.0
+    for code, demand in demands.items():
+        sel = np.flatnonzero(zone_of == code)
+        if not len(sel):
+            continue
+        if any(i in walked for i in sel.tolist()):
+            within = np.zeros(len(demand.weight), dtype=bool)
+            for i in sel.tolist():
+                within[served(i)[1]] = True
+        else:
+            radius = threshold / zone_by_crs[code].detour * (1 + 1e-9)
+            dist, _ = cKDTree(xy[sel]).query(demand.xy, k=1, distance_upper_bound=radius)
+            within = np.isfinite(dist)
+        reachable += float(remaining[code][within].sum())
+    return SiteSuggestions(
+        sites=sites,
+        requested=n_picks,
+        threshold_m=threshold,
+        min_gain_residents=min_gain_residents,
+        uncovered_residents=uncovered,
+        remaining_residents=left,
+        reachable_residents=reachable,
+        unknown_population=unknown,
     )
 
 

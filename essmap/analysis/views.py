@@ -15,8 +15,9 @@ import pandas as pd
 
 from essmap.analysis.catchments import supply_isochrones
 from essmap.analysis.coverage import catchments, coverage, coverage_gaps
-from essmap.analysis.siting import suggest_sites
+from essmap.analysis.siting import SiteSuggestions, site_suggestions
 from essmap.errors import InvalidParameterError, NotFoundError
+from essmap.geocoding.reverse import NearbyAddress, nearest_addresses
 from essmap.network.graph import StreetNetwork
 from essmap.network.options import Mode, WalkOptions, check_mode
 from essmap.settings import Settings
@@ -51,12 +52,19 @@ class CoverageView:
 
 @dataclass(frozen=True)
 class PlannerView:
-    """The planner map's figures: coverage at one threshold, the suggested sites (or None), and
-    in walk mode the isochrones of every supply point at the settings' walking times (or None)."""
+    """The planner map's figures: coverage at one threshold, the suggested sites (or None), the
+    address nearest to each site (None where no imported address is near), and in walk mode the
+    isochrones of every supply point at the settings' walking times (or None)."""
 
     coverage: CoverageView
-    sites: gpd.GeoDataFrame | None
+    suggestions: SiteSuggestions | None
+    site_addresses: tuple[NearbyAddress | None, ...] = ()
     isochrones: gpd.GeoDataFrame | None = None
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame | None:
+        """The suggested sites (:data:`essmap.analysis.siting.SITE_COLUMNS`), or None."""
+        return None if self.suggestions is None else self.suggestions.sites
 
 
 @dataclass(frozen=True)
@@ -151,10 +159,12 @@ def planner_view(
     threshold_m: float | None = None,
     grid: gpd.GeoDataFrame | None = None,
     sites: int = 3,
+    addresses: pd.DataFrame | None = None,
     mode: Mode = "straight",
     network: StreetNetwork | None = None,
 ) -> PlannerView:
-    """Coverage at a threshold and ``sites`` suggested new supply points, for the planner map.
+    """Coverage at a threshold and ``sites`` suggested new supply points, for the planner map;
+    with ``addresses`` (``store.load_addresses()``), the street address nearest to each site.
 
     In walk mode (``mode="walk"``, walks on ``network`` or estimated), the view also holds the
     isochrones of every supply point at the settings' ``isochrone_minutes``.
@@ -183,7 +193,7 @@ def planner_view(
     )
     picked = None
     if sites > 0 and len(neighbourhoods):
-        picked = suggest_sites(
+        picked = site_suggestions(
             neighbourhoods,
             actors,
             count=sites,
@@ -195,6 +205,10 @@ def planner_view(
             max_threshold_m=settings.max_threshold_m,
             **_walking(mode, network, settings),
         )
+    found: tuple[NearbyAddress | None, ...] = ()
+    if picked is not None and addresses is not None and len(picked.sites):
+        points = picked.sites.geometry
+        found = tuple(nearest_addresses(addresses, points.x.to_numpy(), points.y.to_numpy()))
     isochrones = None
     if mode == "walk":
         isochrones = supply_isochrones(
@@ -203,7 +217,7 @@ def planner_view(
             walk=WalkOptions.from_settings(settings),
             supply_categories=list(settings.supply_categories),
         )
-    return PlannerView(view, picked, isochrones)
+    return PlannerView(view, picked, found, isochrones)
 
 
 def select_neighbourhoods(

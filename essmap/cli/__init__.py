@@ -6,6 +6,7 @@ import sys
 
 from essmap.cli import analysis, community, data, maps, network, residents, serve  # noqa: F401  (each registers its commands)
 from essmap.cli.app import app, err_console
+from essmap.cli.language import install
 from essmap.errors import EssmapError, InvalidInputError
 
 __all__ = ["app", "main"]
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     Typer (in standalone mode) reports usage errors itself and exits; essmap's own errors come
     out of it unhandled and are printed here without a traceback.
     """
+    install()
     try:
         app(args=argv, prog_name="essmap")
     except InvalidInputError as exc:

@@ -12,9 +12,18 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from essmap.cli.app import app, console, print_json, settings, store
+from essmap.analysis.siting import DEFAULT_SITE_COUNT
+from essmap.cli.app import app, console, err_console, print_json, settings, store
 from essmap.errors import InvalidParameterError
-from essmap.labels import CATEGORY_LABELS_FR, METHOD_LABELS_FR, distance_fr, nothing_within_fr
+from essmap.labels import (
+    CATEGORY_LABELS_FR,
+    METHOD_LABELS_FR,
+    degrees_fr,
+    distance_fr,
+    nothing_within_fr,
+    number_fr,
+    sites_shortfall_fr,
+)
 from essmap.model import approximate_mask
 from essmap.settings import Settings
 from essmap.store import Store
@@ -58,11 +67,6 @@ ModeOption = Annotated[
 def decimal_fr(value: float) -> str:
     """A short decimal number with a French decimal comma: "1,3"."""
     return f"{value:g}".replace(".", ",")
-
-
-def number_fr(value: float) -> str:
-    """An integer with French thousands separators (narrow no-break space)."""
-    return f"{value:,.0f}".replace(",", "\u202f")
 
 
 def _clean(value: Any) -> Any:
@@ -419,7 +423,8 @@ def coverage(
         console.print("Aucun quartier prioritaire dans les données.")
         return
     grid = Table(
-        "QPV", "Seuil", "Surface couverte", "Habitants à portée", "Points", "Le plus proche", "Accès faible",
+        "QPV", "Seuil", "Surface couverte", "Habitants à portée", "Points",
+        "Point le plus proche du quartier", "Accès faible",
         title=f"Couverture des QPV ({_distances_fr(table['distance_method'], cfg)})",
     )  # fmt: skip
     for row in table.itertuples():
@@ -427,7 +432,12 @@ def coverage(
             people = "inconnus"
         else:
             people = f"{number_fr(row.residents_covered)} / {number_fr(row.residents_total)}"
-        closest = "—" if pd.isna(row.nearest_supply_m) else distance_fr(row.nearest_supply_m)
+        if pd.isna(row.nearest_supply_m):
+            closest = "—"
+        elif row.nearest_supply_m <= 0:
+            closest = "dans le quartier (0 m)"
+        else:
+            closest = distance_fr(row.nearest_supply_m)
         grid.add_row(
             f"{row.code} {row.name}",
             _threshold_fr(row.threshold_m, mode, cfg),
@@ -448,6 +458,10 @@ def coverage(
             soft_wrap=True,
         )
     console.print(
+        "Point le plus proche : distance à vol d'oiseau depuis le contour du quartier (0 m quand un "
+        "point d'approvisionnement est dans le quartier)."
+    )
+    console.print(
         f"Accès faible : au moins {cfg.low_access_share * 100:.0f} % ou {cfg.low_access_residents} habitants "
         "au-delà du seuil."
     )
@@ -457,7 +471,9 @@ def coverage(
 
 @app.command()
 def suggest(
-    count: Annotated[int, typer.Option("--count", "-n", help="Nombre de sites à proposer.")],
+    count: Annotated[
+        int, typer.Option("--count", "-n", help="Nombre de sites à proposer (comme l'API).")
+    ] = DEFAULT_SITE_COUNT,
     candidates: Annotated[
         Path | None,
         typer.Option(
@@ -478,7 +494,7 @@ def suggest(
     as_json: JsonOption = False,
 ) -> None:
     """Où ouvrir de nouveaux points d'approvisionnement pour toucher le plus d'habitants non couverts."""
-    from essmap.analysis.siting import suggest_sites
+    from essmap.analysis.siting import site_suggestions
 
     cfg = settings()
     fmt = out_format(out) if out is not None else None
@@ -488,7 +504,7 @@ def suggest(
         from essmap.sources import points_from_file
 
         cands = points_from_file(candidates)
-    sites = suggest_sites(
+    answer = site_suggestions(
         st.load_neighbourhoods(),
         st.load_actors(),
         count=count,
@@ -501,6 +517,7 @@ def suggest(
         max_threshold_m=cfg.max_threshold_m,
         **_walk_arguments(st, cfg, mode),
     )
+    sites, shortfall = answer.sites, sites_shortfall_fr(answer)
     if out is not None and fmt is not None:
         from essmap.sources import table_to_file
 
@@ -510,15 +527,15 @@ def suggest(
         frame["lon"] = sites.geometry.x.round(6)
         frame["lat"] = sites.geometry.y.round(6)
         print_json(_records(frame))
-        return
-    if sites.empty:
-        console.print("Aucun site ne toucherait d'habitants non couverts (ou leur nombre est inconnu).")
+        if shortfall:
+            err_console.print(shortfall, soft_wrap=True)
         return
     used = threshold if threshold is not None else cfg.default_threshold_m
     how = _distances_fr(sites["distance_method"], cfg)
-    console.print(f"Sites proposés (seuil {_threshold_fr(used, mode, cfg)}, {how}) :")
+    if not sites.empty:
+        console.print(f"Sites proposés (seuil {_threshold_fr(used, mode, cfg)}, {how} ; lon, lat WGS 84) :")
     for row in sites.itertuples():
-        where = f"({row.geometry.x:.5f}, {row.geometry.y:.5f})"
+        where = f"({degrees_fr(row.geometry.x, row.geometry.y)})"
         if not pd.isna(row.candidate_id):
             where = f"{row.candidate_id} {where}"
         qpv = "" if pd.isna(row.code) else f", surtout pour le QPV {row.code}"
@@ -527,5 +544,7 @@ def suggest(
             f"(cumul {number_fr(row.cumulative_residents)}){qpv}",
             soft_wrap=True,
         )
+    if shortfall:
+        console.print(shortfall, soft_wrap=True)
     if out is not None:
         console.print(f"Sites écrits dans {out}")

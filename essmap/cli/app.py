@@ -8,17 +8,17 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from essmap.cli.language import EssmapTyper
 from essmap.errors import InvalidInputError, Problem
 from essmap.importing import open_seeded_store
 from essmap.settings import Settings, get_settings
 from essmap.store import Store
 
-app = typer.Typer(
+app = EssmapTyper(
     name="essmap",
     help=(
         "essmap : cartes et requêtes de proximité des circuits courts "

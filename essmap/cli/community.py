@@ -10,16 +10,17 @@ import typer
 from rich.table import Table
 
 from essmap.cli.app import app, console, print_json, settings, store
+from essmap.cli.language import EssmapTyper
 from essmap.editing import differences, proposal_view, restore_version
 from essmap.errors import NotFoundError
 from essmap.keys import create_key
 from essmap.labels import FIELD_LABELS_FR
 from essmap.store.moderation import ROLES
 
-keys_app = typer.Typer(
+keys_app = EssmapTyper(
     help="Clés d'API des contributeurs (éditeurs, modérateurs, administrateurs).", no_args_is_help=True
 )
-proposals_app = typer.Typer(help="Propositions du public : lister, accepter, refuser.", no_args_is_help=True)
+proposals_app = EssmapTyper(help="Propositions du public : lister, accepter, refuser.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(proposals_app, name="proposals")
 

@@ -13,12 +13,17 @@ from rich.table import Table
 
 from essmap.analysis.summary import stale_actors, summarise
 from essmap.cli.app import app, console, err_console, print_json, progress_stages, settings, store
+from essmap.cli.language import EssmapTyper
+from essmap.i18n import ngettext
 from essmap.importing import ImportReport, import_actors, import_population, import_qpv
-from essmap.labels import CATEGORY_LABELS_FR
+from essmap.labels import CATEGORY_LABELS_FR, GEOMETRY_SOURCE_LABELS_FR, PRECISION_LABELS_FR, label_of
 from essmap.sources import table_to_file
 
-import_app = typer.Typer(help="Importer des données (QPV, population, acteurs).", no_args_is_help=True)
-export_app = typer.Typer(help="Exporter des données en GeoJSON, CSV ou GeoPackage.", no_args_is_help=True)
+import_app = EssmapTyper(
+    help="Importer des données (QPV, population, acteurs, carroyage, adresses, communes).",
+    no_args_is_help=True,
+)
+export_app = EssmapTyper(help="Exporter des données en GeoJSON, CSV ou GeoPackage.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 
@@ -71,9 +76,13 @@ def info(as_json: JsonOption = False) -> None:
         "location_precision": "précision des localisations",
         "coordinates_source": "origine des coordonnées",
     }
+    codes = {"geometry_source": GEOMETRY_SOURCE_LABELS_FR, "location_precision": PRECISION_LABELS_FR}
     for key, label in labels.items():
         values = prov[key]  # type: ignore[index]
-        text = "; ".join(f"{k} : {v}" for k, v in values.items()) or "—"
+        table_of = codes.get(key)
+        text = (
+            "; ".join(f"{label_of(table_of, k) if table_of else k} : {v}" for k, v in values.items()) or "—"
+        )
         console.print(f"  {label} : {text}")
     if summary["population_grid_squares"]:
         console.print(f"[bold]Carroyage de population[/] : {summary['population_grid_squares']} carreaux")
@@ -112,13 +121,16 @@ def _report(report: ImportReport, as_json: bool) -> None:
     for warning in report.warnings:
         err_console.print(f"[yellow]Attention[/] : {warning}", soft_wrap=True)
     what = {"qpv": "quartiers", "actors": "acteurs", "population": "populations"}[report.kind]
-    console.print(
-        f"{report.file} : {report.read} entrées lues ; "
-        f"{what} créés : {report.created}, mis à jour : {report.updated}"
-    )
+    read = ngettext("{n} entrée lue", "{n} entrées lues", report.read).format(n=report.read)
+    console.print(f"{report.file} : {read} ; {what} créés : {report.created}, mis à jour : {report.updated}")
     if report.merged:
+        merged = len(report.merged)
         console.print(
-            f"{len(report.merged)} quartier(s) assemblé(s) à partir de plusieurs entités (une par commune)"
+            ngettext(
+                "{n} quartier assemblé à partir de plusieurs entités (une par commune)",
+                "{n} quartiers assemblés à partir de plusieurs entités (une par commune)",
+                merged,
+            ).format(n=merged)
         )
 
 
@@ -222,7 +234,8 @@ def _export(layer: Layer, fmt: Format, out: Path) -> None:
     table_to_file(
         table, out, fmt=fmt.value, layer=layer.value, points=layer is Layer.actors, protected_dir=cfg.data_dir
     )
-    console.print(f"{len(table)} entrées écrites dans {out}")
+    written = ngettext("{n} entrée écrite", "{n} entrées écrites", len(table)).format(n=len(table))
+    console.print(f"{written} dans {out}")
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Format de sortie.")]
@@ -253,4 +266,26 @@ def import_grid_cmd(file: FileArg, as_json: JsonOption = False) -> None:
         return
     for warning in report.warnings:
         err_console.print(f"[yellow]Attention[/] : {warning}", soft_wrap=True)
-    console.print(f"{report.file} : {report.read} carreaux lus ; carroyage de population remplacé")
+    read = ngettext("{n} carreau lu", "{n} carreaux lus", report.read).format(n=report.read)
+    console.print(f"{report.file} : {read} ; carroyage de population remplacé")
+
+
+@import_app.command("communes")
+def import_communes_cmd(
+    file: FileArg,
+    source: Annotated[str | None, typer.Option(help="Provenance (nom du fichier par défaut).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Importer des contours de communes (fichier ANCT, IGN Admin Express…) : fond des cartes hors ligne."""
+    from essmap.importing import import_communes
+
+    with progress_stages("Import des communes", 4) as progress:
+        report = import_communes(store(), file, source=source, progress=progress)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    for warning in report.warnings:
+        err_console.print(f"[yellow]Attention[/] : {warning}", soft_wrap=True)
+    read = ngettext("{n} entité lue", "{n} entités lues", report.read).format(n=report.read)
+    stored = ngettext("{n} commune", "{n} communes", report.created).format(n=report.created)
+    console.print(f"{report.file} : {read} ; {stored} pour le fond des cartes (remplace les précédentes)")

@@ -9,6 +9,7 @@ import typer
 
 from essmap.analysis.views import planner_view, static_view
 from essmap.cli.app import app, console, settings, store
+from essmap.cli.language import EssmapTyper
 from essmap.maps.planner import render_planner_map
 from essmap.maps.resident import render_resident_map
 from essmap.maps.static import image_size, render_static_map
@@ -16,7 +17,7 @@ from essmap.model import located_mask
 from essmap.settings import Settings
 from essmap.sources import check_output_path, write_output
 
-map_app = typer.Typer(
+map_app = EssmapTyper(
     help="Produire des cartes : pages HTML interactives (habitants, aménageurs) ou image PNG.",
     no_args_is_help=True,
 )
@@ -50,7 +51,7 @@ def resident(out: OutHtml) -> None:
     cfg = _settings_for(out)
     st = store(cfg)
     neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
-    html = render_resident_map(neighbourhoods, actors, settings=cfg)
+    html = render_resident_map(neighbourhoods, actors, settings=cfg, communes=st.load_communes())
     _write(out, html, cfg)
     located = int(located_mask(actors).sum())
     console.print(
@@ -80,8 +81,10 @@ def planner(
         threshold_m=threshold,
         grid=st.load_population_grid(),
         sites=sites,
+        addresses=st.load_addresses(),
     )
-    _write(out, render_planner_map(neighbourhoods, actors, view, settings=cfg), cfg)
+    html = render_planner_map(neighbourhoods, actors, view, settings=cfg, communes=st.load_communes())
+    _write(out, html, cfg)
     used = view.coverage.threshold_m
     console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
 

@@ -4,6 +4,10 @@ A page is a folium map (Leaflet, optional background tiles, scale bar) plus one 
 gzip-compressed and base64-encoded when large) and one call to the page's JavaScript
 (``EssmapResident.init`` or ``EssmapPlanner.init`` in ``static/``), which draws every layer and
 control from the data.
+
+Without background tiles (``ESSMAP_TILE_URL`` empty, the default), a page given the communes of
+the store draws them as a light backdrop: their outlines and names around the data
+(:func:`backdrop_data`, drawn by ``static/essmap.js`` when the map is made).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pandas as pd
 import shapely
 from branca.element import Element, Figure
 
+from essmap.i18n import ngettext
 from essmap.maps.assets import make_offline
 from essmap.settings import Settings
 
@@ -114,11 +119,46 @@ def first_view(bounds: list[list[float]] | None) -> tuple[list[float] | None, in
     return centre, max(2, min(16, zoom))
 
 
+#: The backdrop shows the communes within this distance of the data's extent (in degrees, about
+#: 20 km): enough to name the places around, never the whole country.
+BACKDROP_MARGIN_DEG: Final = 0.2
+BACKDROP_ID: Final = "essmap-backdrop"
+
+
+def backdrop_data(
+    communes: gpd.GeoDataFrame, bounds: list[list[float]] | None, *, margin_deg: float = BACKDROP_MARGIN_DEG
+) -> dict[str, Any] | None:
+    """The backdrop of a page: the communes around ``bounds`` (``[[south, west], [north, east]]``)
+    as GeoJSON, each with its name and a point inside it for the label, and their sources.
+
+    None when there is no commune there (or no data to centre on).
+    """
+    if communes is None or communes.empty or bounds is None:
+        return None
+    (south, west), (north, east) = bounds
+    near = communes.cx[west - margin_deg : east + margin_deg, south - margin_deg : north + margin_deg]
+    near = near[near.geometry.notna() & ~near.geometry.is_empty]
+    if near.empty:
+        return None
+    labels = near.geometry.representative_point()
+    props = [
+        {"code": str(code), "name": str(name), "label": [round(p.y, 6), round(p.x, 6)]}
+        for code, name, p in zip(near["code"], near["name"], labels, strict=True)
+    ]
+    sources = sorted({str(src) for src in near["source"].dropna()})
+    return {"communes": feature_collection(near, props), "sources": sources}
+
+
 def base_map(
-    settings: Settings, *, title: str, bounds: list[list[float]] | None = None
+    settings: Settings,
+    *,
+    title: str,
+    bounds: list[list[float]] | None = None,
+    backdrop: dict[str, Any] | None = None,
 ) -> tuple[folium.Map, folium.TileLayer | None]:
     """An empty folium map with the page title and the background tiles of the settings, if any,
-    starting on ``bounds`` (see :func:`first_view`) when given.
+    starting on ``bounds`` (see :func:`first_view`) when given; without tiles, the ``backdrop``
+    (:func:`backdrop_data`) is drawn instead.
 
     The page script adds a metric scale bar and the other controls.
     """
@@ -130,6 +170,9 @@ def base_map(
         control_scale=False,
         max_zoom=MAX_ZOOM,
         zoom_snap=1,
+        # popups and tooltips appear and go at once: Leaflet's fade can leave the element of a
+        # tooltip closed and opened again quickly on the map (and less motion is easier to follow)
+        fade_animation=False,
     )
     tiles = None
     if settings.tile_url:
@@ -146,6 +189,9 @@ def base_map(
     assert isinstance(root, Figure)
     root.title = title
     root.header.add_child(RawHTML('<meta name="color-scheme" content="light">'), name="color_scheme")
+    if tiles is None and backdrop is not None:
+        # before the map's script: essmap.js draws it when Leaflet makes the map
+        root.html.add_child(RawHTML(data_tag(backdrop, BACKDROP_ID)), name=BACKDROP_ID, index=0)
     return m, tiles
 
 
@@ -246,5 +292,11 @@ def data_attribution(neighbourhoods: gpd.GeoDataFrame, actors: gpd.GeoDataFrame)
         more = f" et {len(qpv_sources) - 3} autres" if len(qpv_sources) > 3 else ""
         parts.append("QPV : " + escape("; ".join(shown)) + more)
     if n_sources:
-        parts.append(f"acteurs : {n_sources} source(s), citée(s) dans chaque fiche")
+        parts.append(
+            ngettext(
+                "acteurs : {n} source, citée dans chaque fiche",
+                "acteurs : {n} sources, citées dans chaque fiche",
+                n_sources,
+            ).format(n=n_sources)
+        )
     return "Données " + " ; ".join(parts) if parts else ""

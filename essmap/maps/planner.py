@@ -8,15 +8,22 @@ drawn by ``static/planner.js``). At one threshold (a straight-line distance in m
   that of its area; a tooltip gives its indicators and the method;
 - the gap polygons (parts of QPVs beyond the threshold of every supply point);
 - the catchment ring around each supply point, and the supply points themselves;
-- suggested new sites, numbered in pick order, with the residents each one brings within reach.
+- suggested new sites, numbered in pick order, with the residents each one brings within reach,
+  their coordinates and the nearest street address (when addresses were imported);
+- beside the map, an overview: a sortable table of every QPV (share covered, residents beyond the
+  threshold, nearest supply point, low-access flag), the suggested sites, and downloads of the
+  table (CSV, through the one formula-safe writer) and of the map (PNG, from the API).
 
 Every figure comes from :func:`essmap.analysis.views.planner_view` (coverage, gaps, catchments,
 suggested sites), computed by the caller; nothing is computed here. Assets and tiles work as for
-the resident map (``asset_url`` None: standalone page).
+the resident map (``asset_url`` None: standalone page); without tiles, the communes given are
+drawn as a light backdrop.
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from typing import Any, Final
 
 import geopandas as gpd
@@ -24,10 +31,19 @@ import numpy as np
 import pandas as pd
 
 from essmap.analysis.views import PlannerView
-from essmap.labels import GENERATION_LABEL_FR, METHOD_LABELS_FR, SCHEMATIC_NOTE_FR, category_label
+from essmap.labels import (
+    GENERATION_LABEL_FR,
+    GEOMETRY_SOURCE_LABELS_FR,
+    METHOD_LABELS_FR,
+    SCHEMATIC_NOTE_FR,
+    category_label,
+    sites_shortfall_fr,
+)
 from essmap.maps.page import (
     MAX_ZOOM,
     PageScript,
+    RawHTML,
+    backdrop_data,
     base_map,
     bounds_of,
     data_attribution,
@@ -45,8 +61,13 @@ from essmap.maps.style import (
 )
 from essmap.model import located_mask
 from essmap.settings import Settings
+from essmap.sources import csv_text
 
 TITLE: Final = "essmap : couverture des quartiers prioritaires par les circuits courts"
+#: The element the overview (table, sites, downloads) is drawn in, beside the map.
+OVERVIEW: Final = (
+    '<aside class="essmap-overview" id="essmap-overview" aria-labelledby="essmap-overview-title"></aside>'
+)
 
 
 def _float(value: Any) -> float | None:
@@ -83,6 +104,7 @@ def _qpv_layers(neighbourhoods: gpd.GeoDataFrame, table: pd.DataFrame) -> list[d
                     "population": int(q.population) if present(q.population) else None,
                     "populationSource": str(q.population_source) if present(q.population_source) else None,
                     "schematic": str(q.geometry_source) == "schematic",
+                    "geometrySource": str(q.geometry_source) if present(q.geometry_source) else None,
                     "share": share,
                     "basis": basis,
                     "class": klass,
@@ -132,6 +154,7 @@ def planner_data(
             "areaM2": _float(r.area_m2),
             "residents": _float(r.residents),
             "method": str(r.method),
+            "schematic": str(r.geometry_source) == "schematic",
         }
         for r in gaps.itertuples(index=False)
     ]
@@ -159,7 +182,8 @@ def planner_data(
     ]
     site_list = []
     if picked is not None:
-        for r in picked.itertuples(index=False):
+        addresses = list(view.site_addresses) or [None] * len(picked)
+        for r, address in zip(picked.itertuples(index=False), addresses, strict=True):
             site_list.append(
                 {
                     "rank": int(r.rank),
@@ -169,6 +193,9 @@ def planner_data(
                     "qpvName": names.get(str(r.code)) if present(r.code) else None,
                     "lon": round(float(r.geometry.x), 6),
                     "lat": round(float(r.geometry.y), 6),
+                    "address": None
+                    if address is None
+                    else {"label": address.label, "distanceM": round(address.distance_m, 1)},
                 }
             )
     methods = sorted({str(m) for m in table["method"].dropna()}) if len(table) else []
@@ -189,9 +216,19 @@ def planner_data(
         "catchments": feature_collection(rings, ring_props),
         "supply": points,
         "sites": site_list,
+        "sitesRequested": view.suggestions.requested if view.suggestions is not None else 0,
+        "sitesNote": sites_shortfall_fr(view.suggestions) if view.suggestions is not None else None,
+        "geometrySources": {k: GEOMETRY_SOURCE_LABELS_FR[k] for k in sorted(GEOMETRY_SOURCE_LABELS_FR)},
         "attribution": data_attribution(neighbourhoods, actors),
         "bounds": bounds_of(neighbourhoods, supply_points),
     }
+
+
+def table_download(view: PlannerView) -> str:
+    """The coverage table of the view as a CSV file in a ``data:`` URL (for a standalone page),
+    written by the one formula-safe CSV writer."""
+    text = csv_text(view.coverage.table)
+    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def render_planner_map(
@@ -201,6 +238,8 @@ def render_planner_map(
     *,
     settings: Settings,
     asset_url: str | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    downloads: Mapping[str, str] | None = None,
 ) -> str:
     """The planner map as a complete HTML page.
 
@@ -215,9 +254,25 @@ def render_planner_map(
         Supply categories and tiles.
     asset_url
         None for a standalone page with every asset inline; else the URL prefix of the assets.
+    communes
+        Commune outlines and names (``store.load_communes()``), drawn as the backdrop when no tile
+        server is set.
+    downloads
+        URLs of the overview's downloads: ``csv`` (the table) and ``png`` (the map). By default
+        the table is carried by the page itself and the map image is not offered.
     """
     data = planner_data(neighbourhoods, actors, view, settings=settings)
-    m, tiles = base_map(settings, title=TITLE)
+    threshold = f"{view.coverage.threshold_m:g}"
+    data["downloads"] = {
+        "csv": (downloads or {}).get("csv") or table_download(view),
+        "csvName": f"couverture_qpv_{threshold}m.csv",
+        "png": (downloads or {}).get("png"),
+        "pngName": f"carte_amenageurs_{threshold}m.png",
+    }
+    backdrop = backdrop_data(communes, data["bounds"]) if communes is not None else None
+    m, tiles = base_map(settings, title=TITLE, backdrop=backdrop)
     refs = {"tiles": tiles} if tiles is not None else {}
     m.add_child(PageScript("EssmapPlanner.init", data, {"maxZoom": MAX_ZOOM}, refs))
+    root = m.get_root()
+    root.html.add_child(RawHTML(OVERVIEW), name="essmap_overview")  # type: ignore[attr-defined]
     return render_page(m, "planner", asset_url=asset_url)

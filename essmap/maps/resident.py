@@ -35,6 +35,7 @@ from essmap.maps.page import (
     COORD_SCALE,
     MAX_ZOOM,
     PageScript,
+    backdrop_data,
     base_map,
     bounds_of,
     data_attribution,
@@ -201,6 +202,7 @@ def render_resident_map(
     mode: Mode = "full",
     api: dict[str, str] | None = None,
     now: datetime | None = None,
+    communes: gpd.GeoDataFrame | None = None,
 ) -> str:
     """The resident map as a complete HTML page.
 
@@ -223,9 +225,13 @@ def render_resident_map(
         for a standalone file (the search then looks among the actors).
     now
         When the pick-ups shown start (now by default).
+    communes
+        Commune outlines and names (``store.load_communes()``), drawn as the backdrop when no tile
+        server is set.
     """
     data = resident_data(neighbourhoods, actors, settings=settings, lang=lang, mode=mode, api=api, now=now)
-    m, tiles = base_map(settings, title=gettext(TITLE, lang), bounds=data["bounds"])
+    backdrop = backdrop_data(communes, data["bounds"]) if communes is not None else None
+    m, tiles = base_map(settings, title=gettext(TITLE, lang), bounds=data["bounds"], backdrop=backdrop)
     options: dict[str, Any] = {"maxZoom": MAX_ZOOM}
     refs = {"tiles": tiles} if tiles is not None else {}
     m.add_child(PageScript("EssmapResident.init", data, options, refs))

@@ -22,6 +22,7 @@ from matplotlib.patches import Patch, Rectangle
 from essmap.analysis.views import StaticView
 from essmap.errors import InvalidParameterError
 from essmap.geo import metric_crs_of
+from essmap.i18n import ngettext
 from essmap.labels import METHOD_LABELS_FR, category_label
 from essmap.maps.planner import coverage_share
 from essmap.maps.style import (
@@ -130,6 +131,7 @@ def render_static_map(
             ax=ax, facecolor="none", edgecolor=GAP_COLOR, hatch="///", linewidth=1.0, zorder=3
         )
     ring_m = rings.to_crs(crs)
+    ring_m = ring_m[~ring_m.geometry.is_empty]  # a threshold of a few nanometres draws no disc
     if not ring_m.empty:
         ring_m.boundary.plot(
             ax=ax,
@@ -170,7 +172,8 @@ def render_static_map(
     title = (
         f"{shown['name'].iloc[0]} ({shown['code'].iloc[0]}, QPV {int(shown['generation'].iloc[0])})"
         if qpv_code
-        else f"Quartiers prioritaires {int(shown['generation'].iloc[0])} : {len(shown)} quartier(s)"
+        else f"Quartiers prioritaires {int(shown['generation'].iloc[0])} : "
+        + ngettext("{n} quartier", "{n} quartiers", len(shown)).format(n=len(shown))
     )
     fig.suptitle(title, fontsize=14, fontweight="bold", y=0.985)
     fig.text(
@@ -219,7 +222,9 @@ def _caption(shown: gpd.GeoDataFrame, actors: gpd.GeoDataFrame, table: pd.DataFr
     lines.append(
         "Sources : QPV "
         + ("; ".join(sources[:3]) or "non renseignée")
-        + f" ; acteurs : {n_sources} source(s)."
+        + " ; acteurs : "
+        + ngettext("{n} source", "{n} sources", n_sources).format(n=n_sources)
+        + "."
     )
     if (shown["geometry_source"].astype("string") == "schematic").fillna(False).any():
         lines.append("Contours en pointillés : schématiques (approximatifs), pas les limites officielles.")

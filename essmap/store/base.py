@@ -200,6 +200,15 @@ class Store(Protocol):
         """The stored street network's arrays and description (None when none was imported)."""
         ...
 
+    # --- communes of the maps' backdrop (essmap.store.communes) -----------------------------
+    def replace_communes(self, table: gpd.GeoDataFrame) -> int:
+        """Replace every commune of the maps' backdrop; returns how many."""
+        ...
+
+    def load_communes(self) -> gpd.GeoDataFrame:
+        """Every imported commune (code, name, source, polygons in WGS 84)."""
+        ...
+
     # --- keys and proposals (essmap.store.moderation) ---------------------------------------
     def add_key(self, name: str, role: str, key_hash: str) -> ApiKey:
         """Record a new API key by the hash of its secret."""

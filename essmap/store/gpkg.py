@@ -39,7 +39,8 @@ from essmap.store.base import (
     history_text,
     now_utc,
 )
-from essmap.store.network import NETWORK_SQL, NetworkStore
+from essmap.store.communes import COMMUNES_SQL, CommuneStore
+from essmap.store.network import NETWORK_SQL
 
 META = "essmap_meta"
 #: Feature tables: geometry type and columns (besides ``fid`` and ``geom``), in file order.
@@ -109,6 +110,13 @@ def _create_indexes_and_history(conn: sqlite3.Connection) -> None:
         conn.execute(statement.format(float8="REAL", blob="BLOB"))
     for table in ("api_keys", "proposals", "addresses", "street_network"):
         gpkg_format.register_table(conn, table, geometry_type=None)
+    _create_communes(conn)
+
+
+def _create_communes(conn: sqlite3.Connection) -> None:
+    for statement in COMMUNES_SQL:
+        conn.execute(statement)
+    gpkg_format.register_table(conn, "communes", geometry_type=None)
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
@@ -134,7 +142,8 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
-    """Version 3 adds the street network (and the plain tables added since version 2, if missing)."""
+    """Version 3 adds the street network and the communes of the maps' backdrop (and the plain
+    tables added since version 2, if missing)."""
     _create_indexes_and_history(conn)
 
 
@@ -142,7 +151,7 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
 MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
-class GeoPackageStore(NetworkStore):
+class GeoPackageStore(CommuneStore):
     """A store in one GeoPackage file (tables ``neighbourhoods``, ``actors``, ``population_grid``,
     ``actor_history`` and ``essmap_meta``)."""
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import abc
 import json
-import uuid
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -204,7 +205,7 @@ class ModeratedStore(TransactionalStore):
             raise InvalidParameterError("kind", f"type de proposition « {kind} » inconnu")
         record = None if row is None else record_json(row)
         proposal = Proposal(
-            uuid.uuid4().hex[:16],
+            _proposal_id(),
             kind,
             actor_id,
             record,
@@ -337,3 +338,9 @@ __all__ = [
     "Proposal",
     "row_of_record",
 ]
+
+
+def _proposal_id() -> str:
+    """A new proposal's id: the time in nanoseconds then random digits, so that ids made within
+    one millisecond (``created_at``'s precision) still list in the order they were made."""
+    return f"{time.time_ns():x}{secrets.token_hex(3)}"

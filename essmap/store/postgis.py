@@ -38,8 +38,9 @@ from essmap.store.base import (
     grid_frame,
     history_text,
 )
+from essmap.store.communes import COMMUNES_SQL, CommuneStore
 from essmap.store.moderation import TABLES_SQL
-from essmap.store.network import NETWORK_SQL, NetworkStore
+from essmap.store.network import NETWORK_SQL
 
 log = logging.getLogger("essmap.store")
 
@@ -88,7 +89,8 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq);
     {";".join((*TABLES_SQL, *ADDRESSES_SQL)).format(float8="double precision")};
     """,
-    3: ";".join(NETWORK_SQL).format(blob="bytea"),
+    # the street network, and the commune table of the maps' backdrop
+    3: ";".join(NETWORK_SQL).format(blob="bytea") + ";" + ";".join(COMMUNES_SQL),
 }
 
 
@@ -131,7 +133,7 @@ def _geoms(wkbs: Sequence[bytes | None]) -> np.ndarray:
     return out
 
 
-class PostGISStore(NetworkStore):
+class PostGISStore(CommuneStore):
     """A store in a PostgreSQL database with PostGIS."""
 
     def __init__(self, url: str, *, pool_size: int = 10, connect_timeout_s: float = 10.0) -> None:

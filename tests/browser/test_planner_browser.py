@@ -79,8 +79,10 @@ def test_demo_planner_map(
     expect(tooltip).to_contain_text("Population")
     expect(tooltip).to_contain_text("3\u202f803")
     expect(tooltip).to_contain_text(
-        "Méthode : distances à vol d’oiseau ; population du quartier répartie selon la surface"
+        "Méthode : distances à vol d’oiseau, le point le plus proche mesuré depuis le contour du "
+        "quartier ; population du quartier répartie selon la surface"
     )
+    expect(tooltip).to_contain_text("40 m du quartier")
     expect(tooltip).to_contain_text("Accès faible")
     expect(tooltip).to_contain_text("Contour schématique")
     map_page.screenshot("planner_tooltip")

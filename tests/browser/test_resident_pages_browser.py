@@ -38,7 +38,11 @@ def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from tests.api_support import add_resident_data
 
     folder = tmp_path_factory.mktemp("resident-pages")
-    settings = Settings(data_dir=folder / "data", tile_url="http://127.0.0.1:9/tiles/{z}/{x}/{y}.png")
+    settings = Settings(
+        data_dir=folder / "data",
+        tile_url="http://127.0.0.1:9/tiles/{z}/{x}/{y}.png",
+        tile_attribution="© tuiles de test",
+    )
     add_resident_data(settings, folder / "ban")
     return settings
 

@@ -119,13 +119,16 @@
     return window.matchMedia('(max-width: 600px)').matches;
   };
 
-  /** Fit the map to the data, leaving room for the panels on the right on a large screen. */
-  Essmap.fitData = function (map, bounds) {
+  /**
+   * Fit the map to the data, leaving room for the panels on the right on a large screen
+   * (``rightPadding`` pixels when given, at most half the map).
+   */
+  Essmap.fitData = function (map, bounds, rightPadding) {
     if (!bounds) {
       map.setView([46.6, 2.4], 6);
       return;
     }
-    var right = Essmap.isSmallScreen() ? 10 : Math.min(360, map.getSize().x / 3);
+    var right = Essmap.isSmallScreen() ? 10 : Math.min(rightPadding || 360, map.getSize().x / (rightPadding ? 2 : 3));
     map.fitBounds(bounds, { paddingTopLeft: [50, 20], paddingBottomRight: [right, 20], maxZoom: 16 });
   };
 
@@ -145,6 +148,10 @@
       button.title = this.options.title;
       button.setAttribute('aria-expanded', 'true');
       var body = L.DomUtil.create('div', 'essmap-panel-body', container);
+      // the body may scroll: reachable with the keyboard, and named for screen readers
+      body.setAttribute('tabindex', '0');
+      body.setAttribute('role', 'region');
+      body.setAttribute('aria-label', this.options.title);
       this._container = container;
       this._button = button;
       this._body = body;
@@ -250,6 +257,40 @@
     clearTimeout(box._timer);
     box._timer = setTimeout(function () { box.style.display = 'none'; }, 6000);
   };
+
+  /**
+   * The offline backdrop: commune outlines and names from the page's block "essmap-backdrop"
+   * (present only when no tile server is set), drawn below every layer and never clickable.
+   */
+  Essmap.drawBackdrop = function (map) {
+    var block = document.getElementById('essmap-backdrop');
+    if (!block || map._essmapBackdrop) { return null; }
+    var data = JSON.parse(block.textContent);
+    var pane = map.createPane('essmap-backdrop');
+    pane.style.zIndex = 150;
+    pane.style.pointerEvents = 'none';
+    var layer = L.geoJSON(data.communes, {
+      pane: 'essmap-backdrop',
+      interactive: false,
+      style: function () {
+        return { color: '#8d8273', weight: 1.2, opacity: 0.9, dashArray: '4 3', fillColor: '#f7f4ec', fillOpacity: 1, className: 'essmap-commune' };
+      }
+    }).addTo(map);
+    var names = L.layerGroup(data.communes.features.map(function (f) {
+      return L.marker(f.properties.label, {
+        pane: 'essmap-backdrop',
+        interactive: false,
+        keyboard: false,
+        icon: L.divIcon({ className: 'essmap-commune-label', html: '<span>' + Essmap.escapeHtml(f.properties.name) + '</span>', iconSize: [0, 0] })
+      });
+    })).addTo(map);
+    if (map.attributionControl && data.sources.length) {
+      map.attributionControl.addAttribution('Fond : ' + Essmap.escapeHtml(data.sources.join(' ; ')));
+    }
+    map._essmapBackdrop = { outlines: layer, names: names };
+    return map._essmapBackdrop;
+  };
+  L.Map.addInitHook(function () { Essmap.drawBackdrop(this); });
 
   /** Mark the page as ready (tests and benchmarks wait for this). */
   Essmap.ready = function (map, startedAt) {

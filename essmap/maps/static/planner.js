@@ -1,29 +1,45 @@
 /*
  * essmap planner map: QPVs shaded by coverage share at one threshold, gap polygons, catchment
- * rings, supply points and suggested sites. Rendering only: every figure comes from the page's
- * data block, computed by essmap.analysis.
+ * rings, supply points and suggested sites; beside the map, an overview (a sortable table of the
+ * QPVs, the suggested sites, downloads). Rendering only: every figure comes from the page's data
+ * block, computed by essmap.analysis.
  */
 (function (global) {
   'use strict';
 
   var Essmap = global.Essmap;
   var h = Essmap.escapeHtml;
+  var coordinatesFr = new Intl.NumberFormat('fr-FR', { minimumFractionDigits: 6, maximumFractionDigits: 6, useGrouping: false });
 
-  function metres(value) { return value === null || value === undefined ? '—' : Essmap.formatDistance(value); }
-  function count(value) { return value === null || value === undefined ? '—' : Essmap.formatNumber(Math.round(value)); }
+  function known(value) { return value !== null && value !== undefined; }
+  function count(value) { return known(value) ? Essmap.formatNumber(Math.round(value)) : '—'; }
   function hectares(m2) {
     return new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 1 }).format(m2 / 10000) + '\u00a0ha';
+  }
+  /** Longitude and latitude for people: 6 decimals (about 10 cm). */
+  function lonLat(lon, lat) { return coordinatesFr.format(lon) + ' ; ' + coordinatesFr.format(lat); }
+
+  /** The nearest supply point, measured from the QPV's outline: 0 m when one lies inside it. */
+  function nearestText(metres) {
+    if (!known(metres)) { return 'aucun'; }
+    if (metres <= 0) { return 'dans le quartier (0\u00a0m)'; }
+    return Essmap.formatDistance(metres) + ' du quartier';
+  }
+
+  function shareText(p) {
+    if (p.share === null) { return 'pas de donnée'; }
+    return Essmap.formatPercent(p.share) + (p.basis === 'residents' ? ' des habitants' : ' de la surface');
+  }
+
+  function outlineText(data, source) {
+    return source ? (data.geometrySources[source] || source) : 'origine du contour inconnue';
   }
 
   function qpvHtml(data, p) {
     var t = Essmap.formatNumber(data.threshold);
     var rows = [];
     function row(label, value) { rows.push('<tr><td>' + label + '</td><td><strong>' + value + '</strong></td></tr>'); }
-    if (p.share === null) {
-      row('Part couverte à ' + t + '\u00a0m', 'pas de donnée');
-    } else {
-      row('Part couverte à ' + t + '\u00a0m', Essmap.formatPercent(p.share) + (p.basis === 'residents' ? ' des habitants' : ' de la surface'));
-    }
+    row('Part couverte à ' + t + '\u00a0m', shareText(p));
     if (p.population !== null) {
       row('Population', Essmap.formatNumber(p.population) + (p.populationSource ? ' <small>(' + h(p.populationSource) + ')</small>' : ''));
     }
@@ -35,13 +51,15 @@
       row('Surface couverte', Essmap.formatPercent(p.areaShare) + ' de ' + hectares(p.areaM2));
     }
     if (p.supplyPoints !== null) { row('Points d\u2019approvisionnement à moins de ' + t + '\u00a0m', Essmap.formatNumber(p.supplyPoints)); }
-    row('Point le plus proche du centre', p.nearestSupplyM === null ? 'aucun' : metres(p.nearestSupplyM));
+    row('Point d\u2019approvisionnement le plus proche', nearestText(p.nearestSupplyM));
+    row('Contour', h(outlineText(data, p.geometrySource)));
     var parts = ['<div class="essmap-qpv-info" data-qpv-code="' + h(p.code) + '">',
       '<strong>' + h(p.name) + '</strong> <small>(' + h(p.code) + ', QPV ' + h(p.generation) + (p.communes ? ', ' + h(p.communes) : '') + ')</small>'];
     if (p.schematic) { parts.push('<p class="essmap-warning">\u26a0 ' + h(data.schematicNote) + '</p>'); }
     parts.push('<table class="essmap-tooltip-table">' + rows.join('') + '</table>');
     if (p.lowAccess) { parts.push('<p class="essmap-warning"><strong>Accès faible</strong> : une part importante des habitants est au-delà du seuil.</p>'); }
-    parts.push('<p class="essmap-hint">Méthode : distances à vol d\u2019oiseau ; ' + h(data.methodLabels[p.method] || p.method) + '.</p></div>');
+    parts.push('<p class="essmap-hint">Méthode : distances à vol d\u2019oiseau, le point le plus proche mesuré depuis le contour du quartier ; ' +
+      h(data.methodLabels[p.method] || p.method) + '.</p></div>');
     return parts.join('');
   }
 
@@ -50,25 +68,33 @@
       h(p.name) + ' (' + h(p.code) + ')<br>' +
       (p.residents !== null && p.method !== 'none' ? count(p.residents) + ' habitants, ' : '') +
       (p.areaM2 !== null ? hectares(p.areaM2) : '') +
-      '<br><small>' + h(data.methodLabels[p.method] || p.method) + '</small></div>';
+      '<br><small>' + h(data.methodLabels[p.method] || p.method) + '</small>' +
+      (p.schematic ? '<br><small>\u26a0 Contour schématique : tracé approximatif.</small>' : '') + '</div>';
+  }
+
+  function addressText(s) {
+    if (!s.address) { return ''; }
+    return 'Adresse la plus proche : ' + h(s.address.label) + ' (à ' + Essmap.formatDistance(s.address.distanceM) + ')';
   }
 
   function siteHtml(data, s) {
     return '<div class="essmap-popup essmap-site-info"><h3 class="essmap-popup-title">Site suggéré n°\u00a0' + s.rank + '</h3>' +
       '<p><strong>+' + count(s.gain) + ' habitants</strong> à moins de ' + Essmap.formatNumber(data.threshold) + '\u00a0m (à vol d\u2019oiseau)</p>' +
       '<p>Total avec les sites précédents : ' + count(s.cumulative) + ' habitants</p>' +
-      (s.qpvName ? '<p>Quartier le plus servi : ' + h(s.qpvName) + ' (' + h(s.code) + ')</p>' : '') + '</div>';
+      (s.qpvName ? '<p>Quartier le plus servi : ' + h(s.qpvName) + ' (' + h(s.code) + ')</p>' : '') +
+      '<p>Coordonnées (lon ; lat) : <span class="essmap-coordinates">' + lonLat(s.lon, s.lat) + '</span></p>' +
+      (s.address ? '<p>' + addressText(s) + '</p>' : '') + '</div>';
   }
 
   function legendHtml(data) {
     var t = Essmap.formatNumber(data.threshold);
-    var parts = ['<section><h4>Part des habitants à moins de ' + t + '\u00a0m d\u2019un point d\u2019approvisionnement</h4><ul class="essmap-legend-list essmap-classes">'];
+    var parts = ['<section><h2>Part des habitants à moins de ' + t + '\u00a0m d\u2019un point d\u2019approvisionnement</h2><ul class="essmap-legend-list essmap-classes">'];
     data.classes.slice().reverse().forEach(function (c) {
       parts.push('<li><span class="essmap-swatch essmap-swatch-fill" style="background:' + c.color + '"></span> ' + h(c.label) + '</li>');
     });
     parts.push('<li><span class="essmap-swatch essmap-swatch-fill" style="background:' + data.noDataColor + '"></span> pas de donnée</li></ul>');
     parts.push('<p class="essmap-hint">Part de la surface quand la population du quartier est inconnue.</p></section>');
-    parts.push('<section><h4>Sur la carte</h4><ul class="essmap-legend-list">');
+    parts.push('<section><h2>Sur la carte</h2><ul class="essmap-legend-list">');
     parts.push('<li><span class="essmap-swatch essmap-swatch-gap"></span> zone non desservie à ' + t + '\u00a0m (hachures)</li>');
     parts.push('<li><span class="essmap-swatch" style="border:1.5px solid #1565c0;border-radius:50%"></span> rayon de ' + t + '\u00a0m autour d\u2019un point (couleur de sa catégorie)</li>');
     parts.push('<li><span class="essmap-swatch" style="border:2px solid #fff;background:#555;border-radius:50%;width:12px;height:12px"></span> point d\u2019approvisionnement</li>');
@@ -77,7 +103,7 @@
     }
     parts.push('</ul></section>');
     var methods = Object.keys(data.methods).map(function (k) { return h(data.methods[k]); });
-    parts.push('<section><h4>Méthode</h4><p class="essmap-hint">Distances à vol d\u2019oiseau (en ligne droite), seuil ' + t + '\u00a0m. ' +
+    parts.push('<section><h2>Méthode</h2><p class="essmap-hint">Distances à vol d\u2019oiseau (en ligne droite), seuil ' + t + '\u00a0m. ' +
       'Points d\u2019approvisionnement : ' + h(data.supplyCategories.join(', ')) + '. ' +
       (methods.length ? 'Habitants : ' + methods.join(' ; ') + '.' : '') + '</p></section>');
     if (data.qpv.some(function (g) { return g.schematic; })) {
@@ -86,15 +112,210 @@
     return parts.join('');
   }
 
+  /**
+   * A popup and a tooltip with the same text on one layer: never both at once. The popup closes
+   * the tooltip, and no tooltip opens while it is open (:func:`tooltipsWaitForPopups`).
+   */
+  /**
+   * While a popup is open, no tooltip opens on the map: the popup says what the tooltips would,
+   * and after it pans into view the pointer may rest on another shape (a QPV under its gap).
+   */
+  function tooltipsWaitForPopups(map) {
+    var popupOpen = false;
+    map.on('popupopen', function () { popupOpen = true; });
+    map.on('popupclose', function () { popupOpen = false; });
+    map.on('tooltipopen', function (e) {
+      if (popupOpen) { map.closeTooltip(e.tooltip); }
+    });
+  }
+
+  function popupNotTooltip(lyr, html, tooltipOptions, popupOptions) {
+    // the tooltip first: a click opens it (a no-op when hovering has) before it opens the popup,
+    // which then closes it; the other way round it would open again at once, and Leaflet can
+    // leave the element of a tooltip closed and reopened that fast on the map
+    lyr.bindTooltip(html, tooltipOptions);
+    lyr.bindPopup(html, popupOptions);
+    lyr.on('popupopen', function () { lyr.closeTooltip(); });
+  }
+
+  // --- the overview beside the map ------------------------------------------------------------
+
+  var COLUMNS = [
+    { key: 'name', label: 'Quartier', type: 'text' },
+    { key: 'share', label: 'Part couverte', type: 'number' },
+    { key: 'uncovered', label: 'Habitants au-delà du seuil', type: 'number' },
+    { key: 'nearest', label: 'Point le plus proche', type: 'number' },
+    { key: 'lowAccess', label: 'Accès faible', type: 'number' }
+  ];
+
+  function overviewRows(data, layers) {
+    var rows = [];
+    data.qpv.forEach(function (g) {
+      g.features.features.forEach(function (f) {
+        var p = f.properties;
+        rows.push({
+          p: p,
+          layer: layers[g.generation + '/' + p.code],
+          name: p.name,
+          share: p.share,
+          uncovered: p.method !== 'none' ? p.residentsUncovered : null,
+          nearest: p.nearestSupplyM,
+          lowAccess: p.lowAccess ? 1 : 0
+        });
+      });
+    });
+    return rows;
+  }
+
+  function compare(column, direction) {
+    return function (a, b) {
+      var x = a[column.key];
+      var y = b[column.key];
+      if (!known(x) && !known(y)) { return a.name.localeCompare(b.name, 'fr'); }
+      if (!known(x)) { return 1; }  // unknown values last, whatever the direction
+      if (!known(y)) { return -1; }
+      var order = column.type === 'text' ? String(x).localeCompare(String(y), 'fr') : x - y;
+      return (order || a.name.localeCompare(b.name, 'fr')) * direction;
+    };
+  }
+
+  function rowHtml(data, r, index) {
+    var p = r.p;
+    var outline = p.geometrySource === 'official' ? '' : '<br><small>' + h(outlineText(data, p.geometrySource)) + '</small>';
+    return '<tr data-qpv-code="' + h(p.code) + '">' +
+      '<th scope="row"><button type="button" class="essmap-link" data-row="' + index + '" aria-label="' +
+        h(p.name + ' : voir sur la carte') + '">' + h(p.name) + '</button><br><small>' + h(p.code) + ', QPV ' + h(p.generation) + '</small>' + outline + '</th>' +
+      '<td>' + shareText(p) + '</td>' +
+      '<td>' + count(r.uncovered) + '</td>' +
+      '<td>' + nearestText(p.nearestSupplyM) + '</td>' +
+      '<td>' + (p.lowAccess ? '<span class="essmap-badge essmap-badge-low">oui</span>' : 'non') + '</td></tr>';
+  }
+
+  function sitesHtml(data) {
+    if (!data.sitesRequested) { return ''; }
+    var parts = ['<section class="essmap-overview-sites" aria-labelledby="essmap-sites-title"><h2 id="essmap-sites-title">Sites suggérés (' +
+      data.sites.length + ' sur ' + data.sitesRequested + ' demandés)</h2>'];
+    if (data.sites.length) {
+      parts.push('<ol class="essmap-site-list">');
+      data.sites.forEach(function (s, i) {
+        parts.push('<li data-rank="' + s.rank + '"><p><strong>+' + count(s.gain) + ' habitants</strong> à moins de ' +
+          Essmap.formatNumber(data.threshold) + '\u00a0m' + (s.qpvName ? ', surtout pour ' + h(s.qpvName) : '') + '</p>' +
+          '<p>Coordonnées (lon ; lat) : <span class="essmap-coordinates">' + lonLat(s.lon, s.lat) + '</span></p>' +
+          (s.address ? '<p class="essmap-site-address">' + addressText(s) + '</p>' : '') +
+          '<button type="button" class="essmap-link" data-site="' + i + '">Voir le site n°\u00a0' + s.rank + ' sur la carte</button></li>');
+      });
+      parts.push('</ol>');
+    }
+    if (data.sitesNote) { parts.push('<p class="essmap-hint essmap-sites-note">' + h(data.sitesNote) + '</p>'); }
+    parts.push('</section>');
+    return parts.join('');
+  }
+
+  function outlinesNote(data) {
+    var counts = {};
+    data.qpv.forEach(function (g) {
+      g.features.features.forEach(function (f) {
+        var key = f.properties.geometrySource || 'unknown';
+        counts[key] = (counts[key] || 0) + 1;
+      });
+    });
+    var parts = Object.keys(counts).sort().map(function (k) {
+      return h(k === 'unknown' ? 'origine inconnue' : outlineText(data, k)) + ' : ' + counts[k];
+    });
+    var note = '<p class="essmap-hint essmap-outlines">Contours des quartiers : ' + parts.join(' ; ') + '.';
+    if (counts.schematic) { note += ' ' + h(data.schematicNote); }
+    return note + '</p>';
+  }
+
+  function drawOverview(map, data, layers, siteMarkers) {
+    var aside = document.getElementById('essmap-overview');
+    if (!aside) { return; }
+    var t = Essmap.formatNumber(data.threshold);
+    var rows = overviewRows(data, layers);
+    var state = { column: COLUMNS[2], direction: -1 };
+    var downloads = data.downloads;
+    aside.innerHTML =
+      '<h1 id="essmap-overview-title">Vue d\u2019ensemble des quartiers</h1>' +
+      '<p class="essmap-hint">Seuil de ' + t + '\u00a0m à vol d\u2019oiseau ; point le plus proche mesuré depuis le contour du quartier (0\u00a0m quand un point d\u2019approvisionnement est dedans).</p>' +
+      outlinesNote(data) +
+      '<p class="essmap-downloads"><a class="essmap-download" href="' + h(downloads.csv) + '" download="' + h(downloads.csvName) + '">Télécharger le tableau (CSV)</a>' +
+      (downloads.png ? ' <a class="essmap-download" href="' + h(downloads.png) + '" download="' + h(downloads.pngName) + '">Télécharger la carte (PNG)</a>' : '') + '</p>' +
+      '<div class="essmap-table-wrap" role="region" aria-labelledby="essmap-table-caption" tabindex="0"><table class="essmap-overview-table">' +
+      '<caption id="essmap-table-caption">Couverture des quartiers prioritaires à ' + t + '\u00a0m (triez en choisissant une colonne)</caption><thead><tr>' +
+      COLUMNS.map(function (c, i) {
+        return '<th scope="col" data-column="' + i + '"><button type="button" class="essmap-sort" data-column="' + i + '">' + h(c.label) +
+          '<span class="essmap-sort-mark" aria-hidden="true"></span></button></th>';
+      }).join('') + '</tr></thead><tbody></tbody></table></div>' +
+      '<p class="essmap-visually-hidden" role="status" aria-live="polite" id="essmap-sort-status"></p>' +
+      sitesHtml(data);
+    var body = aside.querySelector('tbody');
+    var status = aside.querySelector('#essmap-sort-status');
+
+    function render(announce) {
+      rows.sort(compare(state.column, state.direction));
+      body.innerHTML = rows.map(function (r, i) { return rowHtml(data, r, i); }).join('');
+      aside.querySelectorAll('th[data-column]').forEach(function (th) {
+        var sorted = COLUMNS[Number(th.dataset.column)] === state.column;
+        if (sorted) { th.setAttribute('aria-sort', state.direction > 0 ? 'ascending' : 'descending'); } else { th.removeAttribute('aria-sort'); }
+        th.querySelector('.essmap-sort-mark').textContent = sorted ? (state.direction > 0 ? ' \u25b2' : ' \u25bc') : '';
+      });
+      if (announce) {
+        status.textContent = 'Tableau trié par « ' + state.column.label + ' », ' + (state.direction > 0 ? 'ordre croissant' : 'ordre décroissant') + '.';
+      }
+    }
+
+    function showOnMap(layer, openLayer) {
+      if (Essmap.isSmallScreen()) { map.getContainer().scrollIntoView({ block: 'start' }); }
+      openLayer(layer);
+      var content = map.getContainer().querySelector('.leaflet-popup-content');
+      if (content) { content.setAttribute('tabindex', '-1'); content.focus({ preventScroll: true }); }
+    }
+
+    aside.addEventListener('click', function (event) {
+      var sort = event.target.closest('button.essmap-sort');
+      if (sort) {
+        var column = COLUMNS[Number(sort.dataset.column)];
+        state.direction = column === state.column ? -state.direction : (column.type === 'text' ? 1 : -1);
+        state.column = column;
+        render(true);
+        return;
+      }
+      var qpv = event.target.closest('button[data-row]');
+      if (qpv) {
+        var layer = rows[Number(qpv.dataset.row)].layer;
+        if (layer) {
+          showOnMap(layer, function (l) {
+            map.fitBounds(l.getBounds(), { maxZoom: 16, animate: false });
+            l.openPopup(l.getBounds().getCenter());
+          });
+        }
+        return;
+      }
+      var site = event.target.closest('button[data-site]');
+      if (site) {
+        var marker = siteMarkers[Number(site.dataset.site)];
+        showOnMap(marker, function (m) {
+          map.setView(m.getLatLng(), Math.max(map.getZoom(), 15), { animate: false });
+          m.openPopup();
+        });
+      }
+    });
+    render(false);
+  }
+
   function build(map, options, data) {
     Essmap.addGlyphSprite(data.categories);
     Essmap.frenchControls(map);
     Essmap.fitData(map, data.bounds);
+    map.getContainer().setAttribute('role', 'main');
+    map.getContainer().setAttribute('aria-label', 'Carte des aménageurs : couverture des quartiers prioritaires');
     if (data.attribution) { map.attributionControl.addAttribution(data.attribution); }
     var canvas = L.canvas({ padding: 0.5 });
     var colors = {};
     data.categories.forEach(function (c) { colors[c.key] = c.color; });
     var overlays = {};
+    var qpvLayers = {};
+    var withPopups = [];
 
     data.qpv.forEach(function (g) {
       var layer = L.geoJSON(g.features, {
@@ -106,9 +327,9 @@
           };
         },
         onEachFeature: function (f, lyr) {
-          var html = qpvHtml(data, f.properties);
-          lyr.bindTooltip(html, { sticky: true, className: 'essmap-tooltip' });
-          lyr.bindPopup(html, { maxWidth: 340 });
+          popupNotTooltip(lyr, qpvHtml(data, f.properties), { sticky: true, className: 'essmap-tooltip' }, { maxWidth: 340 });
+          qpvLayers[g.generation + '/' + f.properties.code] = lyr;
+          withPopups.push(lyr);
         }
       });
       if (g.visible) { layer.addTo(map); }
@@ -129,9 +350,8 @@
         return { color: '#b71c1c', weight: 2, dashArray: '5 4', fillColor: 'url(#essmap-hatch)', fillOpacity: 1, className: 'essmap-gap' };
       },
       onEachFeature: function (f, lyr) {
-        var html = gapHtml(data, f.properties);
-        lyr.bindTooltip(html, { sticky: true });
-        lyr.bindPopup(html);
+        popupNotTooltip(lyr, gapHtml(data, f.properties), { sticky: true }, {});
+        withPopups.push(lyr);
       }
     }).addTo(map);
     overlays['Zones non desservies'] = gaps;
@@ -143,29 +363,37 @@
     })).addTo(map);
     overlays['Points d\u2019approvisionnement (' + Essmap.formatNumber(data.supply.length) + ')'] = points;
 
-    if (data.sites.length) {
-      var sites = L.layerGroup(data.sites.map(function (s) {
-        return L.marker([s.lat, s.lon], {
-          icon: L.divIcon({ className: 'essmap-site-icon', html: '<div class="essmap-site" data-rank="' + s.rank + '" style="width:28px;height:28px">' + s.rank + '</div>', iconSize: [28, 28] }),
-          title: 'Site suggéré n° ' + s.rank, zIndexOffset: 1000
-        }).bindPopup(siteHtml(data, s), { maxWidth: 300 });
-      })).addTo(map);
-      overlays['Sites suggérés (' + data.sites.length + ')'] = sites;
+    var siteMarkers = data.sites.map(function (s) {
+      return L.marker([s.lat, s.lon], {
+        icon: L.divIcon({ className: 'essmap-site-icon', html: '<div class="essmap-site" data-rank="' + s.rank + '" style="width:28px;height:28px">' + s.rank + '</div>', iconSize: [28, 28] }),
+        title: 'Site suggéré n° ' + s.rank, alt: 'Site suggéré n° ' + s.rank, zIndexOffset: 1000
+      }).bindPopup(siteHtml(data, s), { maxWidth: 300 });
+    });
+    withPopups.push.apply(withPopups, siteMarkers);
+    if (siteMarkers.length) {
+      overlays['Sites suggérés (' + siteMarkers.length + ')'] = L.layerGroup(siteMarkers).addTo(map);
     }
 
     var base = {};
     if (options.tiles) { base['Fond de carte'] = options.tiles; }
-    L.control.layers(base, overlays, { collapsed: Essmap.isSmallScreen(), position: 'topright' }).addTo(map);
+    // collapsed: the overview beside the map leaves it less room
+    L.control.layers(base, overlays, { collapsed: true, position: 'topright' }).addTo(map);
     var legend = new Essmap.Panel({ position: 'topright', title: 'Légende', className: 'essmap-legend essmap-planner-legend' });
     legend.addTo(map);
     legend.setContent(legendHtml(data));
     Essmap.addFullscreen(map);
+    Essmap.fitData(map, data.bounds, legend.getContainer().offsetWidth + 30);  // beside the legend
+    // popups open clear of the legend on the right (the map pans to make room)
+    var room = L.point(Essmap.isSmallScreen() ? 20 : legend.getContainer().offsetWidth + 20, 20);
+    withPopups.forEach(function (lyr) { lyr.getPopup().options.autoPanPaddingBottomRight = room; });
+    drawOverview(map, data, qpvLayers, siteMarkers);
   }
 
   global.EssmapPlanner = {
     init: function (map, options) {
       var startedAt = performance.now();
       return Essmap.loadData(options.dataId).then(function (data) {
+        tooltipsWaitForPopups(map);
         build(map, options, data);
         global.essmapPlanner = { map: map, data: data };
         Essmap.ready(map, startedAt);
