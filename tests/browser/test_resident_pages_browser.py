@@ -19,17 +19,15 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from essmap.settings import Settings
+from tests.browser.axe_support import rules_checked, run_axe, serious_violations
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 LOCAL = re.compile(r"^(data:|blob:|about:|http://127\.0\.0\.1:\d+/)")
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 #: The axe-core rule sets run (WCAG 2.0, 2.1 and 2.2, levels A and AA, and best practices).
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
 @pytest.fixture(scope="module")
@@ -336,34 +334,11 @@ def test_basque_by_accept_language_and_by_the_switch_kept_in_the_url(browser: Br
 
 
 # --- accessibility: axe-core ----------------------------------------------------------------
-def _axe(page: Page) -> list[dict[str, object]]:
-    """Serious and critical violations found by axe-core.
-
-    Every rule of ``AXE_TAGS`` runs on the whole page, except that ``target-size`` (WCAG 2.2,
-    2.5.8) leaves out the map's markers: where a marker sits is the information itself (the
-    criterion's "essential" exception), so a cluster on a neighbourhood's outline is not a fault.
-    The markers still go through every other rule (name, role, focus).
-    """
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        """async tags => {
-            const all = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                rules: {'target-size': {enabled: false}}, resultTypes: ['violations']});
-            const size = await axe.run({exclude: [['.leaflet-marker-pane']]},
-                {runOnly: {type: 'rule', values: ['target-size']}, resultTypes: ['violations']});
-            return all.violations.concat(size.violations);
-        }""",
-        AXE_TAGS,
-    )
-    return [v for v in result if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 @pytest.mark.parametrize("path", ["/", "/map?lang=eu", "/embed", "/embed/code"])
 def test_axe_finds_no_serious_or_critical_violation(
     browser: Browser, api_url: str, path: str, viewport: dict[str, int]
 ) -> None:
-    assert AXE.is_file(), "axe-core is missing: run scripts/assets.sh --dev (npm ci)"
     visit = Visit(browser, viewport)
     try:
         if path == "/embed/code":
@@ -372,8 +347,11 @@ def test_axe_finds_no_serious_or_critical_violation(
         else:
             visit.page.set_extra_http_headers({"Accept": "text/html"})
             visit.open(f"{api_url}{path}")
-        found = _axe(visit.page)
-        assert found == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in found]  # type: ignore[index,union-attr]
+        results = run_axe(visit.page)
+        assert serious_violations(results) == []
+        assert {"color-contrast", "document-title", "html-has-lang", "target-size"} <= set(
+            rules_checked(results)
+        )
     finally:
         visit.close()
 
