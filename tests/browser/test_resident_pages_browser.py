@@ -333,6 +333,30 @@ def test_basque_by_accept_language_and_by_the_switch_kept_in_the_url(browser: Br
         visit.close()
 
 
+def test_basque_dates_are_written_in_basque_even_where_the_browser_has_no_basque_data(
+    browser: Browser, api_url: str
+) -> None:
+    """Debian's Chromium has no Basque calendar data: the names and order come from the catalogues."""
+    visit = Visit(browser, DESKTOP, locale="eu-ES")
+    try:
+        page = visit.open(f"{api_url}/map?lang=eu")
+        page.evaluate("essmapMap.setView([43.4916, -1.4722], 18, {animate: false})")
+        page.click('.essmap-pin[data-actor-id="amap-patxoki"]')  # picked up on Tuesdays
+        popup = page.locator(".leaflet-popup-content")
+        pickup = popup.locator(".essmap-next-pickup")
+        expect(pickup).to_contain_text("asteartea")
+        text = pickup.inner_text()
+        months = ("urtarrila", "otsaila", "martxoa", "apirila", "maiatza", "ekaina", "uztaila", "abuztua",
+                  "iraila", "urria", "azaroa", "abendua")  # fmt: skip
+        assert re.search(rf"({'|'.join(months)})ren \d{{1,2}}a, asteartea, 18:30–19:30", text), text
+        assert not re.search(
+            r"mardi|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre",
+            text,
+        )
+    finally:
+        visit.close()
+
+
 # --- accessibility: axe-core ----------------------------------------------------------------
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 @pytest.mark.parametrize("path", ["/", "/map?lang=eu", "/embed", "/embed/code"])

@@ -56,15 +56,52 @@
     if (ctx.lang === 'fr') { return pickup[2]; }
     var start = new Date(pickup[0]);
     var end = new Date(pickup[1]);
-    var day = new Intl.DateTimeFormat(ctx.lang, { weekday: 'long', day: 'numeric', month: 'long', timeZone: 'Europe/Paris' });
-    var time = new Intl.DateTimeFormat(ctx.lang, { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
-    return day.format(start) + ', ' + time.format(start) + '\u2013' + time.format(end);
+    var time = new Intl.DateTimeFormat(intlLocale(ctx), { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Paris' });
+    return longDay(ctx, start) + ', ' + time.format(start) + '\u2013' + time.format(end);
   }
 
+  /** The locale Intl formats in: the page's language when the browser has its data (Debian's
+   * Chromium has no Basque), else French, whose numeric forms (18:30) Basque shares. */
+  function intlLocale(ctx) {
+    return Intl.DateTimeFormat.supportedLocalesOf([ctx.lang]).length ? ctx.lang : 'fr';
+  }
+
+  /** Year, month (1-12), day and weekday (0 = Sunday) of a time in Europe/Paris. */
+  function parisDay(date) {
+    var parts = {};
+    new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'numeric', day: 'numeric', timeZone: 'Europe/Paris' })
+      .formatToParts(date).forEach(function (p) { parts[p.type] = Number(p.value); });
+    return { year: parts.year, month: parts.month, day: parts.day, weekday: new Date(Date.UTC(parts.year, parts.month - 1, parts.day)).getUTCDay() };
+  }
+
+  function weekdayName(k) {
+    return [_('dimanche'), _('lundi'), _('mardi'), _('mercredi'), _('jeudi'), _('vendredi'), _('samedi')][k];
+  }
+
+  function monthName(m) {
+    return [_('janvier'), _('février'), _('mars'), _('avril'), _('mai'), _('juin'), _('juillet'), _('août'),
+      _('septembre'), _('octobre'), _('novembre'), _('décembre')][m - 1];
+  }
+
+  /** "jeudi 3 décembre" in the page's language: Intl's when it knows the language, else the names
+   * and the order of the catalogues. */
+  function longDay(ctx, date) {
+    if (intlLocale(ctx) === ctx.lang) {
+      return new Intl.DateTimeFormat(ctx.lang, { weekday: 'long', day: 'numeric', month: 'long', timeZone: 'Europe/Paris' }).format(date);
+    }
+    var d = parisDay(date);
+    return fmt(_('{weekday} {day} {month}'), { weekday: weekdayName(d.weekday), day: d.day, month: monthName(d.month) });
+  }
+
+  /** A calendar date (YYYY-MM-DD) for people: "3 décembre 2026" in the page's language. */
   function formatDay(ctx, text) {
     var date = new Date(text + 'T12:00:00');
     if (isNaN(date.getTime())) { return text; }
-    return new Intl.DateTimeFormat(ctx.lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(date);
+    if (intlLocale(ctx) === ctx.lang) {
+      return new Intl.DateTimeFormat(ctx.lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(date);
+    }
+    var d = parisDay(date);
+    return fmt(_('{day} {month} {year}'), { day: d.day, month: monthName(d.month), year: d.year });
   }
 
   function icalUrl(ctx, record) {
