@@ -200,6 +200,24 @@ def test_resident_page_with_tiles_and_linked_assets(demo_store: GeoPackageStore,
     assert '"tiles": tile_layer_' in html
 
 
+def test_resident_page_walks_only_when_served_with_a_network(
+    demo_store: GeoPackageStore, offline: Settings
+) -> None:
+    qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
+    api = {"geocode": "/geocode", "nearest": "/nearest"}
+    assert resident_data(qpv, actors, settings=offline)["walkNetwork"] is False
+    # a network without a server to ask (a standalone file) does not walk
+    assert resident_data(qpv, actors, settings=offline, walk_network=True)["walkNetwork"] is False
+    assert resident_data(qpv, actors, settings=offline, api=api)["walkNetwork"] is False  # no network
+    served = resident_data(qpv, actors, settings=offline, api=api, walk_network=True)
+    assert served["walkNetwork"] is True
+    assert served["messages"]["{minutes} min à pied ({distance})"] == "{minutes} min à pied ({distance})"  # type: ignore[index]
+    basque = resident_data(qpv, actors, settings=offline, api=api, walk_network=True, lang="eu")
+    assert basque["messages"]["Itinéraire"] == "Ibilbidea"  # type: ignore[index]
+    html = render_resident_map(qpv, actors, settings=offline, asset_url="/maps/assets")
+    assert '<script src="/maps/assets/static/residentwalk.js"></script>' in html
+
+
 def test_resident_page_of_an_empty_store(empty_store: GeoPackageStore, offline: Settings) -> None:
     html = render_resident_map(empty_store.load_neighbourhoods(), empty_store.load_actors(), settings=offline)
     data = data_block(html)

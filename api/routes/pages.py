@@ -81,6 +81,7 @@ def _with_url_state(html: str) -> str:
 #: The URLs the resident pages use on this server.
 PAGE_API = {
     "geocode": "/geocode",
+    "nearest": "/nearest",
     "ical": "/collections/actors/items/{id}/ical",
     "full": "/map",
     "embed": "/embed",
@@ -110,8 +111,9 @@ def _with_contributions(html: str, lang: str) -> str:
 
 def resident_html(store: Store, settings: Settings, *, mode: str = "full", lang: str = "fr") -> str:
     """The resident map page of the store's content, with the URL-state script and the
-    contribution forms."""
+    contribution forms; with a street network in the store, its nearest list walks."""
     from essmap.maps.resident import render_resident_map
+    from essmap.network import network_info
 
     html = render_resident_map(
         store.load_neighbourhoods(),
@@ -121,6 +123,7 @@ def resident_html(store: Store, settings: Settings, *, mode: str = "full", lang:
         lang=lang,
         mode="embed" if mode == "embed" else "full",
         api=PAGE_API,
+        walk_network=network_info(store) is not None,
         communes=store.load_communes(),
     )
     return _with_contributions(_with_url_state(html), lang)

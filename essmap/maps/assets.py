@@ -61,7 +61,7 @@ OWN_JS: Final = ("essmap.js",)
 OWN_CSS: Final = ("essmap.css",)
 #: Page-specific scripts.
 PAGE_JS: Final = {
-    "resident": ("resident.js", "residentpage.js"),
+    "resident": ("resident.js", "residentwalk.js", "residentpage.js"),
     "planner": ("planner.js",),
     "embedcode": ("embedcode.js",),
 }

@@ -10,8 +10,11 @@ drawn by ``static/resident.js`` from one embedded data block):
   click; popups give name, category, address, what, when, contact, source, and warn when the
   location is approximate (:func:`essmap.model.approximate_mask`);
 - a legend that filters categories, the layers control, "locate me", full screen, scale bar;
-- a click on the map (or "locate me") lists the three nearest supply points with their
-  straight-line distance ("à vol d'oiseau"), computed in the browser;
+- a click on the map (or "locate me", or an address) lists the three nearest supply points with
+  their straight-line distance ("à vol d'oiseau"), computed in the browser; served by essmap with
+  a street network (``walk_network``), the list is then replaced by the server's answer on foot
+  (``/nearest?mode=walk``: walking minutes and metres, a directions link each), drawn by
+  ``static/residentwalk.js``; the straight-line list stays while it waits or if it fails;
 - a panel lists the actors without a location.
 
 Pass ``asset_url=None`` (default) for a standalone file that needs no network (every script and
@@ -139,13 +142,16 @@ def resident_data(
     lang: str = DEFAULT_LANGUAGE,
     mode: Mode = "full",
     api: dict[str, str] | None = None,
+    walk_network: bool = False,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The data block of the resident page (JSON-ready).
 
     ``api`` gives the URLs the page may use when an essmap server serves it (``geocode``,
-    ``ical`` with ``{id}``, ``full`` and ``embed`` pages, ``languages`` switch); None for a
-    standalone file. ``now`` is when the pick-ups sent start (now by default).
+    ``nearest``, ``ical`` with ``{id}``, ``full`` and ``embed`` pages, ``languages`` switch); None
+    for a standalone file. ``walk_network``: the server holds a street network, so the nearest
+    list asks ``api["nearest"]`` for walking distances. ``now`` is when the pick-ups sent start
+    (now by default).
     """
     now = now or datetime.now(PARIS)
     actors = _with_schedules(actors)
@@ -171,6 +177,7 @@ def resident_data(
         "languages": [{"code": c, "name": LANGUAGE_NAMES[c]} for c in LANGUAGES],
         "mode": mode,
         "api": api,
+        "walkNetwork": bool(walk_network and api and api.get("nearest")),
         "messages": messages_for(script_messages("resident"), lang),
         "renderedAt": now.isoformat(),
         "categories": categories,
@@ -201,6 +208,7 @@ def render_resident_map(
     lang: str = DEFAULT_LANGUAGE,
     mode: Mode = "full",
     api: dict[str, str] | None = None,
+    walk_network: bool = False,
     now: datetime | None = None,
     communes: gpd.GeoDataFrame | None = None,
 ) -> str:
@@ -223,13 +231,25 @@ def render_resident_map(
     api
         The URLs of the essmap server that serves the page (see :func:`resident_data`); None
         for a standalone file (the search then looks among the actors).
+    walk_network
+        Whether the server's store holds a street network: the nearest list then shows the
+        walking distances ``api["nearest"]`` answers (``mode=walk``), with directions links.
     now
         When the pick-ups shown start (now by default).
     communes
         Commune outlines and names (``store.load_communes()``), drawn as the backdrop when no tile
         server is set.
     """
-    data = resident_data(neighbourhoods, actors, settings=settings, lang=lang, mode=mode, api=api, now=now)
+    data = resident_data(
+        neighbourhoods,
+        actors,
+        settings=settings,
+        lang=lang,
+        mode=mode,
+        api=api,
+        walk_network=walk_network,
+        now=now,
+    )
     backdrop = backdrop_data(communes, data["bounds"]) if communes is not None else None
     m, tiles = base_map(settings, title=gettext(TITLE, lang), bounds=data["bounds"], backdrop=backdrop)
     options: dict[str, Any] = {"maxZoom": MAX_ZOOM}

@@ -511,6 +511,31 @@
       (next ? '<time datetime="' + h(next.start) + '">' + h(next.text) + '</time>' : '<em>' + h(_('aucun à venir connu')) + '</em>') + '</span>';
   }
 
+  /**
+   * The nearest list: the origin, then one entry per actor ({i, distance: HTML of its distance,
+   * link: HTML after it or '', attrs: more attributes of its <li> or ''}), then a hint.
+   */
+  function nearestHtml(ctx, origin, items, hint) {
+    var html = ['<p class="essmap-nearest-origin">' + h(origin) + '</p>'];
+    if (!items.length) {
+      html.push('<p>' + h(_('Aucun point d\u2019approvisionnement affiché sur la carte.')) + '</p>');
+    } else {
+      html.push('<ol class="essmap-nearest-list">');
+      items.forEach(function (item) {
+        var i = item.i;
+        var cat = ctx.actors.category[i];
+        html.push('<li data-actor-id="' + h(ctx.actors.get(i, 'id')) + '"' + (item.attrs || '') + '>' +
+          Essmap.categorySymbol(cat, 'essmap-symbol-small') +
+          ' <button type="button" class="essmap-link" data-index="' + i + '">' + h(ctx.actors.get(i, 'name')) + '</button>' +
+          '<br>' + item.distance + ' · <small>' + h(ctx.labels[cat] || cat) + '</small>' + (item.link || '') +
+          '<br>' + nextPickupLine(ctx, i) + '</li>');
+      });
+      html.push('</ol>');
+    }
+    html.push('<p class="essmap-hint">' + h(hint) + '</p>');
+    return html.join('');
+  }
+
   function showNearest(ctx, latlng, origin) {
     var map = ctx.map;
     if (ctx.originMarker) { map.removeLayer(ctx.originMarker); }
@@ -518,24 +543,17 @@
       radius: 7, color: '#fff', weight: 3, fillColor: '#111', fillOpacity: 1, className: 'essmap-origin', interactive: false
     }).addTo(map);
     ctx.origin = { latlng: latlng, label: origin };
-    var best = nearestSupply(ctx, latlng, 3);
-    var html = ['<p class="essmap-nearest-origin">' + h(origin) + '</p>'];
-    if (!best.length) {
-      html.push('<p>' + h(_('Aucun point d\u2019approvisionnement affiché sur la carte.')) + '</p>');
-    } else {
-      html.push('<ol class="essmap-nearest-list">');
-      best.forEach(function (b) {
-        var cat = ctx.actors.category[b.i];
-        html.push('<li data-actor-id="' + h(ctx.actors.get(b.i, 'id')) + '">' + Essmap.categorySymbol(cat, 'essmap-symbol-small') +
-          ' <button type="button" class="essmap-link" data-index="' + b.i + '">' + h(ctx.actors.get(b.i, 'name')) + '</button>' +
-          '<br><span class="essmap-distance">' + h(fmt(_('{distance} à vol d\u2019oiseau'), { distance: Essmap.formatDistance(b.d) })) + '</span> · <small>' +
-          h(ctx.labels[cat] || cat) + '</small><br>' + nextPickupLine(ctx, b.i) + '</li>');
-      });
-      html.push('</ol>');
-    }
-    html.push('<p class="essmap-hint">' + h(_('Distances à vol d\u2019oiseau (en ligne droite), pas à pied.')) + '</p>');
-    ctx.setNearest(html.join(''));
+    var items = nearestSupply(ctx, latlng, 3).map(function (b) {
+      return {
+        i: b.i,
+        distance: '<span class="essmap-distance">' + h(fmt(_('{distance} à vol d\u2019oiseau'), { distance: Essmap.formatDistance(b.d) })) + '</span>'
+      };
+    });
+    ctx.setNearest(nearestHtml(ctx, origin, items, _('Distances à vol d\u2019oiseau (en ligne droite), pas à pied.')));
     if (ctx.list) { ctx.list.render(); }
+    // served with a street network: the same list walked, once the server answers
+    var walk = global.EssmapResidentWalk;
+    if (walk) { walk.refine(ctx, latlng, origin); }
   }
 
   /* ---------------------------------------------------------------- unlocated actors */
@@ -663,7 +681,10 @@
       var target = ev.target.closest('button[data-index]');
       if (target) { ctx.showActor(Number(target.getAttribute('data-index'))); }
     }
-    var intro = '<p class="essmap-hint">' + h(_('Cherchez une adresse, cliquez sur la carte ou utilisez «\u00a0Me localiser\u00a0» pour voir les trois points d\u2019approvisionnement les plus proches (distances à vol d\u2019oiseau).')) + '</p>';
+    var walked = global.EssmapResidentWalk && global.EssmapResidentWalk.available(ctx);
+    var intro = '<p class="essmap-hint">' + h(walked
+      ? _('Cherchez une adresse, cliquez sur la carte ou utilisez «\u00a0Me localiser\u00a0» pour voir les trois points d\u2019approvisionnement les plus proches à pied, avec le temps de marche et l\u2019itinéraire.')
+      : _('Cherchez une adresse, cliquez sur la carte ou utilisez «\u00a0Me localiser\u00a0» pour voir les trois points d\u2019approvisionnement les plus proches (distances à vol d\u2019oiseau).')) + '</p>';
     if (ctx.nearestBox) {
       ctx.setNearest = function (html) { ctx.nearestBox.innerHTML = html; };
       ctx.setNearest(intro);
@@ -717,6 +738,7 @@
     nearestSupply: nearestSupply,
     nextPickup: nextPickup,
     nextPickupLine: nextPickupLine,
+    nearestHtml: nearestHtml,
     showNearest: showNearest,
     recordOf: recordOf
   };
