@@ -88,7 +88,8 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/map"): N_("Carte des habitants : points d'approvisionnement en circuit court proches (HTML)"),
     ("GET", "/embed"): N_("Carte des habitants à intégrer (iframe) ; vue et filtre gardés dans l'adresse"),
     ("GET", "/map/planner"): N_(
-        "Carte des aménageurs : couverture des QPV, zones non desservies, sites (HTML)"
+        "Carte des aménageurs : couverture des QPV, zones non desservies, sites, isochrones à pied, "
+        "acteurs à vérifier (HTML)"
     ),
     ("GET", "/map/planner.png"): N_("Carte des aménageurs en image PNG (couverture des QPV à un seuil)"),
     ("GET", "/embed/code"): N_("Page qui écrit le code <iframe> de la carte à intégrer"),

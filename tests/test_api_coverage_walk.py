@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +27,14 @@ from api import create_app
 from api.walking import NETWORK_KEY
 from essmap.analysis.coverage import coverage, coverage_gaps
 from essmap.analysis.siting import site_suggestions
-from essmap.importing import import_network
 from essmap.network import WalkOptions, network_from_store
 from essmap.settings import Settings
 from essmap.store import open_store
 from tests.api_support import assert_feature_collection, assert_problem, background_server
-from tests.engine_support import actors_at, qpvs_from_metric
-from tests.network_support import X0, Y0, river_osm
+from tests.network_support import SOUTH_QPV, SUPPLY_XY, X0, Y0, fill_river_store
 
-QPV_BOX = shapely.box(X0, Y0 - 400, X0 + 1000, Y0 - 100)
-SUPPLY = (100, 110)
-
-
-def _fill(settings: Settings) -> None:
-    store = open_store(settings)
-    store.upsert_neighbourhoods(qpvs_from_metric([QPV_BOX], codes=["QN_SUD"], populations=[3000]))
-    store.upsert_actors(actors_at([X0 + SUPPLY[0]], [Y0 + SUPPLY[1]], categories="market", ids=["s"]))
-    store.close()
+QPV_BOX = SOUTH_QPV
+SUPPLY = SUPPLY_XY
 
 
 def _settings(folder: Path) -> Settings:
@@ -60,10 +52,7 @@ def _settings(folder: Path) -> Settings:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FastAPI, Settings]]:
     folder = tmp_path_factory.mktemp("coverage-walk")
     settings = _settings(folder)
-    _fill(settings)
-    store = open_store(settings)
-    import_network(store, river_osm(folder / "river.osm"))
-    store.close()
+    fill_river_store(settings, folder, today=date.today())
     app = create_app(settings)
     with background_server(app) as url:
         yield url, app, settings
@@ -225,7 +214,7 @@ def test_an_unknown_mode_is_a_bad_request_naming_the_parameter(served: tuple[str
 
 def test_without_a_network_walks_are_estimates(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    _fill(settings)
+    fill_river_store(settings, tmp_path, network=False, today=date.today())
     with background_server(create_app(settings)) as url, httpx.Client(base_url=url, timeout=120) as http:
         body = http.get("/coverage?threshold_m=400&mode=walk").json()
         gaps = assert_feature_collection(http.get("/coverage/gaps?threshold_m=400&mode=walk"))
