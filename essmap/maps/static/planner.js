@@ -246,7 +246,7 @@
     var parts = ['<section class="essmap-overview-stale" aria-labelledby="essmap-stale-title"><h2 id="essmap-stale-title">' + h(stale.title) + '</h2>'];
     if (stale.actors.length) {
       parts.push('<p class="essmap-hint">' + h(_('Jamais vérifiés d’abord, puis les plus anciens. Un éditeur confirme une fiche à jour par l’API (verify).')) + '</p>');
-      parts.push('<div class="essmap-table-wrap essmap-stale-wrap" role="region" aria-labelledby="essmap-stale-title" tabindex="0"><table class="essmap-overview-table essmap-stale-table"><thead><tr>' +
+      parts.push('<div class="essmap-table-wrap essmap-stale-wrap" role="region" aria-labelledby="essmap-stale-title" tabindex="0"><table class="essmap-stale-table"><thead><tr>' +
         '<th scope="col">' + h(_('Acteur')) + '</th><th scope="col">' + h(_('Catégorie')) + '</th><th scope="col">' + h(_('Vérifié le')) + '</th></tr></thead><tbody>');
       stale.actors.forEach(function (a) {
         parts.push('<tr data-actor-id="' + h(a.id) + '" data-last-verified="' + h(a.lastVerified || '') + '"><th scope="row">' + h(a.name) +
