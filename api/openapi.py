@@ -66,7 +66,7 @@ NOT_MODIFIED: Responses = {304: {"description": "Non modifié (la représentatio
 #: French summaries of the operations whose route gives none, by (method, path).
 SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/health"): N_("État du service (répond aussitôt, sans lire les données)"),
-    ("GET", "/nearest"): N_("Les k acteurs les plus proches d'un point, par distance en ligne droite"),
+    ("GET", "/nearest"): N_("Les k acteurs les plus proches d'un point, à vol d'oiseau ou à pied"),
     ("GET", "/within"): N_("Les acteurs dans un rayon autour d'un point, par distance, page par page"),
     ("GET", "/locate"): N_(
         "Situation d'un point par rapport aux QPV et ses points d'approvisionnement proches"
@@ -76,14 +76,20 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/conformance"): N_("Classes de conformité OGC mises en œuvre par ce serveur"),
     ("GET", "/collections"): N_("Les collections d'objets : QPV et acteurs"),
     ("GET", "/coverage"): N_(
-        "Couverture des QPV par les points d'approvisionnement, par seuil (JSON ou CSV)"
+        "Couverture des QPV par les points d'approvisionnement, par seuil, à vol d'oiseau ou à pied "
+        "(JSON ou CSV)"
     ),
-    ("GET", "/coverage/gaps"): N_("Zones non desservies : parties des QPV au-delà du seuil (GeoJSON)"),
-    ("GET", "/suggestions"): N_("Sites suggérés pour de nouveaux points d'approvisionnement (GeoJSON)"),
+    ("GET", "/coverage/gaps"): N_(
+        "Zones non desservies : parties des QPV au-delà du seuil, à vol d'oiseau ou à pied (GeoJSON)"
+    ),
+    ("GET", "/suggestions"): N_(
+        "Sites suggérés pour de nouveaux points d'approvisionnement, à vol d'oiseau ou à pied (GeoJSON)"
+    ),
     ("GET", "/map"): N_("Carte des habitants : points d'approvisionnement en circuit court proches (HTML)"),
     ("GET", "/embed"): N_("Carte des habitants à intégrer (iframe) ; vue et filtre gardés dans l'adresse"),
     ("GET", "/map/planner"): N_(
-        "Carte des aménageurs : couverture des QPV, zones non desservies, sites (HTML)"
+        "Carte des aménageurs : couverture des QPV, zones non desservies, sites, isochrones à pied, "
+        "acteurs à vérifier (HTML)"
     ),
     ("GET", "/map/planner.png"): N_("Carte des aménageurs en image PNG (couverture des QPV à un seuil)"),
     ("GET", "/embed/code"): N_("Page qui écrit le code <iframe> de la carte à intégrer"),

@@ -59,8 +59,9 @@ class ModeQuery(QueryModel):
     mode: Literal["straight", "walk"] = Field(
         "straight",
         description=(
-            "straight : à vol d'oiseau ; walk : à pied sur le réseau des rues importé (distance, "
-            "minutes de marche et lien d'itinéraire), estimée sans réseau (distance_method : estimate)"
+            "straight : à vol d'oiseau ; walk : à pied sur le réseau de rues importé (pour les acteurs : "
+            "distance, minutes de marche et lien d'itinéraire ; pour la couverture : isochrones), estimé "
+            "sans réseau : vol d'oiseau × facteur de détour (distance_method : estimate)"
         ),
     )
 

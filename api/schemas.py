@@ -138,7 +138,25 @@ class GeocodeCollection(FeatureCollection):
     limit: int
 
 
+MEASURED_MODE = Field(description="straight : à vol d'oiseau ; walk : à pied")
+MEASURED_METHOD = Field(
+    description=(
+        "Comment les distances ont été mesurées : straight (vol d'oiseau), network (à pied sur le "
+        "réseau de rues), estimate (à pied, estimé : vol d'oiseau × facteur de détour) ; mixed quand "
+        "les lignes diffèrent (chacune le dit)"
+    )
+)
+DistanceMethodOut = Literal["straight", "network", "estimate", "mixed"]
+
+
+class CoverageGaps(FeatureCollection):
+    mode: Literal["straight", "walk"] = MEASURED_MODE
+    distance_method: DistanceMethodOut = MEASURED_METHOD
+
+
 class SiteCollection(FeatureCollection):
+    mode: Literal["straight", "walk"] = MEASURED_MODE
+    distance_method: DistanceMethodOut = MEASURED_METHOD
     numberRequested: int = Field(ge=1, description="Nombre de sites demandés")  # noqa: N815
     numberReturned: int = Field(ge=0, description="Nombre de sites proposés")  # noqa: N815
     detail: str | None = Field(
@@ -200,11 +218,19 @@ class CoverageRow(_Open):
     geometry_source: Literal["official", "schematic", "other"] | None = Field(
         description="Origine du contour du QPV : official (officiel), schematic (schématique), other"
     )
+    mode: Literal["straight", "walk"] = MEASURED_MODE
+    distance_method: Literal["straight", "network", "estimate"] = Field(
+        description=(
+            "straight (vol d'oiseau), network (à pied sur le réseau de rues) ou estimate (à pied, estimé)"
+        )
+    )
 
 
 class Coverage(BaseModel):
     supply_categories: list[str]
     thresholds_m: list[float]
+    mode: Literal["straight", "walk"] = MEASURED_MODE
+    distance_method: DistanceMethodOut = MEASURED_METHOD
     rows: list[CoverageRow]
 
 

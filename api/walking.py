@@ -20,6 +20,7 @@ from api.geojson import dumps, with_members
 from api.layers import Proximity
 from essmap.cache import RevisionCache
 from essmap.network import (
+    Mode,
     StreetNetwork,
     WalkHit,
     WalkingIndex,
@@ -47,6 +48,25 @@ def load_network(store: Store, cache: RevisionCache) -> StreetNetwork | None:
     return network_from_store(store)
 
 
+def store_network(store: Store, cache: RevisionCache) -> StreetNetwork | None:
+    """The street network of the store's revision, from the app's cache (for use inside a build:
+    loaded there if needed, once per import, whatever route asks for it)."""
+    return cache.fresh(NETWORK_KEY, lambda: load_network(store, cache)).value
+
+
+def walk_arguments(store: Store, settings: Settings, cache: RevisionCache, mode: Mode) -> dict[str, Any]:
+    """The mode arguments of an analysis (coverage, gaps, siting, the planner's view), for use
+    inside a build: in walk mode, the store's street network (None: walks are estimated) and the
+    walking options of the settings."""
+    if mode == "straight":
+        return {"mode": "straight"}
+    return {
+        "mode": "walk",
+        "network": store_network(store, cache),
+        "walk": WalkOptions.from_settings(settings),
+    }
+
+
 async def get_walking(request: Request) -> WalkingIndex:
     """The walking index of the store's revision (of the previous one while it is rebuilt)."""
     state = request.app.state
@@ -57,8 +77,7 @@ async def get_walking(request: Request) -> WalkingIndex:
     def build() -> WalkingIndex:
         # inside a build: the index and the network of the same revision, built here if needed
         proximity = cache.fresh(PROXIMITY_KEY, lambda: Proximity.from_store(store, settings)).value
-        network = cache.fresh(NETWORK_KEY, lambda: load_network(store, cache)).value
-        return WalkingIndex(proximity.index, network, WalkOptions.from_settings(settings))
+        return WalkingIndex(proximity.index, store_network(store, cache), WalkOptions.from_settings(settings))
 
     found = await cached(request, WALKING_KEY, build)
     return found.value

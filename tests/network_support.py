@@ -7,14 +7,20 @@ one bridge between them, so that every walking distance can be computed by hand.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
+import pandas as pd
+import shapely
 
 from essmap.geo import transformer
-from essmap.model import LAMBERT93, WGS84
-from tests.engine_support import BAYONNE_L93
+from essmap.importing import import_network
+from essmap.model import LAMBERT93, WGS84, actor_frame
+from essmap.settings import Settings
+from essmap.store import open_store
+from tests.engine_support import BAYONNE_L93, qpvs_from_metric
 
 X0, Y0 = BAYONNE_L93
 
@@ -74,3 +80,37 @@ def grid_points(x0: float, x1: float, y0: float, y1: float, step: float) -> np.n
     ys = np.arange(y0, y1 + step / 2, step)
     gx, gy = np.meshgrid(xs, ys)
     return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+#: The QPV of the south bank (x from 0 to 1000, y from -400 to -100: 300,000 m²), in Lambert-93.
+SOUTH_QPV = shapely.box(X0, Y0 - 400, X0 + 1000, Y0 - 100)
+#: The one supply point S, on the north bank, 10 m from its street.
+SUPPLY_XY = (100.0, 110.0)
+#: Days since each actor of :func:`fill_river_store` was last verified (None: never).
+VERIFIED_DAYS_AGO: Mapping[str, int | None] = {"s": 10, "vieux": 400, "jamais": None, "recent": 30}
+
+
+def fill_river_store(settings: Settings, folder: Path, *, network: bool = True, today: date) -> None:
+    """A store on the river: the south bank's QPV (3,000 residents), the supply point S (a market)
+    and three other actors verified long ago, never and lately (:data:`VERIFIED_DAYS_AGO`), and,
+    with ``network``, the street network of :func:`river_osm`."""
+    store = open_store(settings)
+    try:
+        store.upsert_neighbourhoods(qpvs_from_metric([SOUTH_QPV], codes=["QN_SUD"], populations=[3000]))
+        places = {"s": SUPPLY_XY, "vieux": (800.0, 150.0), "jamais": (300.0, 150.0), "recent": (600.0, 150.0)}
+        frame = pd.DataFrame(
+            {
+                "id": list(places),
+                "name": ["Marché S", "Association ancienne", "Jardin jamais vérifié", "Atelier récent"],
+                "category": ["market", "association", "community_garden", "other"],
+                "last_verified": [
+                    None if days is None else (today - timedelta(days=days)).isoformat()
+                    for days in VERIFIED_DAYS_AGO.values()
+                ],
+            }
+        )
+        store.upsert_actors(actor_frame(frame, [shapely.Point(*lonlat(*xy)) for xy in places.values()]))
+        if network:
+            import_network(store, river_osm(folder / "river.osm"))
+    finally:
+        store.close()

@@ -115,5 +115,5 @@ def test_requests_for_a_value_never_built_wait_for_one_build(
     assert len({a.text for a in answers}) == 1
     assert len({a.headers["etag"] for a in answers}) == 1
     keys = [key for key in app.state.cache.builds if key[0] == "coverage"]  # type: ignore[attr-defined]
-    assert keys == [("coverage", (321.0,), keys[0][2], True)]
+    assert keys == [("coverage", "straight", (321.0,), keys[0][3], True)]
     assert app.state.cache.builds[keys[0]] == 1  # type: ignore[attr-defined]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
+from datetime import date
+from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 
+from essmap.analysis.summary import stale_actors
 from essmap.analysis.views import planner_view
 from essmap.importing import DEMO_COMMUNES, demo_data_dir
 from essmap.maps.page import BACKDROP_ID, backdrop_data, render_page
@@ -81,3 +86,59 @@ def test_render_page_is_french_and_zoomable() -> None:
     html = render_page(folium.Map(tiles=None), "planner", asset_url="/maps/assets")
     assert html.count('<html lang="fr">') == 1
     assert "maximum-scale" not in html
+
+
+def _data(html: str) -> dict[str, Any]:
+    found = re.search(r'id="essmap-data-[^"]+"([^>]*)>(.*?)</script>', html, re.S)
+    assert found
+    text = found.group(2)
+    if "gzip" in found.group(1):
+        text = gzip.decompress(base64.b64decode(text)).decode("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def test_walk_mode_without_a_network_draws_estimated_isochrones(
+    demo_store: GeoPackageStore, settings: Settings
+) -> None:
+    offline = settings.model_copy(update={"tile_url": None})
+    qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
+    view = planner_view(qpv, actors, settings=offline, threshold_m=400, sites=0, mode="walk")
+    data = _data(render_planner_map(qpv, actors, view, settings=offline))
+    assert data["mode"] == "walk"
+    walk = data["walk"]
+    assert walk["method"] == "estimate"  # no network imported: labelled as estimates
+    supply = int(actors["category"].isin(offline.supply_categories).sum())
+    features = walk["isochrones"]["features"]
+    assert len(features) == 3 * supply
+    assert {f["properties"]["method"] for f in features} == {"estimate"}
+    assert [f["properties"]["minutes"] for f in features[:supply]] == [15.0] * supply  # longest beneath
+    assert data["downloads"]["csvName"] == "couverture_qpv_400m_a_pied.csv"
+    straight = _data(
+        render_planner_map(qpv, actors, planner_view(qpv, actors, settings=offline), settings=offline)
+    )
+    assert straight["walk"] is None
+
+
+def test_the_planner_page_lists_the_stale_actors(demo_store: GeoPackageStore, settings: Settings) -> None:
+    qpv, actors = demo_store.load_neighbourhoods(), demo_store.load_actors()
+    today = date(2026, 6, 1)
+    actors = actors.copy()
+    actors["last_verified"] = ["2026-05-01", "2024-01-15", None] * (len(actors) // 3) + [None] * (
+        len(actors) % 3
+    )
+    view = planner_view(qpv, actors, settings=settings, sites=0, today=today)
+    stale = _data(render_planner_map(qpv, actors, view, settings=settings))["stale"]
+    expected = stale_actors(actors, today=today, stale_after_days=365)
+    assert [a["id"] for a in stale["actors"]] == list(expected["id"])
+    assert [a["lastVerified"] for a in stale["actors"]] == [
+        None if pd.isna(v) else v for v in expected["last_verified"]
+    ]
+    n = len(expected)
+    assert 0 < n < len(actors)
+    assert stale["title"] == f"À vérifier : {n} acteurs non vérifiés depuis plus d'un an"
+    other = settings.model_copy(update={"stale_after_days": 30})
+    view = planner_view(qpv, actors, settings=other, sites=0, today=today)
+    assert _data(render_planner_map(qpv, actors, view, settings=other))["stale"]["title"].endswith(
+        "depuis plus de 30 jours"
+    )

@@ -25,8 +25,9 @@ from api.deps import cached_response
 from api.errors import prefers_html, problem_response
 from api.factory import BaseFactory
 from api.openapi import NOT_FOUND
-from api.query import QueryModel
+from api.query import ModeQuery, QueryModel
 from api.security import html_page
+from api.walking import walk_arguments
 from essmap.errors import EssmapError
 from essmap.i18n import LANGUAGES, gettext, messages_for, negotiate
 from essmap.labels import FIELD_LABELS_FR, category_label
@@ -136,9 +137,12 @@ def embed_code_html(settings: Settings, lang: str) -> str:
     return render_embed_code_page(settings=settings, asset_url=ASSET_URL, lang=lang, embed_url="/embed")
 
 
-def planner_html(store: Store, settings: Settings, threshold_m: float | None, sites: int) -> str:
+def planner_html(
+    store: Store, settings: Settings, threshold_m: float | None, sites: int, walking: dict[str, Any]
+) -> str:
     """The planner map page of the store's content, with its downloads served by the API: the
-    table by ``/coverage`` (CSV), the map by ``/map/planner.png``."""
+    table by ``/coverage`` (CSV), the map by ``/map/planner.png``, both in the page's mode
+    (``walking``: the mode arguments of :func:`api.walking.walk_arguments`)."""
     from essmap.analysis.views import planner_view
     from essmap.maps.planner import render_planner_map
 
@@ -151,8 +155,13 @@ def planner_html(store: Store, settings: Settings, threshold_m: float | None, si
         grid=store.load_population_grid(),
         sites=sites,
         addresses=store.load_addresses(),
+        mode=walking["mode"],
+        network=walking.get("network"),
     )
-    threshold = urlencode({"threshold_m": f"{view.coverage.threshold_m:g}"})
+    query = {"threshold_m": f"{view.coverage.threshold_m:g}"}
+    if walking["mode"] != "straight":
+        query["mode"] = walking["mode"]
+    threshold = urlencode(query)
     downloads = {"csv": f"/coverage?f=csv&{threshold}", "png": f"/map/planner.png?{threshold}"}
     return render_planner_map(
         neighbourhoods,
@@ -166,9 +175,15 @@ def planner_html(store: Store, settings: Settings, threshold_m: float | None, si
 
 
 def planner_png(
-    store: Store, settings: Settings, threshold_m: float | None, qpv: str | None, generation: int | None
+    store: Store,
+    settings: Settings,
+    threshold_m: float | None,
+    qpv: str | None,
+    generation: int | None,
+    walking: dict[str, Any],
 ) -> bytes:
-    """The planner map as a PNG image (the static map of :mod:`essmap.maps.static`)."""
+    """The planner map as a PNG image (the static map of :mod:`essmap.maps.static`), in the mode
+    of ``walking`` (:func:`api.walking.walk_arguments`)."""
     from essmap.analysis.views import static_view
     from essmap.maps.static import render_static_map
 
@@ -181,6 +196,8 @@ def planner_png(
         generation=generation,
         threshold_m=threshold_m,
         grid=store.load_population_grid(),
+        mode=walking["mode"],
+        network=walking.get("network"),
     )
     return render_static_map(neighbourhoods, actors, view, settings=settings)
 
@@ -240,7 +257,7 @@ class PagesFactory(BaseFactory):
         settings = self.settings
         router = self.router
 
-        class PlannerQuery(QueryModel):
+        class PlannerQuery(ModeQuery):
             threshold_m: float | None = Field(
                 None, gt=0, le=settings.max_threshold_m, description="Seuil de distance en mètres"
             )
@@ -270,15 +287,20 @@ class PagesFactory(BaseFactory):
 
         @router.get("/map/planner", response_class=HTMLResponse, responses=HTML_ONLY)
         async def planner_map(request: Request, q: Annotated[PlannerQuery, Query()]) -> Response:
-            """Planner map: coverage of the QPVs, gaps and suggested sites (HTML)."""
-            store = request.app.state.store
+            """Planner map: coverage of the QPVs, gaps, suggested sites, in walk mode the isochrones,
+            and the actors to verify again (HTML; rendered once a day per store revision)."""
+            store, cache = request.app.state.store, request.app.state.cache
+            today = datetime.now(PARIS).date().isoformat()  # the actors to verify again change daily
             return await page(
                 request,
-                ("planner", q.threshold_m, q.sites),
-                lambda: planner_html(store, settings, q.threshold_m, q.sites),
+                ("planner", q.mode, q.threshold_m, q.sites, today),
+                lambda: planner_html(
+                    store, settings, q.threshold_m, q.sites, walk_arguments(store, settings, cache, q.mode)
+                ),
+                variant=f"{q.mode}/{today}",
             )
 
-        class PlannerImageQuery(QueryModel):
+        class PlannerImageQuery(ModeQuery):
             threshold_m: float | None = Field(
                 None, gt=0, le=settings.max_threshold_m, description="Seuil de distance en mètres"
             )
@@ -295,13 +317,21 @@ class PagesFactory(BaseFactory):
         )
         async def planner_image(request: Request, q: Annotated[PlannerImageQuery, Query()]) -> Response:
             """Planner map as a PNG image (coverage of the QPVs at one threshold)."""
-            store = request.app.state.store
-            name = f"carte_amenageurs_{(q.threshold_m or settings.default_threshold_m):g}m.png"
+            store, cache = request.app.state.store, request.app.state.cache
+            on_foot = "_a_pied" if q.mode == "walk" else ""
+            name = f"carte_amenageurs_{(q.threshold_m or settings.default_threshold_m):g}m{on_foot}.png"
             headers = {"Content-Disposition": f'inline; filename="{name}"'}
             return await cached_response(
                 request,
-                ("planner.png", q.threshold_m, q.qpv, q.generation),
-                lambda: planner_png(store, settings, q.threshold_m, q.qpv, q.generation),
+                ("planner.png", q.mode, q.threshold_m, q.qpv, q.generation),
+                lambda: planner_png(
+                    store,
+                    settings,
+                    q.threshold_m,
+                    q.qpv,
+                    q.generation,
+                    walk_arguments(store, settings, cache, q.mode),
+                ),
                 lambda png: Response(png, media_type="image/png", headers=headers),
             )
 

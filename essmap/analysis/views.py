@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -16,6 +17,7 @@ import pandas as pd
 from essmap.analysis.catchments import supply_isochrones
 from essmap.analysis.coverage import catchments, coverage, coverage_gaps
 from essmap.analysis.siting import SiteSuggestions, site_suggestions
+from essmap.analysis.summary import stale_actors
 from essmap.errors import InvalidParameterError, NotFoundError
 from essmap.geocoding.reverse import NearbyAddress, nearest_addresses
 from essmap.network.graph import StreetNetwork
@@ -53,13 +55,17 @@ class CoverageView:
 @dataclass(frozen=True)
 class PlannerView:
     """The planner map's figures: coverage at one threshold, the suggested sites (or None), the
-    address nearest to each site (None where no imported address is near), and in walk mode the
-    isochrones of every supply point at the settings' walking times (or None)."""
+    address nearest to each site (None where no imported address is near), in walk mode the
+    isochrones of every supply point at the settings' walking times (or None), and the actors not
+    verified for more than ``stale_after_days`` days
+    (:func:`essmap.analysis.summary.stale_actors`; None when not asked for)."""
 
     coverage: CoverageView
     suggestions: SiteSuggestions | None
     site_addresses: tuple[NearbyAddress | None, ...] = ()
     isochrones: gpd.GeoDataFrame | None = None
+    stale: pd.DataFrame | None = None
+    stale_after_days: int = 365
 
     @property
     def sites(self) -> gpd.GeoDataFrame | None:
@@ -162,12 +168,15 @@ def planner_view(
     addresses: pd.DataFrame | None = None,
     mode: Mode = "straight",
     network: StreetNetwork | None = None,
+    today: date | None = None,
 ) -> PlannerView:
     """Coverage at a threshold and ``sites`` suggested new supply points, for the planner map;
     with ``addresses`` (``store.load_addresses()``), the street address nearest to each site.
 
     In walk mode (``mode="walk"``, walks on ``network`` or estimated), the view also holds the
-    isochrones of every supply point at the settings' ``isochrone_minutes``.
+    isochrones of every supply point at the settings' ``isochrone_minutes``. The actors to verify
+    again are those not verified for more than ``settings.stale_after_days`` days on ``today``
+    (the current date by default).
 
     Raises
     ------
@@ -217,7 +226,8 @@ def planner_view(
             walk=WalkOptions.from_settings(settings),
             supply_categories=list(settings.supply_categories),
         )
-    return PlannerView(view, picked, found, isochrones)
+    stale = stale_actors(actors, today=today or date.today(), stale_after_days=settings.stale_after_days)
+    return PlannerView(view, picked, found, isochrones, stale, settings.stale_after_days)
 
 
 def select_neighbourhoods(

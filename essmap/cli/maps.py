@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from essmap.analysis.views import planner_view, static_view
+from essmap.cli.analysis import DistanceMode, ModeOption
 from essmap.cli.app import app, console, settings, store
 from essmap.cli.language import EssmapTyper
+from essmap.i18n import _
 from essmap.maps.planner import render_planner_map
 from essmap.maps.resident import render_resident_map
 from essmap.maps.static import image_size, render_static_map
@@ -69,11 +71,18 @@ def planner(
     sites: Annotated[
         int, typer.Option("--sites", help="Nombre de nouveaux sites à suggérer (0 : aucun).")
     ] = 3,
+    mode: ModeOption = DistanceMode.straight,
 ) -> None:
-    """Carte des aménageurs : couverture des QPV à un seuil, zones non desservies, sites suggérés."""
+    """Carte des aménageurs : couverture des QPV à un seuil, zones non desservies, sites suggérés
+    (à pied avec --mode walk : seuil marché et isochrones des points d'approvisionnement)."""
     cfg = _settings_for(out)
     st = store(cfg)
     neighbourhoods, actors = st.load_neighbourhoods(), st.load_actors()
+    network = None
+    if mode is DistanceMode.walk:
+        from essmap.network import network_from_store
+
+        network = network_from_store(st)
     view = planner_view(
         neighbourhoods,
         actors,
@@ -82,11 +91,27 @@ def planner(
         grid=st.load_population_grid(),
         sites=sites,
         addresses=st.load_addresses(),
+        mode=mode.value,
+        network=network,
     )
     html = render_planner_map(neighbourhoods, actors, view, settings=cfg, communes=st.load_communes())
     _write(out, html, cfg)
     used = view.coverage.threshold_m
-    console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
+    if mode is DistanceMode.straight:
+        console.print(f"Carte des aménageurs écrite dans {out} (seuil : {used:g} m à vol d'oiseau).")
+        return
+    how = (
+        _("isochrones sur le réseau de rues")
+        if network is not None
+        else _("isochrones estimées : pas de réseau de rues importé (vol d'oiseau × {factor})").format(
+            factor=f"{cfg.walk_detour_factor:g}".replace(".", ",")
+        )
+    )
+    console.print(
+        _("Carte des aménageurs écrite dans {out} (seuil : {threshold} m à pied ; {how}).").format(
+            out=out, threshold=f"{used:g}", how=how
+        )
+    )
 
 
 @map_app.command("static")

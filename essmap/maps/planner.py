@@ -10,9 +10,14 @@ drawn by ``static/planner.js``). At one threshold (a straight-line distance in m
 - the catchment ring around each supply point, and the supply points themselves;
 - suggested new sites, numbered in pick order, with the residents each one brings within reach,
   their coordinates and the nearest street address (when addresses were imported);
+- in walk mode (the view's ``mode``), the threshold is walked, the catchments are isochrones, and
+  a layer draws the walking isochrones of every supply point at the settings' minutes (5, 10 and
+  15 by default), on the street network or, without one, estimated (straight line divided by the
+  detour factor: discs, labelled as estimates);
 - beside the map, an overview: a sortable table of every QPV (share covered, residents beyond the
   threshold, nearest supply point, low-access flag), the suggested sites, and downloads of the
-  table (CSV, through the one formula-safe writer) and of the map (PNG, from the API).
+  table (CSV, through the one formula-safe writer) and of the map (PNG, from the API); and the
+  actors to verify again (not verified for more than ``settings.stale_after_days`` days).
 
 Every figure comes from :func:`essmap.analysis.views.planner_view` (coverage, gaps, catchments,
 suggested sites), computed by the caller; nothing is computed here. Assets and tiles work as for
@@ -31,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from essmap.analysis.views import PlannerView
+from essmap.i18n import messages_for, ngettext
 from essmap.labels import (
     GENERATION_LABEL_FR,
     GEOMETRY_SOURCE_LABELS_FR,
@@ -39,6 +45,7 @@ from essmap.labels import (
     category_label,
     sites_shortfall_fr,
 )
+from essmap.maps.assets import script_messages
 from essmap.maps.page import (
     MAX_ZOOM,
     PageScript,
@@ -53,6 +60,7 @@ from essmap.maps.page import (
 )
 from essmap.maps.style import (
     COVERAGE_COLORS,
+    ISOCHRONE_COLORS,
     NO_DATA_COLOR,
     category_color,
     category_styles,
@@ -60,6 +68,7 @@ from essmap.maps.style import (
     coverage_class_labels,
 )
 from essmap.model import located_mask
+from essmap.network.options import WalkOptions
 from essmap.settings import Settings
 from essmap.sources import csv_text
 
@@ -134,6 +143,102 @@ def _qpv_layers(neighbourhoods: gpd.GeoDataFrame, table: pd.DataFrame) -> list[d
     return layers
 
 
+def _one_method(*columns: pd.Series) -> str | None:
+    """The one distance method of some columns, ``mixed`` when they differ (None when empty)."""
+    found = {str(m) for column in columns for m in column.dropna()}
+    if not found:
+        return None
+    return found.pop() if len(found) == 1 else "mixed"
+
+
+def walk_data(view: PlannerView, settings: Settings) -> dict[str, Any] | None:
+    """In walk mode, what the page says of walking: speed, detour factor, the threshold's walking
+    minutes, how distances were measured (``network``, ``estimate`` or ``mixed``), and the
+    isochrones of the supply points with their legend (the longest walks first, drawn beneath)."""
+    if view.coverage.mode != "walk":
+        return None
+    options = WalkOptions.from_settings(settings)
+    iso = view.isochrones
+    if iso is None:
+        iso = gpd.GeoDataFrame({"minutes": [], "distance_method": []}, geometry=[], crs="EPSG:4326")
+    minutes = sorted({float(m) for m in iso["minutes"]}) or list(options.minutes)
+    colors = {m: ISOCHRONE_COLORS[min(i, len(ISOCHRONE_COLORS) - 1)] for i, m in enumerate(minutes)}
+    drawn = iso.sort_values("minutes", ascending=False, kind="stable")
+    props = [
+        {
+            "id": str(r.id),
+            "name": str(r.name),
+            "category": str(r.category),
+            "minutes": float(r.minutes),
+            "distanceM": round(float(r.distance_m), 1),
+            "method": str(r.distance_method),
+            "color": colors[float(r.minutes)],
+        }
+        for r in drawn.itertuples(index=False)
+    ]
+    method = _one_method(view.coverage.table["distance_method"], iso["distance_method"]) or "estimate"
+    return {
+        "speedKmh": options.speed_kmh,
+        "detourFactor": options.detour_factor,
+        "thresholdMinutes": options.minutes_of(view.coverage.threshold_m),
+        "method": method,
+        "minutes": [{"minutes": m, "color": colors[m]} for m in minutes],
+        "isochrones": feature_collection(drawn, props),
+    }
+
+
+def stale_title(count: int, stale_after_days: int) -> str:
+    """The heading of the actors to verify again: "À vérifier : 3 acteurs non vérifiés depuis plus
+    d'un an" (or "de N jours" when the setting is not a year)."""
+    if stale_after_days == 365:
+        text = ngettext(
+            "À vérifier : {n} acteur non vérifié depuis plus d'un an",
+            "À vérifier : {n} acteurs non vérifiés depuis plus d'un an",
+            count,
+        )
+    else:
+        text = ngettext(
+            "À vérifier : {n} acteur non vérifié depuis plus de {days} jours",
+            "À vérifier : {n} acteurs non vérifiés depuis plus de {days} jours",
+            count,
+        )
+    return text.format(n=count, days=stale_after_days)
+
+
+#: Actors to verify again listed on the page at most (``essmap info --json`` lists them all).
+STALE_SHOWN: Final = 200
+
+
+def stale_data(view: PlannerView) -> dict[str, Any] | None:
+    """The actors to verify again (never verified first, then the oldest), for the overview: the
+    first :data:`STALE_SHOWN`, and how many more there are."""
+    if view.stale is None:
+        return None
+    more = max(len(view.stale) - STALE_SHOWN, 0)
+    return {
+        "title": stale_title(len(view.stale), view.stale_after_days),
+        "days": view.stale_after_days,
+        "more": more,
+        "moreNote": ngettext(
+            "… et {n} autre : essmap info --json les liste toutes",
+            "… et {n} autres : essmap info --json les liste toutes",
+            more,
+        ).format(n=more)
+        if more
+        else None,
+        "actors": [
+            {
+                "id": str(r.id),
+                "name": str(r.name),
+                "category": category_label(str(r.category)),
+                "commune": str(r.commune) if present(r.commune) else None,
+                "lastVerified": str(r.last_verified) if present(r.last_verified) else None,
+            }
+            for r in view.stale.head(STALE_SHOWN).itertuples(index=False)
+        ],
+    }
+
+
 def planner_data(
     neighbourhoods: gpd.GeoDataFrame,
     actors: gpd.GeoDataFrame,
@@ -201,6 +306,10 @@ def planner_data(
     methods = sorted({str(m) for m in table["method"].dropna()}) if len(table) else []
     return {
         "threshold": view.coverage.threshold_m,
+        "mode": view.coverage.mode,
+        "walk": walk_data(view, settings),
+        "stale": stale_data(view),
+        "messages": messages_for(script_messages("planner"), "fr"),
         "classes": [
             {"label": label, "color": color}
             for label, color in zip(coverage_class_labels(), COVERAGE_COLORS, strict=True)
@@ -262,12 +371,12 @@ def render_planner_map(
         the table is carried by the page itself and the map image is not offered.
     """
     data = planner_data(neighbourhoods, actors, view, settings=settings)
-    threshold = f"{view.coverage.threshold_m:g}"
+    threshold = f"{view.coverage.threshold_m:g}m" + ("_a_pied" if view.coverage.mode == "walk" else "")
     data["downloads"] = {
         "csv": (downloads or {}).get("csv") or table_download(view),
-        "csvName": f"couverture_qpv_{threshold}m.csv",
+        "csvName": f"couverture_qpv_{threshold}.csv",
         "png": (downloads or {}).get("png"),
-        "pngName": f"carte_amenageurs_{threshold}m.png",
+        "pngName": f"carte_amenageurs_{threshold}.png",
     }
     backdrop = backdrop_data(communes, data["bounds"]) if communes is not None else None
     m, tiles = base_map(settings, title=TITLE, backdrop=backdrop)

@@ -55,6 +55,9 @@ COVERAGE_BREAKS: Final = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 #: One colour per class, from least (red) to best covered (green).
 COVERAGE_COLORS: Final = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 NO_DATA_COLOR: Final = "#bdbdbd"
+#: Outline colours of the walking isochrones, shortest walk first (the darkest); purple, apart
+#: from the coverage classes' red to green.
+ISOCHRONE_COLORS: Final = ("#4a148c", "#7b1fa2", "#ab47bc", "#ce93d8")
 
 
 def category_color(category: str) -> str:

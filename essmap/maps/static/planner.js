@@ -1,14 +1,17 @@
 /*
  * essmap planner map: QPVs shaded by coverage share at one threshold, gap polygons, catchment
- * rings, supply points and suggested sites; beside the map, an overview (a sortable table of the
- * QPVs, the suggested sites, downloads). Rendering only: every figure comes from the page's data
- * block, computed by essmap.analysis.
+ * rings, supply points and suggested sites, and in walk mode the walking isochrones of the supply
+ * points; beside the map, an overview (a sortable table of the QPVs, the suggested sites,
+ * downloads, the actors to verify again). Rendering only: every figure comes from the page's data
+ * block, computed by essmap.analysis. New messages go through the page's catalogue (_).
  */
 (function (global) {
   'use strict';
 
   var Essmap = global.Essmap;
   var h = Essmap.escapeHtml;
+  var _ = Essmap._;
+  var fmt = Essmap.fmt;
   var coordinatesFr = new Intl.NumberFormat('fr-FR', { minimumFractionDigits: 6, maximumFractionDigits: 6, useGrouping: false });
 
   function known(value) { return value !== null && value !== undefined; }
@@ -19,9 +22,30 @@
   /** Longitude and latitude for people: 6 decimals (about 10 cm). */
   function lonLat(lon, lat) { return coordinatesFr.format(lon) + ' ; ' + coordinatesFr.format(lat); }
 
-  /** The nearest supply point, measured from the QPV's outline: 0 m when one lies inside it. */
-  function nearestText(metres) {
+  function decimalFr(value) { return new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 2 }).format(value); }
+
+  /** The threshold for people: "400 m", or on foot "400 m à pied (5 min)". */
+  function thresholdText(data) {
+    var distance = Essmap.formatNumber(data.threshold) + '\u00a0m';
+    if (!data.walk) { return distance; }
+    return fmt(_('{distance} à pied ({minutes} min)'), { distance: distance, minutes: Essmap.formatNumber(Math.round(data.walk.thresholdMinutes)) });
+  }
+
+  /** How the distances of the page were measured, in walk mode (one sentence). */
+  function walkMethodText(data) {
+    var factor = decimalFr(data.walk.detourFactor);
+    if (data.walk.method === 'network') { return _('Distances à pied sur le réseau de rues importé.'); }
+    if (data.walk.method === 'mixed') {
+      return fmt(_('Distances à pied sur le réseau de rues, estimées là où il ne va pas (vol d’oiseau × {factor}).'), { factor: factor });
+    }
+    return fmt(_('Distances à pied estimées : vol d’oiseau × {factor}, faute de réseau de rues importé.'), { factor: factor });
+  }
+
+  /** The nearest supply point, measured from the QPV's outline: 0 m when one lies inside it (on
+   * foot, from the QPV's centre). */
+  function nearestText(metres, data) {
     if (!known(metres)) { return 'aucun'; }
+    if (data && data.walk) { return fmt(_('{distance} à pied'), { distance: Essmap.formatDistance(metres) }); }
     if (metres <= 0) { return 'dans le quartier (0\u00a0m)'; }
     return Essmap.formatDistance(metres) + ' du quartier';
   }
@@ -51,15 +75,20 @@
       row('Surface couverte', Essmap.formatPercent(p.areaShare) + ' de ' + hectares(p.areaM2));
     }
     if (p.supplyPoints !== null) { row('Points d\u2019approvisionnement à moins de ' + t + '\u00a0m', Essmap.formatNumber(p.supplyPoints)); }
-    row('Point d\u2019approvisionnement le plus proche', nearestText(p.nearestSupplyM));
+    row('Point d\u2019approvisionnement le plus proche', nearestText(p.nearestSupplyM, data));
     row('Contour', h(outlineText(data, p.geometrySource)));
     var parts = ['<div class="essmap-qpv-info" data-qpv-code="' + h(p.code) + '">',
       '<strong>' + h(p.name) + '</strong> <small>(' + h(p.code) + ', QPV ' + h(p.generation) + (p.communes ? ', ' + h(p.communes) : '') + ')</small>'];
     if (p.schematic) { parts.push('<p class="essmap-warning">\u26a0 ' + h(data.schematicNote) + '</p>'); }
     parts.push('<table class="essmap-tooltip-table">' + rows.join('') + '</table>');
     if (p.lowAccess) { parts.push('<p class="essmap-warning"><strong>Accès faible</strong> : une part importante des habitants est au-delà du seuil.</p>'); }
-    parts.push('<p class="essmap-hint">Méthode : distances à vol d\u2019oiseau, le point le plus proche mesuré depuis le contour du quartier ; ' +
-      h(data.methodLabels[p.method] || p.method) + '.</p></div>');
+    if (data.walk) {
+      parts.push('<p class="essmap-hint">' + h(walkMethodText(data)) + ' ' + h(_('Point le plus proche mesuré à pied depuis le centre du quartier.')) + ' ' +
+        h(data.methodLabels[p.method] || p.method) + '.</p></div>');
+    } else {
+      parts.push('<p class="essmap-hint">Méthode : distances à vol d\u2019oiseau, le point le plus proche mesuré depuis le contour du quartier ; ' +
+        h(data.methodLabels[p.method] || p.method) + '.</p></div>');
+    }
     return parts.join('');
   }
 
@@ -79,7 +108,8 @@
 
   function siteHtml(data, s) {
     return '<div class="essmap-popup essmap-site-info"><h3 class="essmap-popup-title">Site suggéré n°\u00a0' + s.rank + '</h3>' +
-      '<p><strong>+' + count(s.gain) + ' habitants</strong> à moins de ' + Essmap.formatNumber(data.threshold) + '\u00a0m (à vol d\u2019oiseau)</p>' +
+      (data.walk ? '<p><strong>+' + count(s.gain) + ' habitants</strong> ' + h(fmt(_('à moins de {threshold}'), { threshold: thresholdText(data) })) + '</p>'
+        : '<p><strong>+' + count(s.gain) + ' habitants</strong> à moins de ' + Essmap.formatNumber(data.threshold) + '\u00a0m (à vol d\u2019oiseau)</p>') +
       '<p>Total avec les sites précédents : ' + count(s.cumulative) + ' habitants</p>' +
       (s.qpvName ? '<p>Quartier le plus servi : ' + h(s.qpvName) + ' (' + h(s.code) + ')</p>' : '') +
       '<p>Coordonnées (lon ; lat) : <span class="essmap-coordinates">' + lonLat(s.lon, s.lat) + '</span></p>' +
@@ -96,14 +126,22 @@
     parts.push('<p class="essmap-hint">Part de la surface quand la population du quartier est inconnue.</p></section>');
     parts.push('<section><h2>Sur la carte</h2><ul class="essmap-legend-list">');
     parts.push('<li><span class="essmap-swatch essmap-swatch-gap"></span> zone non desservie à ' + t + '\u00a0m (hachures)</li>');
-    parts.push('<li><span class="essmap-swatch" style="border:1.5px solid #1565c0;border-radius:50%"></span> rayon de ' + t + '\u00a0m autour d\u2019un point (couleur de sa catégorie)</li>');
+    if (data.walk) {
+      parts.push('<li><span class="essmap-swatch" style="border:1.5px solid #1565c0;border-radius:50%"></span> ' +
+        h(fmt(_('zone à {threshold} d’un point (couleur de sa catégorie)'), { threshold: thresholdText(data) })) + '</li>');
+    } else {
+      parts.push('<li><span class="essmap-swatch" style="border:1.5px solid #1565c0;border-radius:50%"></span> rayon de ' + t + '\u00a0m autour d\u2019un point (couleur de sa catégorie)</li>');
+    }
     parts.push('<li><span class="essmap-swatch" style="border:2px solid #fff;background:#555;border-radius:50%;width:12px;height:12px"></span> point d\u2019approvisionnement</li>');
     if (data.sites.length) {
       parts.push('<li><span class="essmap-site" style="display:inline-block;width:22px;height:22px;line-height:18px">1</span> site suggéré (ordre de choix)</li>');
     }
     parts.push('</ul></section>');
+    if (data.walk) { parts.push(isochroneLegendHtml(data)); }
     var methods = Object.keys(data.methods).map(function (k) { return h(data.methods[k]); });
-    parts.push('<section><h2>Méthode</h2><p class="essmap-hint">Distances à vol d\u2019oiseau (en ligne droite), seuil ' + t + '\u00a0m. ' +
+    var distances = data.walk ? h(walkMethodText(data)) + ' ' + h(fmt(_('Seuil : {threshold}.'), { threshold: thresholdText(data) })) + ' '
+      : 'Distances à vol d\u2019oiseau (en ligne droite), seuil ' + t + '\u00a0m. ';
+    parts.push('<section><h2>Méthode</h2><p class="essmap-hint">' + distances +
       'Points d\u2019approvisionnement : ' + h(data.supplyCategories.join(', ')) + '. ' +
       (methods.length ? 'Habitants : ' + methods.join(' ; ') + '.' : '') + '</p></section>');
     if (data.qpv.some(function (g) { return g.schematic; })) {
@@ -136,6 +174,89 @@
     lyr.bindTooltip(html, tooltipOptions);
     lyr.bindPopup(html, popupOptions);
     lyr.on('popupopen', function () { lyr.closeTooltip(); });
+  }
+
+  // --- walking isochrones (walk mode) -----------------------------------------------------------
+
+  function minutesList(data) {
+    return data.walk.minutes.map(function (m) { return Essmap.formatNumber(m.minutes); }).join(', ');
+  }
+
+  function isochroneLayerLabel(data) {
+    var label = fmt(_('Isochrones à pied ({minutes} min)'), { minutes: minutesList(data) });
+    if (data.walk.method === 'estimate') { label = fmt(_('Zones à pied estimées ({minutes} min, sans réseau de rues)'), { minutes: minutesList(data) }); }
+    if (data.walk.method === 'mixed') { label += ' ' + _('(en partie estimées)'); }
+    return h(label);
+  }
+
+  function isochroneText(p) {
+    var text = fmt(_('{name} : à {minutes} min à pied ({distance})'), {
+      name: p.name, minutes: Essmap.formatNumber(p.minutes), distance: Essmap.formatDistance(p.distanceM)
+    });
+    return p.method === 'estimate' ? text + ' — ' + _('estimation (pas de réseau de rues ici)') : text;
+  }
+
+  /** The isochrones of the supply points, the longest walks first (beneath the shorter ones). */
+  function isochroneLayer(data) {
+    return L.geoJSON(data.walk.isochrones, {
+      style: function (f) {
+        var p = f.properties;
+        return {
+          color: p.color, weight: 1.5, opacity: 0.9, fillColor: p.color, fillOpacity: 0.06,
+          dashArray: p.method === 'estimate' ? '4 4' : null,
+          className: 'essmap-isochrone essmap-isochrone-' + p.method
+        };
+      },
+      onEachFeature: function (f, lyr) { lyr.bindTooltip(h(isochroneText(f.properties)), { sticky: true }); }
+    });
+  }
+
+  function isochroneLegendHtml(data) {
+    var parts = ['<section class="essmap-isochrone-legend"><h2>' + h(_('Isochrones à pied')) + '</h2><ul class="essmap-legend-list">'];
+    data.walk.minutes.forEach(function (m) {
+      var metres = m.minutes * data.walk.speedKmh * 1000 / 60;
+      parts.push('<li><span class="essmap-swatch" style="border:2px solid ' + m.color + '"></span> ' +
+        h(fmt(_('{minutes} min à pied ({distance})'), { minutes: Essmap.formatNumber(m.minutes), distance: Essmap.formatDistance(metres) })) + '</li>');
+    });
+    parts.push('</ul><p class="essmap-hint">' + h(fmt(_('À {speed} km/h.'), { speed: decimalFr(data.walk.speedKmh) })) + ' ');
+    if (data.walk.method === 'network') {
+      parts.push(h(_('Calculées sur le réseau de rues : une isochrone ne franchit une rivière que par un pont.')));
+    } else if (data.walk.method === 'mixed') {
+      parts.push(h(fmt(_('Sur le réseau de rues ; en pointillés, estimées là où il ne va pas (disques de la distance divisée par {factor}).'), { factor: decimalFr(data.walk.detourFactor) })));
+    } else {
+      parts.push(h(fmt(_('Estimation, en pointillés : pas de réseau de rues importé ; disques de la distance à pied divisée par le facteur de détour ({factor}).'), { factor: decimalFr(data.walk.detourFactor) })));
+    }
+    parts.push('</p></section>');
+    return parts.join('');
+  }
+
+  // --- actors to verify again ---------------------------------------------------------------------
+
+  var dateFr = new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+  function verifiedText(iso) {
+    if (!iso) { return _('jamais'); }
+    var when = new Date(iso + 'T00:00:00Z');
+    return isNaN(when.getTime()) ? iso : dateFr.format(when);
+  }
+
+  function staleHtml(data) {
+    var stale = data.stale;
+    if (!stale) { return ''; }
+    var parts = ['<section class="essmap-overview-stale" aria-labelledby="essmap-stale-title"><h2 id="essmap-stale-title">' + h(stale.title) + '</h2>'];
+    if (stale.actors.length) {
+      parts.push('<p class="essmap-hint">' + h(_('Jamais vérifiés d’abord, puis les plus anciens. Un éditeur confirme une fiche à jour par l’API (verify).')) + '</p>');
+      parts.push('<div class="essmap-table-wrap essmap-stale-wrap" role="region" aria-labelledby="essmap-stale-title" tabindex="0"><table class="essmap-stale-table"><thead><tr>' +
+        '<th scope="col">' + h(_('Acteur')) + '</th><th scope="col">' + h(_('Catégorie')) + '</th><th scope="col">' + h(_('Vérifié le')) + '</th></tr></thead><tbody>');
+      stale.actors.forEach(function (a) {
+        parts.push('<tr data-actor-id="' + h(a.id) + '" data-last-verified="' + h(a.lastVerified || '') + '"><th scope="row">' + h(a.name) +
+          (a.commune ? '<br><small>' + h(a.commune) + '</small>' : '') + '</th><td>' + h(a.category) + '</td><td>' + h(verifiedText(a.lastVerified)) + '</td></tr>');
+      });
+      parts.push('</tbody></table></div>');
+      if (stale.moreNote) { parts.push('<p class="essmap-hint">' + h(stale.moreNote) + '</p>'); }
+    }
+    parts.push('</section>');
+    return parts.join('');
   }
 
   // --- the overview beside the map ------------------------------------------------------------
@@ -187,7 +308,7 @@
         h(p.name + ' : voir sur la carte') + '">' + h(p.name) + '</button><br><small>' + h(p.code) + ', QPV ' + h(p.generation) + '</small>' + outline + '</th>' +
       '<td>' + shareText(p) + '</td>' +
       '<td>' + count(r.uncovered) + '</td>' +
-      '<td>' + nearestText(p.nearestSupplyM) + '</td>' +
+      '<td>' + nearestText(p.nearestSupplyM, data) + '</td>' +
       '<td>' + (p.lowAccess ? '<span class="essmap-badge essmap-badge-low">oui</span>' : 'non') + '</td></tr>';
   }
 
@@ -199,7 +320,7 @@
       parts.push('<ol class="essmap-site-list">');
       data.sites.forEach(function (s, i) {
         parts.push('<li data-rank="' + s.rank + '"><p><strong>+' + count(s.gain) + ' habitants</strong> à moins de ' +
-          Essmap.formatNumber(data.threshold) + '\u00a0m' + (s.qpvName ? ', surtout pour ' + h(s.qpvName) : '') + '</p>' +
+          (data.walk ? h(thresholdText(data)) : Essmap.formatNumber(data.threshold) + '\u00a0m') + (s.qpvName ? ', surtout pour ' + h(s.qpvName) : '') + '</p>' +
           '<p>Coordonnées (lon ; lat) : <span class="essmap-coordinates">' + lonLat(s.lon, s.lat) + '</span></p>' +
           (s.address ? '<p class="essmap-site-address">' + addressText(s) + '</p>' : '') +
           '<button type="button" class="essmap-link" data-site="' + i + '">Voir le site n°\u00a0' + s.rank + ' sur la carte</button></li>');
@@ -236,18 +357,21 @@
     var downloads = data.downloads;
     aside.innerHTML =
       '<h1 id="essmap-overview-title">Vue d\u2019ensemble des quartiers</h1>' +
-      '<p class="essmap-hint">Seuil de ' + t + '\u00a0m à vol d\u2019oiseau ; point le plus proche mesuré depuis le contour du quartier (0\u00a0m quand un point d\u2019approvisionnement est dedans).</p>' +
+      (data.walk
+        ? '<p class="essmap-hint essmap-overview-mode">' + h(fmt(_('Seuil de {threshold} ; point le plus proche mesuré à pied depuis le centre du quartier.'), { threshold: thresholdText(data) })) + ' ' + h(walkMethodText(data)) + '</p>'
+        : '<p class="essmap-hint essmap-overview-mode">Seuil de ' + t + '\u00a0m à vol d\u2019oiseau ; point le plus proche mesuré depuis le contour du quartier (0\u00a0m quand un point d\u2019approvisionnement est dedans).</p>') +
       outlinesNote(data) +
       '<p class="essmap-downloads"><a class="essmap-download" href="' + h(downloads.csv) + '" download="' + h(downloads.csvName) + '">Télécharger le tableau (CSV)</a>' +
       (downloads.png ? ' <a class="essmap-download" href="' + h(downloads.png) + '" download="' + h(downloads.pngName) + '">Télécharger la carte (PNG)</a>' : '') + '</p>' +
       '<div class="essmap-table-wrap" role="region" aria-labelledby="essmap-table-caption" tabindex="0"><table class="essmap-overview-table">' +
-      '<caption id="essmap-table-caption">Couverture des quartiers prioritaires à ' + t + '\u00a0m (triez en choisissant une colonne)</caption><thead><tr>' +
+      '<caption id="essmap-table-caption">' + (data.walk ? h(fmt(_('Couverture des quartiers prioritaires à {threshold} (triez en choisissant une colonne)'), { threshold: thresholdText(data) }))
+        : 'Couverture des quartiers prioritaires à ' + t + '\u00a0m (triez en choisissant une colonne)') + '</caption><thead><tr>' +
       COLUMNS.map(function (c, i) {
         return '<th scope="col" data-column="' + i + '"><button type="button" class="essmap-sort" data-column="' + i + '">' + h(c.label) +
           '<span class="essmap-sort-mark" aria-hidden="true"></span></button></th>';
       }).join('') + '</tr></thead><tbody></tbody></table></div>' +
       '<p class="essmap-visually-hidden" role="status" aria-live="polite" id="essmap-sort-status"></p>' +
-      sitesHtml(data);
+      sitesHtml(data) + staleHtml(data);
     var body = aside.querySelector('tbody');
     var status = aside.querySelector('#essmap-sort-status');
 
@@ -340,10 +464,20 @@
       renderer: canvas,
       style: function (f) { return { color: f.properties.color, weight: 1.2, opacity: 0.8, fill: false }; },
       onEachFeature: function (f, lyr) {
-        lyr.bindTooltip('À moins de ' + Essmap.formatNumber(data.threshold) + '\u00a0m de ' + h(f.properties.name), { sticky: true });
+        lyr.bindTooltip(data.walk ? h(fmt(_('À moins de {threshold} de {name}'), { threshold: thresholdText(data), name: f.properties.name }))
+          : 'À moins de ' + Essmap.formatNumber(data.threshold) + '\u00a0m de ' + h(f.properties.name), { sticky: true });
       }
-    }).addTo(map);
-    overlays['Rayons de ' + Essmap.formatNumber(data.threshold) + '\u00a0m'] = rings;
+    });
+    var isochrones = null;
+    if (data.walk) {
+      // on foot, the threshold's catchments are isochrones too: the isochrone layer shows them
+      overlays[h(fmt(_('Zones à {threshold}'), { threshold: thresholdText(data) }))] = rings;
+      isochrones = isochroneLayer(data).addTo(map);
+      overlays[isochroneLayerLabel(data)] = isochrones;
+    } else {
+      rings.addTo(map);
+      overlays['Rayons de ' + Essmap.formatNumber(data.threshold) + '\u00a0m'] = rings;
+    }
 
     var gaps = L.geoJSON(data.gaps, {
       style: function () {
@@ -387,15 +521,17 @@
     var room = L.point(Essmap.isSmallScreen() ? 20 : legend.getContainer().offsetWidth + 20, 20);
     withPopups.forEach(function (lyr) { lyr.getPopup().options.autoPanPaddingBottomRight = room; });
     drawOverview(map, data, qpvLayers, siteMarkers);
+    return { isochrones: isochrones, catchments: rings };
   }
 
   global.EssmapPlanner = {
     init: function (map, options) {
       var startedAt = performance.now();
       return Essmap.loadData(options.dataId).then(function (data) {
+        Essmap.messages = data.messages || {};
         tooltipsWaitForPopups(map);
-        build(map, options, data);
-        global.essmapPlanner = { map: map, data: data };
+        var layers = build(map, options, data);
+        global.essmapPlanner = { map: map, data: data, layers: layers };
         Essmap.ready(map, startedAt);
       }).catch(function (error) { Essmap.fail(map, error); });
     }
