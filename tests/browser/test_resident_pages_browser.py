@@ -401,3 +401,23 @@ def test_screenshots(browser: Browser, api_url: str, path: str, lang: str, viewp
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=viewport == PHONE)
     finally:
         visit.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_axe_finds_no_serious_violation_with_a_popup_and_the_nearest_list_open(
+    browser: Browser, api_url: str, viewport: dict[str, int]
+) -> None:
+    """The states a resident spends most time in: a point chosen (nearest list shown), a popup open."""
+    visit = Visit(browser, viewport)
+    try:
+        page = visit.open(f"{api_url}/map")
+        page.evaluate("essmapMap.setView([43.4916, -1.4722], 18, {animate: false})")
+        page.evaluate("essmapMap.fire('click', {latlng: L.latLng(43.4910, -1.4730)})")
+        expect(page.locator(".essmap-nearest-list li").first).to_be_attached()
+        page.click('.essmap-pin[data-actor-id="amap-patxoki"]')
+        expect(page.locator(".leaflet-popup-content")).to_be_visible()
+        results = run_axe(page)
+        assert serious_violations(results) == []
+        assert "target-size" in rules_checked(results)
+    finally:
+        visit.close()
