@@ -145,6 +145,20 @@ def test_defect_7_the_nearest_point_names_its_reference(at: OpenAt) -> None:
     expect(page.locator(".leaflet-popup-content")).to_contain_text("dans le quartier (0 m)")
 
 
+def test_walk_mode_without_a_network_names_the_outline_as_its_reference(at: OpenAt) -> None:
+    """Without a street network, walking distances are estimated from the outline (× the detour
+    factor): the page says so, and a supply point inside the QPV is 0 m away, as in straight mode."""
+    page = at("/map/planner?mode=walk", DESKTOP)
+    assert page.evaluate("window.essmapPlanner.data.walk.method") == "estimate"
+    overview = page.locator(".essmap-overview")
+    expect(overview).to_contain_text("estimé depuis le contour du quartier")
+    expect(overview).not_to_contain_text("centre du quartier")
+    row = page.locator('.essmap-overview-table tr[data-qpv-code="QN06401I"]')
+    expect(row).to_contain_text("dans le quartier (0 m)")
+    row.locator("button").click()
+    expect(page.locator(".leaflet-popup-content")).to_contain_text("estimé depuis le contour du quartier")
+
+
 def test_defect_9_a_bad_parameter_is_an_html_page_for_browsers(map_page: MapPage, api_url: str) -> None:
     page = map_page.page
     page.set_viewport_size(DESKTOP)

@@ -43,6 +43,7 @@ def test_walk_mode_draws_the_isochrones_on_the_network(map_page: MapPage, api_ur
     page = _open(map_page, api_url + "/map/planner?mode=walk&threshold_m=400").page
     walk = page.evaluate("window.essmapPlanner.data.walk")
     assert walk["method"] == "network"
+    expect(page.locator(".essmap-overview")).to_contain_text("mesuré à pied depuis le centre du quartier")
     assert [m["minutes"] for m in walk["minutes"]] == [5, 10, 15]
     # the layer is on the map, one isochrone per walking time, drawn as paths
     drawn = page.evaluate(

@@ -41,11 +41,23 @@
     return fmt(_('Distances à pied estimées : vol d’oiseau × {factor}, faute de réseau de rues importé.'), { factor: factor });
   }
 
+  /** Where a QPV's nearest supply point is measured from in walk mode: its centre on the street
+   * network, or its outline (times the detour factor) when no network is imported. */
+  function walkNearestText(data) {
+    if (data.walk.method === 'estimate') {
+      return _('Point le plus proche estimé depuis le contour du quartier (0 m quand un point d’approvisionnement est dedans).');
+    }
+    return _('Point le plus proche mesuré à pied depuis le centre du quartier.');
+  }
+
   /** The nearest supply point, measured from the QPV's outline: 0 m when one lies inside it (on
    * foot, from the QPV's centre). */
   function nearestText(metres, data) {
     if (!known(metres)) { return 'aucun'; }
-    if (data && data.walk) { return fmt(_('{distance} à pied'), { distance: Essmap.formatDistance(metres) }); }
+    if (data && data.walk) {
+      if (metres <= 0 && data.walk.method === 'estimate') { return 'dans le quartier (0\u00a0m)'; }
+      return fmt(_('{distance} à pied'), { distance: Essmap.formatDistance(metres) });
+    }
     if (metres <= 0) { return 'dans le quartier (0\u00a0m)'; }
     return Essmap.formatDistance(metres) + ' du quartier';
   }
@@ -83,7 +95,7 @@
     parts.push('<table class="essmap-tooltip-table">' + rows.join('') + '</table>');
     if (p.lowAccess) { parts.push('<p class="essmap-warning"><strong>Accès faible</strong> : une part importante des habitants est au-delà du seuil.</p>'); }
     if (data.walk) {
-      parts.push('<p class="essmap-hint">' + h(walkMethodText(data)) + ' ' + h(_('Point le plus proche mesuré à pied depuis le centre du quartier.')) + ' ' +
+      parts.push('<p class="essmap-hint">' + h(walkMethodText(data)) + ' ' + h(walkNearestText(data)) + ' ' +
         h(data.methodLabels[p.method] || p.method) + '.</p></div>');
     } else {
       parts.push('<p class="essmap-hint">Méthode : distances à vol d\u2019oiseau, le point le plus proche mesuré depuis le contour du quartier ; ' +
@@ -358,7 +370,7 @@
     aside.innerHTML =
       '<h1 id="essmap-overview-title">Vue d\u2019ensemble des quartiers</h1>' +
       (data.walk
-        ? '<p class="essmap-hint essmap-overview-mode">' + h(fmt(_('Seuil de {threshold} ; point le plus proche mesuré à pied depuis le centre du quartier.'), { threshold: thresholdText(data) })) + ' ' + h(walkMethodText(data)) + '</p>'
+        ? '<p class="essmap-hint essmap-overview-mode">' + h(fmt(_('Seuil de {threshold}.'), { threshold: thresholdText(data) })) + ' ' + h(walkNearestText(data)) + ' ' + h(walkMethodText(data)) + '</p>'
         : '<p class="essmap-hint essmap-overview-mode">Seuil de ' + t + '\u00a0m à vol d\u2019oiseau ; point le plus proche mesuré depuis le contour du quartier (0\u00a0m quand un point d\u2019approvisionnement est dedans).</p>') +
       outlinesNote(data) +
       '<p class="essmap-downloads"><a class="essmap-download" href="' + h(downloads.csv) + '" download="' + h(downloads.csvName) + '">Télécharger le tableau (CSV)</a>' +
