@@ -66,9 +66,10 @@ def test_standalone_planner_page(
     downloads = data["downloads"]
     assert downloads["png"] is None  # no server to draw it
     assert downloads["csvName"] == "couverture_qpv_400m.csv"
+    assert downloads["data"] is None  # no server for the exact figures
     csv = base64.b64decode(downloads["csv"].split(",", 1)[1]).decode("utf-8")
-    assert csv.splitlines()[0].startswith("code,generation,name,threshold_m")
-    assert "geometry_source" in csv.splitlines()[0]
+    assert csv.startswith("\ufeffQuartier;Code;Génération;Part couverte (%)")
+    assert "Contour" in csv.splitlines()[0]
     assert data["sitesRequested"] == 3
     assert data["sitesNote"].startswith("2 sites proposés sur 3 demandés")
     assert [s["address"] for s in data["sites"]] == [None, None]  # no address imported

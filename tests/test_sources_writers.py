@@ -142,3 +142,13 @@ def test_folders_empty_paths_and_devices_are_refused(tmp_path: Path, target: str
         write_output(Path(target.format(tmp=tmp_path)), "x")
     assert err.value.problems[0].field == "--out"
     assert Path(os.devnull).exists()
+
+
+def test_csv_for_a_french_spreadsheet_uses_semicolons_decimal_commas_and_a_bom() -> None:
+    frame = pd.DataFrame({"Quartier": ["Maubec; Citadelle", ATTACKS[0]], "Part": [0.5, 12.25]})
+    text = csv_text(frame, spreadsheet_fr=True)
+    assert text.startswith("\ufeffQuartier;Part\r\n")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
+    assert rows[1] == ["Maubec; Citadelle", "0,5"]  # the semicolon in a name is quoted, not a separator
+    assert rows[2] == ["'" + ATTACKS[0], "12,25"]  # still formula-safe
+    assert not csv_text(frame, header=False, spreadsheet_fr=True).startswith("\ufeff")

@@ -141,7 +141,8 @@ def planner_html(
     store: Store, settings: Settings, threshold_m: float | None, sites: int, walking: dict[str, Any]
 ) -> str:
     """The planner map page of the store's content, with its downloads served by the API: the
-    table by ``/coverage`` (CSV), the map by ``/map/planner.png``, both in the page's mode
+    overview table by ``/map/planner.csv`` (and the exact figures by ``/coverage?f=csv``), the map
+    by ``/map/planner.png``, all in the page's mode
     (``walking``: the mode arguments of :func:`api.walking.walk_arguments`)."""
     from essmap.analysis.views import planner_view
     from essmap.maps.planner import render_planner_map
@@ -162,7 +163,11 @@ def planner_html(
     if walking["mode"] != "straight":
         query["mode"] = walking["mode"]
     threshold = urlencode(query)
-    downloads = {"csv": f"/coverage?f=csv&{threshold}", "png": f"/map/planner.png?{threshold}"}
+    downloads = {
+        "csv": f"/map/planner.csv?{threshold}",
+        "data": f"/coverage?f=csv&{threshold}",
+        "png": f"/map/planner.png?{threshold}",
+    }
     return render_planner_map(
         neighbourhoods,
         actors,
@@ -172,6 +177,26 @@ def planner_html(
         communes=store.load_communes(),
         downloads=downloads,
     )
+
+
+def planner_csv(
+    store: Store, settings: Settings, threshold_m: float | None, walking: dict[str, Any]
+) -> bytes:
+    """The planner overview table as CSV for a French spreadsheet (:mod:`essmap.maps.overview`)."""
+    from essmap.analysis.views import planner_view
+    from essmap.maps.overview import overview_csv
+
+    view = planner_view(
+        store.load_neighbourhoods(),
+        store.load_actors(),
+        settings=settings,
+        threshold_m=threshold_m,
+        grid=store.load_population_grid(),
+        sites=0,
+        mode=walking["mode"],
+        network=walking.get("network"),
+    )
+    return overview_csv(view).encode("utf-8")
 
 
 def planner_png(
@@ -333,6 +358,31 @@ class PagesFactory(BaseFactory):
                     walk_arguments(store, settings, cache, q.mode),
                 ),
                 lambda png: Response(png, media_type="image/png", headers=headers),
+            )
+
+        class PlannerTableQuery(ModeQuery):
+            threshold_m: float | None = Field(
+                None, gt=0, le=settings.max_threshold_m, description="Seuil de distance en mètres"
+            )
+
+        @router.get(
+            "/map/planner.csv",
+            response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+        )
+        async def planner_table(request: Request, q: Annotated[PlannerTableQuery, Query()]) -> Response:
+            """The planner overview table as CSV for a spreadsheet (French headings, semicolons)."""
+            store, cache = request.app.state.store, request.app.state.cache
+            on_foot = "_a_pied" if q.mode == "walk" else ""
+            name = f"couverture_qpv_{(q.threshold_m or settings.default_threshold_m):g}m{on_foot}.csv"
+            headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+            return await cached_response(
+                request,
+                ("planner.csv", q.mode, q.threshold_m),
+                lambda: planner_csv(
+                    store, settings, q.threshold_m, walk_arguments(store, settings, cache, q.mode)
+                ),
+                lambda body: Response(body, media_type="text/csv; charset=utf-8", headers=headers),
             )
 
         @router.get("/maps/urlstate.js", include_in_schema=False)

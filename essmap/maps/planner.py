@@ -46,6 +46,7 @@ from essmap.labels import (
     sites_shortfall_fr,
 )
 from essmap.maps.assets import script_messages
+from essmap.maps.overview import coverage_share, overview_csv
 from essmap.maps.page import (
     MAX_ZOOM,
     PageScript,
@@ -70,7 +71,6 @@ from essmap.maps.style import (
 from essmap.model import located_mask
 from essmap.network.options import WalkOptions
 from essmap.settings import Settings
-from essmap.sources import csv_text
 
 TITLE: Final = "essmap : couverture des quartiers prioritaires par les circuits courts"
 #: The element the overview (table, sites, downloads) is drawn in, beside the map.
@@ -81,15 +81,6 @@ OVERVIEW: Final = (
 
 def _float(value: Any) -> float | None:
     return float(value) if present(value) and np.isfinite(float(value)) else None
-
-
-def coverage_share(row: Any) -> tuple[float | None, str]:
-    """The share shown for a coverage row, and what it measures ("residents" or "area")."""
-    total = _float(row.residents_total)
-    covered = _float(row.residents_covered)
-    if str(row.method) in ("grid", "area") and total is not None and total > 0 and covered is not None:
-        return min(max(covered / total, 0.0), 1.0), "residents"
-    return _float(row.area_share), "area"
 
 
 def _qpv_layers(neighbourhoods: gpd.GeoDataFrame, table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -334,9 +325,8 @@ def planner_data(
 
 
 def table_download(view: PlannerView) -> str:
-    """The coverage table of the view as a CSV file in a ``data:`` URL (for a standalone page),
-    written by the one formula-safe CSV writer."""
-    text = csv_text(view.coverage.table)
+    """The overview table of the view as a CSV file in a ``data:`` URL (for a standalone page)."""
+    text = overview_csv(view)
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
@@ -367,14 +357,16 @@ def render_planner_map(
         Commune outlines and names (``store.load_communes()``), drawn as the backdrop when no tile
         server is set.
     downloads
-        URLs of the overview's downloads: ``csv`` (the table) and ``png`` (the map). By default
-        the table is carried by the page itself and the map image is not offered.
+        URLs of the overview's downloads: ``csv`` (the table for a spreadsheet), ``data`` (the
+        exact figures, for programs) and ``png`` (the map). By default the table is carried by the
+        page itself, and the exact figures and the map image are not offered.
     """
     data = planner_data(neighbourhoods, actors, view, settings=settings)
     threshold = f"{view.coverage.threshold_m:g}m" + ("_a_pied" if view.coverage.mode == "walk" else "")
     data["downloads"] = {
         "csv": (downloads or {}).get("csv") or table_download(view),
         "csvName": f"couverture_qpv_{threshold}.csv",
+        "data": (downloads or {}).get("data"),
         "png": (downloads or {}).get("png"),
         "pngName": f"carte_amenageurs_{threshold}.png",
     }

@@ -24,7 +24,7 @@ from essmap.errors import InvalidParameterError
 from essmap.geo import metric_crs_of
 from essmap.i18n import ngettext
 from essmap.labels import METHOD_LABELS_FR, category_label
-from essmap.maps.planner import coverage_share
+from essmap.maps.overview import coverage_share
 from essmap.maps.style import (
     COVERAGE_COLORS,
     NO_DATA_COLOR,

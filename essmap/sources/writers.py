@@ -25,10 +25,12 @@ from essmap.sources.common import escape_formula
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
+def csv_text(frame: pd.DataFrame, *, header: bool = True, spreadsheet_fr: bool = False) -> str:
     """A table as CSV text (RFC 4180: comma, CRLF, header; no index), safe to open in a spreadsheet.
 
     ``header=False`` leaves the header line out (the later parts of a CSV written in pieces).
+    ``spreadsheet_fr=True`` writes for a French spreadsheet instead of a program: semicolons,
+    decimal commas, and a byte order mark before the header so that it reads the text as UTF-8.
 
     Numbers are written as numbers (a longitude of -1.47 stays ``-1.47``). A text cell that
     starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, which a spreadsheet
@@ -42,6 +44,9 @@ def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
         if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
             safe[column] = values.map(lambda v: escape_formula(v) if isinstance(v, str) else v)
     # CRLF line ends (RFC 4180): the CSV writer then quotes every cell holding a CR or a LF
+    if spreadsheet_fr:
+        text = safe.to_csv(index=False, header=header, lineterminator="\r\n", sep=";", decimal=",")
+        return ("\ufeff" if header else "") + text
     return safe.to_csv(index=False, header=header, lineterminator="\r\n")
 
 

@@ -235,14 +235,32 @@ def test_overview_table_sorts_with_the_keyboard(at: OpenAt) -> None:
 
 def test_downloads_of_the_table_and_the_map(at: OpenAt, api_url: str) -> None:
     page = at("/map/planner?threshold_m=500", DESKTOP)
-    csv_link = page.locator("a.essmap-download", has_text="Télécharger le tableau (CSV)")
+    csv_link = page.locator("a.essmap-download", has_text="Télécharger le tableau (CSV pour tableur)")
+    data_link = page.locator("a.essmap-download", has_text="Données exactes")
     png_link = page.locator("a.essmap-download", has_text="Télécharger la carte (PNG)")
-    expect(csv_link).to_have_attribute("href", "/coverage?f=csv&threshold_m=500")
+    expect(csv_link).to_have_attribute("href", "/map/planner.csv?threshold_m=500")
+    expect(data_link).to_have_attribute("href", "/coverage?f=csv&threshold_m=500")
     expect(png_link).to_have_attribute("href", "/map/planner.png?threshold_m=500")
+    # the table for people: what the overview shows, for a French spreadsheet
     with page.expect_download() as download:
         csv_link.click()
+    raw = Path(download.value.path()).read_bytes()
+    assert raw.startswith("\ufeff".encode())  # a spreadsheet reads the accents as UTF-8
+    lines = raw.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    assert header[:4] == ["Quartier", "Code", "Génération", "Part couverte (%)"]
+    rows = [dict(zip(header, line.split(";"), strict=True)) for line in lines[1:]]
+    assert len(rows) == 2  # two QPVs at one threshold
+    for row in rows:
+        shown = page.locator(f'.essmap-overview-table tr[data-qpv-code="{row["Code"]}"]')
+        expect(shown).to_contain_text(f"{row['Part couverte (%)']} %")
+        expect(shown).to_contain_text(row["Accès faible"])
+        beyond = int(row["Habitants au-delà du seuil"])
+        expect(shown).to_contain_text(f"{beyond:,}".replace(",", "\u202f"))
+    # the exact figures, for programs
+    with page.expect_download() as download:
+        data_link.click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    header = text.splitlines()[0].split(",")
     assert {
         "code",
         "area_share",
@@ -250,8 +268,7 @@ def test_downloads_of_the_table_and_the_map(at: OpenAt, api_url: str) -> None:
         "nearest_supply_m",
         "low_access",
         "geometry_source",
-    } <= set(header)
-    assert len(text.splitlines()) == 3  # two QPVs at one threshold
+    } <= set(text.splitlines()[0].split(","))
     with page.expect_download() as download:
         png_link.click()
     assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

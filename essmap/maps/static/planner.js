@@ -373,8 +373,9 @@
         ? '<p class="essmap-hint essmap-overview-mode">' + h(fmt(_('Seuil de {threshold}.'), { threshold: thresholdText(data) })) + ' ' + h(walkNearestText(data)) + ' ' + h(walkMethodText(data)) + '</p>'
         : '<p class="essmap-hint essmap-overview-mode">Seuil de ' + t + '\u00a0m à vol d\u2019oiseau ; point le plus proche mesuré depuis le contour du quartier (0\u00a0m quand un point d\u2019approvisionnement est dedans).</p>') +
       outlinesNote(data) +
-      '<p class="essmap-downloads"><a class="essmap-download" href="' + h(downloads.csv) + '" download="' + h(downloads.csvName) + '">Télécharger le tableau (CSV)</a>' +
-      (downloads.png ? ' <a class="essmap-download" href="' + h(downloads.png) + '" download="' + h(downloads.pngName) + '">Télécharger la carte (PNG)</a>' : '') + '</p>' +
+      '<p class="essmap-downloads"><a class="essmap-download" href="' + h(downloads.csv) + '" download="' + h(downloads.csvName) + '">Télécharger le tableau (CSV pour tableur)</a>' +
+      (downloads.png ? ' <a class="essmap-download" href="' + h(downloads.png) + '" download="' + h(downloads.pngName) + '">Télécharger la carte (PNG)</a>' : '') +
+      (downloads.data ? ' <a class="essmap-download" href="' + h(downloads.data) + '">' + h(_('Données exactes (CSV pour les programmes)')) + '</a>' : '') + '</p>' +
       '<div class="essmap-table-wrap" role="region" aria-labelledby="essmap-table-caption" tabindex="0"><table class="essmap-overview-table">' +
       '<caption id="essmap-table-caption">' + (data.walk ? h(fmt(_('Couverture des quartiers prioritaires à {threshold} (triez en choisissant une colonne)'), { threshold: thresholdText(data) }))
         : 'Couverture des quartiers prioritaires à ' + t + '\u00a0m (triez en choisissant une colonne)') + '</caption><thead><tr>' +
