@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from starlette.responses import JSONResponse
 
-from essmap.model import plain_value
+from essmap.model import plain_value, plain_values
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 JSON_MEDIA_TYPE = "application/json"
@@ -52,10 +52,18 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=jsonable)
 
 
+def _json_values(column: pd.Series) -> list[Any]:
+    """A column as JSON-ready values (:func:`jsonable` of each cell, column-wise where it can)."""
+    values = plain_values(column)
+    if pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return [jsonable(v) for v in values]
+    return values
+
+
 def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a table as JSON-ready dicts (missing values are None)."""
     cols = list(columns) if columns is not None else [c for c in frame.columns if c != "geometry"]
-    data = {c: [jsonable(v) for v in frame[c].tolist()] for c in cols}
+    data = {c: _json_values(frame[c]) for c in cols}
     return [dict(zip(cols, row, strict=True)) for row in zip(*data.values(), strict=True)] if cols else []
 
 

@@ -178,6 +178,26 @@ def located_mask(actors: gpd.GeoDataFrame) -> np.ndarray:
     return np.asarray(geom.notna() & ~geom.is_empty, dtype=bool)
 
 
+def plain_values(column: pd.Series) -> list[object]:
+    """:func:`plain_value` of every cell of a column, column-wise where its type allows: text,
+    numbers and booleans are converted in one pass, other columns cell by cell."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return column.tolist()
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        numbers = column.to_numpy(dtype="float64", na_value=np.nan)
+        values = column.to_numpy(dtype=object, na_value=None)
+        if pd.api.types.is_integer_dtype(dtype):
+            values = np.array([None if v is None else int(v) for v in values], dtype=object)
+        else:
+            values = numbers.astype(object)
+        values[~np.isfinite(numbers)] = None
+        return values.tolist()
+    if isinstance(dtype, pd.StringDtype):
+        return column.to_numpy(dtype=object, na_value=None).tolist()
+    return [plain_value(v) for v in column.tolist()]
+
+
 def plain_value(value: object) -> object:
     """A plain Python scalar: None for a missing value (None, NA, NaT, NaN, infinity), numpy scalars
     as Python numbers and booleans, anything else as it is."""

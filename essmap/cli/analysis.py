@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,7 +23,7 @@ from essmap.labels import (
     number_fr,
     sites_shortfall_fr,
 )
-from essmap.model import approximate_mask
+from essmap.model import approximate_mask, plain_value, plain_values
 from essmap.settings import Settings
 from essmap.store import Store
 
@@ -69,19 +68,10 @@ def decimal_fr(value: float) -> str:
     return f"{value:g}".replace(".", ",")
 
 
-def _clean(value: Any) -> Any:
-    """JSON-ready scalar: NaN and NA become null, numpy scalars become Python ones."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return _clean(value.item())
-    return value
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    """Rows of a table as JSON-ready dicts (missing values are None)."""
+    columns = {str(c): plain_values(frame[c]) for c in frame.columns}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 @app.command(context_settings=NUMBERS)
@@ -126,7 +116,7 @@ def nearest(
                         "name": h.name,
                         "category": h.category,
                         "distance_m": round(h.distance_m, 1),
-                        "location_precision": _clean(precision[h.row]),
+                        "location_precision": plain_value(precision[h.row]),
                         "location_approximate": bool(approximate[h.row]),
                     }
                     for h in hits
@@ -158,7 +148,7 @@ def _walk_record(hit: WalkHit, index: SpatialIndex, url: str | None) -> dict[str
         "walk_minutes": round(hit.walk_minutes, 1),
         "distance_method": hit.distance_method,
         "straight_m": round(hit.straight_m, 1),
-        "location_precision": _clean(precision[hit.row]),
+        "location_precision": plain_value(precision[hit.row]),
         "location_approximate": bool(approximate[hit.row]),
         "directions_url": url,
     }
