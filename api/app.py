@@ -99,6 +99,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     cache = RevisionCache(store.revision, max_entries=settings.cache_entries, builders=1)
     app.state.store = store
     app.state.cache = cache
+    app.state.written_at = 0.0  # when this process last acknowledged a write (api.deps.after_write)
     app.state.heavy = CapacityLimiter(settings.heavy_concurrency)
     await run_in_threadpool(warm_cache, store, settings, cache)
     # Move everything loaded so far (tables, indexes, serialised features) out of the garbage

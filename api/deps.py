@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import Future
 from typing import Annotated, TypeVar
@@ -33,12 +34,20 @@ V = TypeVar("V")
 
 
 async def cached(request: Request, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
-    """The cached value of ``key`` (built with ``build`` when needed), without blocking the loop."""
+    """The cached value of ``key`` (built with ``build`` when needed), without blocking the loop.
+
+    The values of :data:`READ_YOUR_WRITES` show every write this process acknowledged (they are
+    not answered from a revision read before it); the others may lag by one rebuild.
+    """
     cache: RevisionCache = request.app.state.cache
-    found = cache.lookup(key, build)
-    if isinstance(found, Future):
-        return await asyncio.wrap_future(found)
-    return found
+    since = written_at(request) if key in READ_YOUR_WRITES else 0.0
+    while True:
+        found = cache.lookup(key, build, since=since)
+        if isinstance(found, Future):
+            found = await asyncio.wrap_future(found)
+        if found.read_at >= since:
+            return found
+        # a build under way since before the write answered: the next look-up starts a newer one
 
 
 async def cached_response(
@@ -59,6 +68,12 @@ PROXIMITY_KEY = ("proximity",)
 
 def _collection_key(collection_id: str) -> tuple[str, str]:
     return ("collection", collection_id)
+
+
+#: What a write through the API changes and a client reads right after: the actors' items and the
+#: spatial index (``/nearest``…). After a write, this process answers them from a revision that
+#: holds it (waiting for their rebuild if needed).
+READ_YOUR_WRITES: frozenset[Hashable] = frozenset({PROXIMITY_KEY, _collection_key("actors")})
 
 
 async def get_proximity(request: Request) -> Proximity:
@@ -82,30 +97,21 @@ def warm_cache(store: Store, settings: Settings, cache: RevisionCache) -> None:
         cache.fresh(_collection_key(collection_id), functools.partial(collection_data, spec, store))
 
 
-#: Rebuilds a write waits for before it answers, at most (a newer write may keep the cache busy).
-REFRESH_ATTEMPTS = 3
+def written_at(request: Request) -> float:
+    """When this process last acknowledged a write (:func:`time.monotonic`; 0.0 before any)."""
+    written: float = request.app.state.written_at
+    return written
 
 
-def _refresh(store: Store, settings: Settings, cache: RevisionCache) -> None:
-    """Bring the actors collection and the spatial index to the store's current revision."""
-    builds: list[tuple[Hashable, Callable[[], object]]] = [
-        (_collection_key("actors"), functools.partial(collection_data, COLLECTIONS["actors"], store)),
-        (PROXIMITY_KEY, lambda: Proximity.from_store(store, settings)),
-    ]
-    for key, build in builds:
-        for _ in range(REFRESH_ATTEMPTS):
-            if cache.fresh(key, build).revision == store.revision():
-                break
+def after_write(request: Request) -> None:
+    """Note a write this process acknowledged: its next reads of :data:`READ_YOUR_WRITES` show it.
 
-
-async def refresh_after_write(request: Request) -> None:
-    """After a write: rebuild what reads answer from, so this process's next read shows the write.
-
-    Other processes see the new store revision on their next request (their cache answers from the
-    previous revision while it rebuilds).
+    The write's answer waits for no rebuild. What is derived from the store is rebuilt once per
+    revision, by the cache's builder, when a read first needs it: a write storm costs no rebuild
+    nobody reads. Other processes see the new store revision on their next request (answered from
+    the previous revision while they rebuild).
     """
-    state = request.app.state
-    await to_thread.run_sync(_refresh, state.store, state.settings, state.cache)
+    request.app.state.written_at = time.monotonic()
 
 
 async def heavy_slot(request: Request) -> AsyncIterator[None]:

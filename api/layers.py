@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,10 +26,11 @@ import pandas as pd
 import shapely
 
 from api.filters import BBox, Period
-from api.geojson import dumps, feature_json, geometries_json, records
+from api.geojson import dumps, feature_json, geometries_json, jsonable, records
 from essmap.errors import NotFoundError
 from essmap.index import ActorHit, SpatialIndex, build_index
 from essmap.labels import CATEGORY_LABELS_FR
+from essmap.model import ACTOR_COLUMNS
 from essmap.schedules import NextPickups, OpenAround, Pickup, WeeklySlots, describe_pickup, schedule_details
 from essmap.settings import Settings
 from essmap.store import Store
@@ -44,7 +46,7 @@ class CollectionSpec:
     description: str
     load: Callable[[Store], gpd.GeoDataFrame]
     feature_ids: Callable[[gpd.GeoDataFrame], list[str]]
-    properties: Callable[[gpd.GeoDataFrame], pd.DataFrame]
+    properties: Callable[[gpd.GeoDataFrame], list[dict[str, Any]]]  # JSON-ready, one per row
     filters: tuple[str, ...]
     temporal: str | None = None  # the date property that ``datetime`` filters on, if any
     schedules: str | None = None  # the schedule column (next pick-up, open filter), if any
@@ -54,23 +56,32 @@ def _qpv_ids(table: gpd.GeoDataFrame) -> list[str]:
     return [f"{g}-{c}" for g, c in zip(table["generation"].tolist(), table["code"].tolist(), strict=True)]
 
 
-def _qpv_properties(table: gpd.GeoDataFrame) -> pd.DataFrame:
-    return pd.DataFrame(table.drop(columns=table.geometry.name))
+def _qpv_properties(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    return records(table)
 
 
 def _actor_ids(table: gpd.GeoDataFrame) -> list[str]:
     return [str(i) for i in table["id"].tolist()]
 
 
-def _actor_properties(table: gpd.GeoDataFrame) -> pd.DataFrame:
-    props = pd.DataFrame(table.drop(columns=[table.geometry.name, "id"]))
-    labels = props["category"].map(lambda c: CATEGORY_LABELS_FR.get(str(c)) if pd.notna(c) else None)
-    props.insert(props.columns.get_loc("category") + 1, "category_label", labels.astype("string"))
-    details = [schedule_details(v) for v in props["schedule"].tolist()]
-    at = props.columns.get_loc("schedule") + 1
-    props.insert(at, "schedule_description", [d["schedule_description"] for d in details])
-    props.insert(at + 1, "schedule_structured", [d["schedule_structured"] for d in details])
-    return props
+def actor_properties(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties of one actor as served: its stored fields but the id, JSON-ready, with the
+    French label of its category after the category, and the description and structured form of
+    its schedule after the schedule."""
+    out: dict[str, Any] = {}
+    for name in ACTOR_COLUMNS:
+        if name == "id":
+            continue
+        value = out[name] = jsonable(fields.get(name))
+        if name == "category":
+            out["category_label"] = None if value is None else CATEGORY_LABELS_FR.get(str(value))
+        elif name == "schedule":
+            out.update(schedule_details(value))
+    return out
+
+
+def _actor_properties(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    return [actor_properties(row) for row in records(table, ACTOR_COLUMNS)]
 
 
 def pickup_json(pickup: Pickup | None) -> str:
@@ -214,7 +225,7 @@ def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
     geoms = table.geometry.to_numpy()
     props = spec.properties(table)
     geometry_text = geometries_json(geoms)
-    features = [feature_json(i, g, p) for i, g, p in zip(ids, geometry_text, records(props), strict=True)]
+    features = [feature_json(i, g, p) for i, g, p in zip(ids, geometry_text, props, strict=True)]
     located = ~shapely.is_missing(geoms)
     if len(geoms):
         located[located] = ~shapely.is_empty(geoms[located])
@@ -253,9 +264,8 @@ def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
 def actor_feature(record: ActorRecord, now: datetime) -> tuple[str, str]:
     """One stored actor as a GeoJSON Feature written as in its collection's items, with its next
     pick-up at ``now``; and the pick-up members alone ("" for an actor without a schedule)."""
-    table = record.frame()
-    properties = records(_actor_properties(table))[0]
-    text = feature_json(record.id, geometries_json(table.geometry.to_numpy())[0], properties)
+    (geometry,) = geometries_json([record.geometry])
+    text = feature_json(record.id, geometry, actor_properties(record.fields))
     schedule = record.fields.get("schedule")
     if not schedule:  # no pick-up, ever: the same members as in the items, and no variant
         return f"{text[:-2]},{pickup_json(None)}}}}}", ""
@@ -291,7 +301,7 @@ class Proximity:
         actors = index.actors
         geoms = actors.geometry.to_numpy()
         ids = [str(i) for i in actors["id"].tolist()]
-        props = records(_actor_properties(actors))
+        props = _actor_properties(actors)
         prefix = []
         for fid, geometry, prop in zip(ids, geometries_json(geoms), props, strict=True):
             text = feature_json(fid, geometry, prop)[:-2]  # without the closing "}}"

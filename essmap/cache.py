@@ -10,6 +10,9 @@ from; a value of an older revision is rebuilt on first use after the data change
 - **stale while rebuilding**: while a newer value is built, callers get the previous one at
   once (with its revision, so that HTTP validators stay truthful); only a caller with no value at
   all waits for the build;
+- **read your writes**: a caller may ask for a value whose revision was read after a given
+  moment (``since``, :func:`time.monotonic`), such as the end of a write it made: a stale value
+  read before it is not answered, the caller waits for a build that reads the store after it;
 - a build that fails is not retried for the same revision (callers keep the previous value, or
   get the error), so a broken store does not start one build per request;
 - when the store cannot tell its revision (a database down, a broken file), callers keep getting
@@ -21,10 +24,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 __all__ = ["RevisionCache", "Versioned"]
@@ -36,10 +40,12 @@ V = TypeVar("V")
 
 @dataclass(frozen=True, slots=True)
 class Versioned(Generic[V]):
-    """A cached value and the store revision it was built from."""
+    """A cached value, the store revision it was built from, and when that revision was read
+    (:func:`time.monotonic`; the build read the store after it)."""
 
     value: V
     revision: str
+    read_at: float = field(default=0.0, compare=False)
 
 
 class _Entry:
@@ -77,13 +83,21 @@ class RevisionCache:
         #: Builds started, by key (for supervision and tests).
         self.builds: Counter[Hashable] = Counter()
 
-    def lookup(self, key: Hashable, build: Callable[[], V]) -> Versioned[V] | Future[Versioned[V]]:
+    def lookup(
+        self, key: Hashable, build: Callable[[], V], *, since: float = 0.0
+    ) -> Versioned[V] | Future[Versioned[V]]:
         """The value of ``key`` now (current or previous revision), or the future of its build.
 
         Never blocks: a caller that gets a future waits for it as it can (a thread with
         :meth:`Future.result`, a coroutine with :func:`asyncio.wrap_future`). ``build`` is called
         without arguments, in a builder thread, when the value must be (re)built.
+
+        ``since`` (a :func:`time.monotonic` moment, such as the end of a write the caller made):
+        a value of an older revision read before it is not answered; the caller gets the future
+        of a build instead. That build may itself have read the store before ``since`` (it was
+        under way already): the caller asks again once it is done (see ``Versioned.read_at``).
         """
+        read_at = time.monotonic()
         try:
             revision = self._revision()
         except Exception as exc:  # the store cannot say its revision (unreachable, broken file)
@@ -107,6 +121,8 @@ class RevisionCache:
             current = entry.current
             if current is not None and current.revision == revision:
                 return current
+            if current is not None and current.read_at < since:
+                current = None  # too old for this caller: it waits for a build
             failed = entry.failed
             if failed is not None and failed[0] == revision:
                 if current is not None:
@@ -114,7 +130,7 @@ class RevisionCache:
                 raise failed[1]
             pending = entry.pending
             if pending is None:
-                pending, run = self._prepare(key, entry, revision, build)
+                pending, run = self._prepare(key, entry, revision, read_at, build)
         if run is not None:
             if getattr(self._local, "building", False):
                 run()  # asked from inside a build: waiting for another builder could wait for this one
@@ -159,9 +175,10 @@ class RevisionCache:
 
     # --- internals --------------------------------------------------------------------------
     def _prepare(
-        self, key: Hashable, entry: _Entry, revision: str, build: Callable[[], V]
+        self, key: Hashable, entry: _Entry, revision: str, read_at: float, build: Callable[[], V]
     ) -> tuple[Future[Versioned[V]], Callable[[], None]]:
-        """The future of a new build of ``key`` and the function that runs it (lock held)."""
+        """The future of a new build of ``key`` (of ``revision``, read at ``read_at``) and the
+        function that runs it (lock held)."""
         future: Future[Versioned[V]] = Future()
         future.set_running_or_notify_cancel()  # a waiter giving up cannot cancel it for the others
         entry.pending = future
@@ -179,7 +196,7 @@ class RevisionCache:
                     entry.failed = (revision, exc)
                 future.set_exception(exc)
             else:
-                result = Versioned(value, revision)
+                result = Versioned(value, revision, read_at)
                 with self._lock:
                     entry.pending = None
                     entry.failed = None

@@ -164,6 +164,18 @@ def actor_frame(frame: pd.DataFrame, geometry: Sequence[object] | np.ndarray) ->
     return _typed(frame, ACTOR_COLUMNS, ACTOR_DTYPES, geometry)
 
 
+_ACTOR_PANDAS_DTYPES: Final = {c: pd.api.types.pandas_dtype(d) for c, d in ACTOR_DTYPES.items()}
+
+
+def is_actor_frame(table: gpd.GeoDataFrame) -> bool:
+    """Whether an actor table has the columns, in order, and the dtypes :func:`actor_frame` gives
+    (so that normalising it again would change nothing but cost a copy)."""
+    names = [c for c in table.columns if c != table.geometry.name]
+    return names == list(ACTOR_COLUMNS) and all(
+        table[c].dtype == _ACTOR_PANDAS_DTYPES[c] for c in ACTOR_COLUMNS
+    )
+
+
 def approximate_mask(actors: gpd.GeoDataFrame) -> np.ndarray:
     """Boolean mask of located actors whose point is approximate (maps and lists must say so)."""
     flag = actors["location_approximate"].astype("boolean")

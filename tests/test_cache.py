@@ -4,7 +4,8 @@ value is built, failures remembered per revision, a bounded number of keys."""
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -83,6 +84,32 @@ def test_concurrent_callers_after_a_change_start_exactly_one_build(
         build.gate.set()
     assert cache.fresh("index", build) == Versioned("value of r2", "r2")
     assert build.calls == 2
+
+
+def test_a_caller_that_wrote_is_never_answered_from_a_revision_read_before_its_write(
+    store: Store, cache: RevisionCache
+) -> None:
+    build = Builder(store)
+    first = cache.get("index", build)
+    store.rev = "r2"
+    build.gate = threading.Event()
+    assert cache.get("index", build) is first  # stale while a build of r2 starts
+    assert build.started.wait(10)
+    written = time.monotonic()  # a write acknowledged while that build is under way
+    store.rev = "r3"
+    waited = cache.lookup("index", build, since=written)
+    assert isinstance(waited, Future)  # not the value of r1, read before the write
+    assert cache.lookup("index", build) is first  # callers that did not write: answered at once
+    build.gate.set()
+    under_way = waited.result(10)
+    assert (under_way.revision, under_way.read_at < written) == ("r2", True)
+    # that build read the store before the write: the caller asks again and gets a newer one
+    again = cache.lookup("index", build, since=written)
+    assert isinstance(again, Future)
+    newer = again.result(10)
+    assert (newer.revision, newer.read_at >= written) == ("r3", True)
+    assert cache.lookup("index", build, since=written) is newer
+    assert build.calls == 3
 
 
 def test_callers_without_any_value_wait_for_the_one_build(store: Store, cache: RevisionCache) -> None:

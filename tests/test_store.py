@@ -255,3 +255,27 @@ def test_geopackage_geometry_blobs_round_trip_exactly() -> None:
         else:
             assert after.equals_exact(before, tolerance=0) or (after.is_empty and before.is_empty)
             assert after.geom_type == before.geom_type
+
+
+def test_actor_rows_normalise_a_raw_table_and_take_a_normal_one_as_it_is() -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    from essmap.model import actor_frame, is_actor_frame
+    from essmap.store.base import actor_rows
+
+    raw = gpd.GeoDataFrame(
+        {"name": ["Ferme", "Marché"], "id": ["ferme", "marche"], "category": ["urban_farm", "market"]},
+        geometry=[shapely.Point(-1.47, 43.49), None],
+    )
+    raw["location_approximate"] = pd.Series([1, None], dtype=object)  # not the boolean dtype
+    normal = actor_frame(pd.DataFrame(raw.drop(columns="geometry")), raw.geometry.to_numpy())
+    assert not is_actor_frame(raw)
+    assert is_actor_frame(normal)
+    rows = actor_rows(raw)
+    assert [list(r) for r in rows] == [[*normal.columns]] * 2  # every column, in order
+    assert rows[0]["location_approximate"] is True
+    assert rows[1]["location_approximate"] is None
+    assert rows[1]["address"] is None
+    assert rows[1]["geometry"] is None
+    assert actor_rows(normal) == rows

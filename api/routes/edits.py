@@ -22,7 +22,7 @@ from starlette.responses import Response
 from api.auth import Editor, check_write_rate
 from api.bodies import read_json
 from api.caching import actor_etag, if_match
-from api.deps import refresh_after_write
+from api.deps import after_write
 from api.errors import PreconditionRequiredError
 from api.factory import BaseFactory
 from api.geojson import FastJSONResponse
@@ -112,10 +112,10 @@ async def _current(request: Request, actor_id: str, *, required: bool = True) ->
 
 
 async def _write(request: Request, key: ApiKey, change: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one change of the store (rate limit first), then refresh what reads answer from."""
+    """Run one change of the store (rate limit first), then mark it for this process's next reads."""
     await check_write_rate(request, key)
     result = await run_in_threadpool(change, *args, **kwargs)
-    await refresh_after_write(request)
+    after_write(request)
     return result
 
 

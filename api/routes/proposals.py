@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 
 from api.auth import Moderator, check_proposal_rate, client_id
 from api.bodies import read_json
-from api.deps import refresh_after_write
+from api.deps import after_write
 from api.errors import ConflictError
 from api.factory import BaseFactory
 from api.geojson import FastJSONResponse
@@ -223,5 +223,5 @@ class ProposalsFactory(BaseFactory):
             store = request.app.state.store
             view = await run_in_threadpool(_decide, store, proposalId, accept, key.name, decision.note)
             if accept:
-                await refresh_after_write(request)
+                after_write(request)
             return FastJSONResponse(view)

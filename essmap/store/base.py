@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from essmap.errors import AlreadyExistsError, NotFoundError, VersionConflictError
-from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, plain_value
+from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, is_actor_frame, plain_value
 
 if TYPE_CHECKING:
     from essmap.store.moderation import ApiKey, Proposal
@@ -316,7 +316,9 @@ def table_rows(table: gpd.GeoDataFrame, columns: Iterable[str]) -> list[dict[str
 
 def actor_rows(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     """Actor rows (:data:`~essmap.model.ACTOR_COLUMNS` and ``geometry``), normalised as stored."""
-    return table_rows(actor_frame(table, table.geometry.to_numpy()), ACTOR_COLUMNS)
+    if not is_actor_frame(table):  # a validated table (imports, edits) is normal already
+        table = actor_frame(table, table.geometry.to_numpy())
+    return table_rows(table, ACTOR_COLUMNS)
 
 
 def neighbourhood_rows(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
