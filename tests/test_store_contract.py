@@ -322,3 +322,22 @@ def test_communes_round_trip(any_store: Store) -> None:
     assert bayonne.geometry.equals_exact(original, tolerance=0.0)
     assert any_store.replace_communes(communes.iloc[:1]) == 1
     assert len(any_store.load_communes()) == 1
+
+
+def test_the_rate_limit_counts_a_key_s_changes_through_an_index(any_settings: Settings) -> None:
+    """Counting one author's recent changes reads an index, not the whole history (schema 4)."""
+    store = open_seeded_store(any_settings)
+    store.close()
+    query = "SELECT count(*) FROM actor_history WHERE author = 'editor' AND at >= '2026-01-01'"
+    if any_settings.database_url:
+        import psycopg
+
+        with psycopg.connect(any_settings.database_url, autocommit=True) as conn:
+            conn.execute("SET enable_seqscan = off")
+            plan = " ".join(str(row[0]) for row in conn.execute(f"EXPLAIN {query}"))
+    else:
+        import sqlite3
+
+        with sqlite3.connect(any_settings.store_path) as conn:
+            plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert "actor_history_author" in plan, plan

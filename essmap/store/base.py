@@ -35,7 +35,7 @@ ACTOR_KEY = ("id",)
 GRID_COLUMNS = ("id", "population")
 
 #: Schema version of the stores' tables (both stores); migrated forward when a store is opened.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Author of the changes made by file imports.
 IMPORT_AUTHOR = "import"

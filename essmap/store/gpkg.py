@@ -105,6 +105,7 @@ def _create_indexes_and_history(conn: sqlite3.Connection) -> None:
         "at TEXT NOT NULL, before TEXT, after TEXT)"
     )
     conn.execute("CREATE INDEX IF NOT EXISTS actor_history_actor ON actor_history (actor_id, seq)")
+    conn.execute(moderation.HISTORY_AUTHOR_INDEX)
     gpkg_format.register_table(conn, "actor_history", geometry_type=None)
     for statement in (*moderation.TABLES_SQL, *ADDRESSES_SQL, *NETWORK_SQL):
         conn.execute(statement.format(float8="REAL", blob="BLOB"))
@@ -147,8 +148,13 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     _create_indexes_and_history(conn)
 
 
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """Version 4 indexes the history by author and time (the rate limit of writes counts there)."""
+    conn.execute(moderation.HISTORY_AUTHOR_INDEX)
+
+
 #: Forward migrations: from version N to N + 1.
-MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 class GeoPackageStore(CommuneStore):

@@ -32,6 +32,8 @@ PROPOSAL_STATUSES: Final = ("pending", "accepted", "refused")
 #: Author of the changes that accepted proposals make (the history says so).
 PUBLIC_AUTHOR: Final = "proposition publique"
 
+#: The history by author and time, for :meth:`ModeratedStore.changes_since` (schema version 4).
+HISTORY_AUTHOR_INDEX: Final = "CREATE INDEX IF NOT EXISTS actor_history_author ON actor_history (author, at)"
 TABLES_SQL: Final = (
     "CREATE TABLE IF NOT EXISTS api_keys (name TEXT PRIMARY KEY, role TEXT NOT NULL, "
     "key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT)",

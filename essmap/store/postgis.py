@@ -39,7 +39,7 @@ from essmap.store.base import (
     history_text,
 )
 from essmap.store.communes import COMMUNES_SQL, CommuneStore
-from essmap.store.moderation import TABLES_SQL
+from essmap.store.moderation import HISTORY_AUTHOR_INDEX, TABLES_SQL
 from essmap.store.network import NETWORK_SQL
 
 log = logging.getLogger("essmap.store")
@@ -91,6 +91,8 @@ MIGRATIONS: dict[int, str] = {
     """,
     # the street network, and the commune table of the maps' backdrop
     3: ";".join(NETWORK_SQL).format(blob="bytea") + ";" + ";".join(COMMUNES_SQL),
+    # the history by author and time: the rate limit of writes counts a key's recent changes
+    4: HISTORY_AUTHOR_INDEX,
 }
 
 
