@@ -9,7 +9,10 @@ within :attr:`WalkOptions.max_distance_m`; each QPV's part is then contoured fro
 cells over it.
 
 A supply point *reaches* a QPV when it is within a walk of ``B`` of one of the QPV's cells: one
-search from the QPV's cells (again through a virtual node) gives the walk to every supply point.
+search from the QPV's cells (again through a virtual node, joined to the nodes around each cell)
+gives the walk to every supply point. A walk is never shorter than the straight line, so only the
+supply points within the largest threshold of a QPV in a straight line are looked for, and a QPV
+without any is not searched from.
 
 Supply points farther than ``max_snap_m`` from the network are estimated, as everywhere: their
 reach is the disc of radius ``B`` divided by the detour factor.
@@ -25,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from essmap.network.graph import StreetNetwork
 from essmap.network.isochrones import Cells, CellSnaps, cell_snaps, contour_regions, walk_field
-from essmap.network.local import LocalGraph
+from essmap.network.local import Attached, LocalGraph
 from essmap.network.options import WalkOptions
 
 __all__ = ["WalkReach"]
@@ -179,8 +182,9 @@ class WalkReach:
 
     def _walks_to_supply(self, i: int) -> np.ndarray:
         """Walk from polygon ``i`` (its nearest cell) to each on-network supply point (``inf``
-        beyond the largest threshold). One search per polygon, from all its cells at once, on one
-        graph made for every polygon."""
+        beyond the largest threshold, and for the points farther in a straight line). One search
+        per polygon with such points, from all its cells at once, on one graph made for every
+        polygon."""
         found = self._to_supply[i]
         if found is None:
             self._search_from_polygons()
@@ -194,32 +198,44 @@ class WalkReach:
         cells = [self._inside_cells(i) for i in range(m)]
         for i in range(m):
             self._to_supply[i] = np.full(len(on), np.inf)
-        measured = [i for i in range(m) if cells[i][3] and len(cells[i][0])]
-        if not measured or not len(on):
+        measured = np.array([i for i in range(m) if cells[i][3] and len(cells[i][0])], dtype=np.int64)
+        if not len(measured) or not len(on):
             return
-        centres = (self.bounds[measured, :2] + self.bounds[measured, 2:]) / 2
-        sizes = self.bounds[measured, 2:] - self.bounds[measured, :2]
+        # a walk is never shorter than the straight line: only the supply points within the
+        # largest threshold of a polygon in a straight line can reach it, and only the polygons
+        # with such points need a search
+        tree = shapely.STRtree(shapely.points(self.supply_xy[on]))
+        which, near = tree.query(self.polygons[measured], predicate="dwithin", distance=self.max_threshold_m)
+        searched = measured[np.unique(which)]
+        targets = np.unique(near)  # indices into the on-network supply points
+        if not len(searched):
+            return
+        centres = (self.bounds[searched, :2] + self.bounds[searched, 2:]) / 2
+        sizes = self.bounds[searched, 2:] - self.bounds[searched, :2]
         radii = np.hypot(sizes[:, 0], sizes[:, 1]) / 2 + self.max_threshold_m
-        seg = np.concatenate([cells[i][0] for i in measured])
+        supply = on[targets]
+        # the polygons' cells start the searches without being inserted (one node per polygon)
+        starts = Attached(
+            group=np.repeat(np.arange(len(searched)), [len(cells[i][0]) for i in searched]),
+            segment=np.concatenate([cells[i][0] for i in searched]),
+            offset_m=np.concatenate([cells[i][1] for i in searched]),
+            cost_m=np.concatenate([cells[i][2] for i in searched]),
+        )
         graph = LocalGraph(
             self.network,
             self.network.region(centres, radii),
-            np.r_[seg, self.snap.segment[on]],
-            np.r_[np.concatenate([cells[i][1] for i in measured]), self.snap.offset_m[on]],
-            source_of=np.r_[
-                np.repeat(np.arange(len(measured)), [len(cells[i][0]) for i in measured]),
-                np.full(len(on), -1, dtype=np.int64),
-            ],
-            source_cost=np.r_[np.concatenate([cells[i][2] for i in measured]), np.zeros(len(on))],
+            self.snap.segment[supply],
+            self.snap.offset_m[supply],
+            attached=starts,
         )
-        nodes = graph.inserted[len(seg) :]
+        nodes = graph.inserted
         reached = nodes >= 0
         step = max(1, _SEARCH_CELLS // max(graph.size, 1))
-        for start in range(0, len(measured), step):
+        for start in range(0, len(searched), step):
             rows = graph.distances(graph.source_nodes[start : start + step], limit=self.max_threshold_m)
-            for row, i in zip(rows, measured[start : start + step], strict=True):
+            for row, i in zip(rows, searched[start : start + step].tolist(), strict=True):
                 walks = np.full(len(on), np.inf)
-                walks[reached] = row[nodes[reached]] + self.snap.distance_m[on][reached]
+                walks[targets[reached]] = row[nodes[reached]] + self.snap.distance_m[supply][reached]
                 self._to_supply[i] = walks
 
     def nearest(self, xy: np.ndarray) -> np.ndarray:
