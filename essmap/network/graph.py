@@ -109,6 +109,10 @@ class StreetNetwork:
         self.crs = info.crs
         self.midpoints = (self.node_xy[self.segment_nodes[:, 0]] + self.node_xy[self.segment_nodes[:, 1]]) / 2
         self.half_max_m = float(self.segment_length_m.max(initial=0.0)) / 2
+        #: Bounds of the segments' midpoints (min x, min y, max x, max y), for :meth:`region`.
+        self.midpoint_bounds = (
+            (*self.midpoints.min(axis=0), *self.midpoints.max(axis=0)) if len(self.midpoints) else (0.0,) * 4
+        )
         self._lock = threading.Lock()
         self._tree: cKDTree | None = None
         self._graph: csr_matrix | None = None
@@ -214,8 +218,7 @@ class StreetNetwork:
         if len(pts):
             reach = float(np.max(radius_m)) + self.half_max_m
             lo, hi = pts.min(axis=0) - reach, pts.max(axis=0) + reach
-            x0, y0 = self.midpoints.min(axis=0) if len(self) else (0.0, 0.0)
-            x1, y1 = self.midpoints.max(axis=0) if len(self) else (0.0, 0.0)
+            x0, y0, x1, y1 = self.midpoint_bounds
             overlap = max(0.0, min(hi[0], x1) - max(lo[0], x0)) * max(0.0, min(hi[1], y1) - max(lo[1], y0))
             if overlap >= 0.5 * max((x1 - x0) * (y1 - y0), 1e-9):
                 return None

@@ -20,12 +20,11 @@ claims a place that is not within its walk by more than the raster can tell.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final, cast
 
 import contourpy
 import numpy as np
@@ -35,7 +34,19 @@ from essmap.network.graph import StreetNetwork
 from essmap.network.local import LocalGraph
 from essmap.network.options import WalkOptions
 
-__all__ = ["CellSnaps", "Cells", "cell_snaps", "contour_regions", "point_isochrones", "walk_field"]
+if TYPE_CHECKING:
+    from contourpy._contourpy import FillReturn_ChunkCombinedOffsetOffset
+
+__all__ = [
+    "CellSnaps",
+    "Cells",
+    "Contours",
+    "cell_snaps",
+    "contour_regions",
+    "point_isochrones",
+    "walk_field",
+    "walk_fields",
+]
 
 #: Cells per side of a tile of :class:`CellSnaps`.
 TILE_CELLS: Final = 32
@@ -137,34 +148,64 @@ def cell_snaps(network: StreetNetwork, *, cell_m: float, max_snap_m: float) -> C
 def walk_field(graph: LocalGraph, distances: np.ndarray, cells: Cells) -> np.ndarray:
     """Walking distance at each cell centre: its snapping distance plus the network distance of
     its snapped position (``inf`` for cells off the network or out of reach)."""
-    seg = cells.segment.ravel()
+    return walk_fields(graph, distances, [cells])[0]
+
+
+def walk_fields(graph: LocalGraph, distances: np.ndarray, windows: Sequence[Cells]) -> list[np.ndarray]:
+    """:func:`walk_field` of several windows of cells, read from the search at once."""
+    seg = np.concatenate([cells.segment.ravel() for cells in windows]) if windows else np.empty(0, np.int64)
+    off = np.concatenate([cells.offset_m.ravel() for cells in windows]) if windows else np.empty(0)
+    snap = np.concatenate([cells.snap_m.ravel() for cells in windows]) if windows else np.empty(0)
     on = np.flatnonzero(seg >= 0)
     out = np.full(seg.shape, np.inf)
-    out[on] = graph.at(distances, seg[on], cells.offset_m.ravel()[on]) + cells.snap_m.ravel()[on]
-    return out.reshape(cells.segment.shape)
+    out[on] = graph.at(distances, seg[on], off[on]) + snap[on]
+    sizes = [cells.segment.size for cells in windows]
+    parts = np.split(out, np.cumsum(sizes)[:-1]) if windows else []
+    return [part.reshape(cells.segment.shape) for part, cells in zip(parts, windows, strict=True)]
+
+
+class Contours:
+    """The regions of a walking field within given levels, from one contour generator (made on
+    first use and kept: the regions of several levels, asked for one at a time, share it)."""
+
+    def __init__(self, cells: Cells, field: np.ndarray) -> None:
+        self.cells = cells
+        self.z = np.where(np.isfinite(field), field, _FAR)
+        self._generator: contourpy.ContourGenerator | None = None
+
+    def regions(self, levels_m: Sequence[float]) -> list[shapely.Geometry]:
+        """The regions where the field is at most each level, as (Multi)Polygons (empty when none)."""
+        out = []
+        for level in levels_m:
+            if not (self.z <= level).any():
+                out.append(shapely.MultiPolygon())
+                continue
+            if self._generator is None:
+                self._generator = contourpy.contour_generator(
+                    self.cells.xs,
+                    self.cells.ys,
+                    self.z,
+                    fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
+                )
+            # one chunk: all the rings' points, where each ring starts, where each polygon's rings
+            # start: the layout of a ragged array of polygons, made into polygons at once
+            filled = cast("FillReturn_ChunkCombinedOffsetOffset", self._generator.filled(-1.0, float(level)))
+            (points,), (ring_starts,), (polygon_starts,) = filled
+            if points is None or ring_starts is None or polygon_starts is None:
+                out.append(shapely.MultiPolygon())
+                continue
+            offsets = (ring_starts.astype(np.int64), polygon_starts.astype(np.int64))
+            polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, points, offsets)
+            geom = shapely.multipolygons(polys) if len(polys) != 1 else polys[0]
+            if not geom.is_valid:
+                geom = shapely.make_valid(geom)
+            out.append(geom)
+        return out
 
 
 def contour_regions(cells: Cells, field: np.ndarray, levels_m: Sequence[float]) -> list[shapely.Geometry]:
     """The regions where ``field`` is at most each level, as (Multi)Polygons (empty when none)."""
-    z = np.where(np.isfinite(field), field, _FAR)
-    gen = contourpy.contour_generator(cells.xs, cells.ys, z, fill_type=contourpy.FillType.OuterOffset)
-    out = []
-    for level in levels_m:
-        if not (z <= level).any():
-            out.append(shapely.MultiPolygon())
-            continue
-        filled = gen.filled(-1.0, float(level))  # OuterOffset: polygons' points, and their rings' offsets
-        polys = []
-        for pts, offs in zip(filled[0], filled[1], strict=True):
-            if pts is None or offs is None:
-                continue
-            rings = [pts[a:b] for a, b in itertools.pairwise(offs.tolist())]
-            polys.append(shapely.Polygon(rings[0], rings[1:]))
-        geom = shapely.MultiPolygon(polys) if len(polys) != 1 else polys[0]
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-        out.append(geom)
-    return out
+    return Contours(cells, field).regions(levels_m)
 
 
 def point_isochrones(

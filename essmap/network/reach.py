@@ -27,7 +27,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from essmap.network.graph import StreetNetwork
-from essmap.network.isochrones import Cells, CellSnaps, cell_snaps, contour_regions, walk_field
+from essmap.network.isochrones import Cells, CellSnaps, Contours, cell_snaps, walk_fields
 from essmap.network.local import Attached, LocalGraph
 from essmap.network.options import WalkOptions
 
@@ -89,6 +89,7 @@ class WalkReach:
         m = len(polygons)
         self._windows: list[Cells | None] = [None] * m
         self._fields: list[np.ndarray | None] = [None] * m
+        self._contours: list[Contours | None] = [None] * m
         self._inside: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None] = [None] * m
         self._to_supply: list[np.ndarray | None] = [None] * m
         self._forward = self._search_from_supply()
@@ -112,18 +113,23 @@ class WalkReach:
     def _window_field(self, i: int) -> tuple[Cells, np.ndarray]:
         """The cells over polygon ``i`` and the walk from the nearest supply point at each."""
         if self._fields[i] is None:
-            pad = 2 * self.cells.cell_m
-            x0, y0, x1, y1 = self.bounds[i]
-            window = self.cells.window(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-            if self._forward is None:
-                field = np.full(window.segment.shape, np.inf)
-            else:
-                field = walk_field(self._forward[0], self._forward[1], window)
-            self._windows[i], self._fields[i] = window, field
+            self._window_fields()
         cells, values = self._windows[i], self._fields[i]
         assert cells is not None
         assert values is not None
         return cells, values
+
+    def _window_fields(self) -> None:
+        """The cells over every polygon and their walks (read from the search at once)."""
+        pad = 2 * self.cells.cell_m
+        boxes = self.bounds + np.array([-pad, -pad, pad, pad])
+        windows = [self.cells.window(*box) for box in boxes.tolist()]
+        if self._forward is None:
+            fields = [np.full(window.segment.shape, np.inf) for window in windows]
+        else:
+            fields = walk_fields(self._forward[0], self._forward[1], windows)
+        self._windows[:] = windows
+        self._fields[:] = fields
 
     def _inside_cells(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """The on-network cells inside polygon ``i`` (segment, offset, snapping distance), and
@@ -166,7 +172,10 @@ class WalkReach:
             if self._inside_cells(i)[3]:
                 window, field = self._window_field(i)
                 if (field <= threshold_m).any():
-                    parts.append(contour_regions(window, field, [threshold_m])[0])
+                    contours = self._contours[i]
+                    if contours is None:  # kept for the other thresholds
+                        contours = self._contours[i] = Contours(window, field)
+                    parts.append(contours.regions([threshold_m])[0])
                 counts[i] = int((self._walks_to_supply(i) <= threshold_m).sum())
             else:
                 discs_of = self.supply_xy  # …or all of them, for a polygon off the network
