@@ -14,6 +14,7 @@ import pytest
 import shapely
 
 from essmap.network import StreetNetwork, WalkOptions, network_from_ways
+from essmap.network.graph import NetworkInfo
 from essmap.network.isochrones import cell_snaps
 from essmap.network.local import Attached, LocalGraph
 from essmap.network.reach import WalkReach
@@ -145,3 +146,37 @@ def test_a_search_from_attached_positions_equals_one_from_inserted_positions(cit
     by_attachment = attached.distances(attached.source_nodes, limit=800)[:, attached.inserted]
     assert np.isfinite(by_insertion).sum() > 10
     np.testing.assert_allclose(by_attachment, by_insertion, rtol=0, atol=1e-9)
+
+
+def test_snapping_in_rounds_finds_the_nearest_segment_exactly(city: StreetNetwork) -> None:
+    rng = np.random.default_rng(5)
+    pts = np.column_stack([X0 + rng.uniform(-300, 1300, 3000), Y0 + rng.uniform(-300, 1400, 3000)])
+    pts = np.vstack([pts, city.node_xy[:200], city.midpoints[:200]])  # ties at the nodes
+    snap = city.snap(pts)
+    lines = shapely.linestrings(city.node_xy[city.segment_nodes])
+    brute = shapely.distance(shapely.points(pts)[:, None], lines[None, :])
+    nearest = brute.min(axis=1)
+    np.testing.assert_allclose(snap.distance_m, nearest, rtol=0, atol=1e-9)
+    # ties go to the lowest segment id
+    lowest = np.argmax(brute <= nearest[:, None] + 1e-9, axis=1)
+    np.testing.assert_array_equal(snap.segment, lowest)
+    # some points need more than the first round's eight candidates
+    d, _ = city.midpoint_tree.query(pts, k=8)
+    assert (d[:, -1] <= d[:, 0] + city.half_max_m).any()
+
+
+def test_snapping_looks_past_the_first_round_when_a_long_segment_may_be_nearer() -> None:
+    # a segment 50 m long passes 1 m from the point, its midpoint 20 m away; ten segments of
+    # 20 cm have their midpoints 10 m from the point: the eight nearest midpoints are theirs
+    angles = np.linspace(0, np.pi, 10)
+    centres = np.column_stack([10 * np.cos(angles), 10 * np.sin(angles)])
+    half = np.array([0.1, 0.0])
+    short = np.stack([centres - half, centres + half], axis=1).reshape(-1, 2)
+    xy = np.vstack([[(-5.0, -1.0), (45.0, -1.0)], short])
+    pairs = np.arange(len(xy)).reshape(-1, 2)
+    length = np.hypot(*(xy[pairs[:, 1]] - xy[pairs[:, 0]]).T)
+    info = NetworkInfo("test", "EPSG:2154", "test", "", 1, len(xy), len(pairs), float(length.sum()), (0,) * 4)
+    network = StreetNetwork(xy, pairs, length, info)
+    snap = network.snap(np.array([[0.0, 0.0]]))
+    assert snap.segment[0] == 0
+    assert snap.distance_m[0] == pytest.approx(1.0)

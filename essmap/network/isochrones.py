@@ -48,10 +48,11 @@ __all__ = [
     "walk_fields",
 ]
 
-#: Cells per side of a tile of :class:`CellSnaps`.
-TILE_CELLS: Final = 32
+#: Cells per side of a tile of :class:`CellSnaps` (320 m with the default 20 m cells: the tiles
+#: over a QPV's window hold about 1.5 times its cells).
+TILE_CELLS: Final = 16
 #: Tiles a :class:`CellSnaps` keeps (12 bytes a cell: about 150 MB); the oldest go first.
-MAX_TILES: Final = 12_000
+MAX_TILES: Final = 48_000
 #: Stand-in for an infinite walking distance in a contoured field (contourpy needs finite values).
 _FAR: Final = 1e12
 
@@ -66,6 +67,11 @@ class Cells:
     segment: np.ndarray
     offset_m: np.ndarray
     snap_m: np.ndarray
+
+
+#: A tile of :class:`CellSnaps`: nearest segment (int32, -1 off the network), offset along it
+#: and snapping distance (float32) of its cells, ``(TILE_CELLS, TILE_CELLS)`` arrays.
+_Tile = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class CellSnaps:
@@ -85,53 +91,72 @@ class CellSnaps:
         self.network = network
         self.cell_m = float(cell_m)
         self.max_snap_m = float(max_snap_m)
-        self._tiles: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._tiles: dict[tuple[int, int], _Tile] = {}
         self._lock = threading.Lock()
         self.max_tiles = MAX_TILES
 
-    def _tile(self, ti: int, tj: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        found = self._tiles.get((ti, tj))
-        if found is not None:
-            return found
-        c, t = self.cell_m, TILE_CELLS
-        xs = (np.arange(ti * t, (ti + 1) * t) + 0.5) * c
-        ys = (np.arange(tj * t, (tj + 1) * t) + 0.5) * c
-        gx, gy = np.meshgrid(xs, ys)
-        snap = self.network.snap(np.column_stack([gx.ravel(), gy.ravel()]))
-        seg = np.where(snap.distance_m <= self.max_snap_m, snap.segment, -1).astype(np.int32).reshape(t, t)
-        tile = (
-            seg,
-            snap.offset_m.astype(np.float32).reshape(t, t),
-            snap.distance_m.astype(np.float32).reshape(t, t),
-        )
-        with self._lock:
-            if len(self._tiles) >= self.max_tiles:  # forget the oldest half
-                for key in list(self._tiles)[: self.max_tiles // 2]:
-                    del self._tiles[key]
-            self._tiles.setdefault((ti, tj), tile)
-        return tile
+    def _tiles_at(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], _Tile]:
+        """The tiles at these keys; the missing ones are snapped together (one snap of all their
+        cells: the fixed cost of a snap is paid once)."""
+        found = {key: self._tiles.get(key) for key in keys}
+        missing = [key for key, tile in found.items() if tile is None]
+        if missing:
+            c, t, m = self.cell_m, TILE_CELLS, len(missing)
+            first = np.array(missing, dtype=np.int64) * t  # first cell column and row of each tile
+            xs = (first[:, :1] + np.arange(t) + 0.5) * c  # (m, t) centres of each tile's columns
+            ys = (first[:, 1:] + np.arange(t) + 0.5) * c  # and rows
+            gx = np.broadcast_to(xs[:, None, :], (m, t, t))
+            gy = np.broadcast_to(ys[:, :, None], (m, t, t))
+            snap = self.network.snap(np.column_stack([gx.ravel(), gy.ravel()]))
+            on = snap.distance_m <= self.max_snap_m
+            seg = np.where(on, snap.segment, -1).astype(np.int32).reshape(m, t, t)
+            off = snap.offset_m.astype(np.float32).reshape(m, t, t)
+            dist = snap.distance_m.astype(np.float32).reshape(m, t, t)
+            with self._lock:
+                if len(self._tiles) + m > self.max_tiles:  # forget the oldest half
+                    for key in list(self._tiles)[: self.max_tiles // 2]:
+                        del self._tiles[key]
+                for n, key in enumerate(missing):
+                    found[key] = self._tiles.setdefault(key, (seg[n], off[n], dist[n]))
+        return {key: tile for key, tile in found.items() if tile is not None}
 
     def window(self, x0: float, y0: float, x1: float, y1: float) -> Cells:
         """The cells whose centres cover the box (at least two per side)."""
+        return self.windows([(x0, y0, x1, y1)])[0]
+
+    def windows(self, boxes: Sequence[tuple[float, float, float, float]]) -> list[Cells]:
+        """:meth:`window` of each box, the missing tiles of all of them snapped at once."""
         c, t = self.cell_m, TILE_CELLS
-        i0, i1 = math.floor(x0 / c - 0.5), math.ceil(x1 / c - 0.5)
-        j0, j1 = math.floor(y0 / c - 0.5), math.ceil(y1 / c - 0.5)
-        i1, j1 = max(i1, i0 + 1), max(j1, j0 + 1)
-        nx, ny = i1 - i0 + 1, j1 - j0 + 1
-        seg = np.empty((ny, nx), dtype=np.int64)
-        off = np.empty((ny, nx))
-        snap = np.empty((ny, nx))
-        for tj in range(j0 // t, j1 // t + 1):
-            for ti in range(i0 // t, i1 // t + 1):
-                tseg, toff, tsnap = self._tile(ti, tj)
-                a0, a1 = max(i0, ti * t), min(i1, ti * t + t - 1)
-                b0, b1 = max(j0, tj * t), min(j1, tj * t + t - 1)
-                dst = (slice(b0 - j0, b1 - j0 + 1), slice(a0 - i0, a1 - i0 + 1))
-                src = (slice(b0 - tj * t, b1 - tj * t + 1), slice(a0 - ti * t, a1 - ti * t + 1))
-                seg[dst], off[dst], snap[dst] = tseg[src], toff[src], tsnap[src]
-        xs = (np.arange(i0, i1 + 1) + 0.5) * c
-        ys = (np.arange(j0, j1 + 1) + 0.5) * c
-        return Cells(xs, ys, seg, off, snap)
+        spans = []
+        for x0, y0, x1, y1 in boxes:
+            i0, i1 = math.floor(x0 / c - 0.5), math.ceil(x1 / c - 0.5)
+            j0, j1 = math.floor(y0 / c - 0.5), math.ceil(y1 / c - 0.5)
+            spans.append((i0, max(i1, i0 + 1), j0, max(j1, j0 + 1)))
+        keys = {
+            (ti, tj): None
+            for i0, i1, j0, j1 in spans
+            for tj in range(j0 // t, j1 // t + 1)
+            for ti in range(i0 // t, i1 // t + 1)
+        }
+        tiles = self._tiles_at(list(keys))
+        out = []
+        for i0, i1, j0, j1 in spans:
+            nx, ny = i1 - i0 + 1, j1 - j0 + 1
+            seg = np.empty((ny, nx), dtype=np.int64)
+            off = np.empty((ny, nx))
+            snap = np.empty((ny, nx))
+            for tj in range(j0 // t, j1 // t + 1):
+                for ti in range(i0 // t, i1 // t + 1):
+                    tseg, toff, tsnap = tiles[ti, tj]
+                    a0, a1 = max(i0, ti * t), min(i1, ti * t + t - 1)
+                    b0, b1 = max(j0, tj * t), min(j1, tj * t + t - 1)
+                    dst = (slice(b0 - j0, b1 - j0 + 1), slice(a0 - i0, a1 - i0 + 1))
+                    src = (slice(b0 - tj * t, b1 - tj * t + 1), slice(a0 - ti * t, a1 - ti * t + 1))
+                    seg[dst], off[dst], snap[dst] = tseg[src], toff[src], tsnap[src]
+            xs = (np.arange(i0, i1 + 1) + 0.5) * c
+            ys = (np.arange(j0, j1 + 1) + 0.5) * c
+            out.append(Cells(xs, ys, seg, off, snap))
+        return out
 
 
 def cell_snaps(network: StreetNetwork, *, cell_m: float, max_snap_m: float) -> CellSnaps:

@@ -123,7 +123,7 @@ class WalkReach:
         """The cells over every polygon and their walks (read from the search at once)."""
         pad = 2 * self.cells.cell_m
         boxes = self.bounds + np.array([-pad, -pad, pad, pad])
-        windows = [self.cells.window(*box) for box in boxes.tolist()]
+        windows = self.cells.windows([tuple(box) for box in boxes.tolist()])
         if self._forward is None:
             fields = [np.full(window.segment.shape, np.inf) for window in windows]
         else:
