@@ -45,8 +45,11 @@ SEGMENT_MAX_M: Final = 50.0
 #: (a footway mapped alone in a park, a piece cut at the border of the extract), are left out:
 #: a point snapped there could reach nothing.
 MIN_COMPONENT_SHARE: Final = 0.01
-#: Candidate segments examined per point by the vectorised snapping before the exact fallback.
-_SNAP_CANDIDATES = 16
+#: Candidate segments examined per point by the vectorised snapping, in rounds: the points whose
+#: candidates may miss a nearer segment go on to the next round, then to the exact fallback. Eight
+#: candidates settle most points of a street grid (about 94 % of the raster cells of the
+#: benchmark city), at a third of the cost of a k-d tree query of sixteen.
+_SNAP_CANDIDATES = (8, 32)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,10 @@ class StreetNetwork:
         self.crs = info.crs
         self.midpoints = (self.node_xy[self.segment_nodes[:, 0]] + self.node_xy[self.segment_nodes[:, 1]]) / 2
         self.half_max_m = float(self.segment_length_m.max(initial=0.0)) / 2
+        #: Bounds of the segments' midpoints (min x, min y, max x, max y), for :meth:`region`.
+        self.midpoint_bounds = (
+            (*self.midpoints.min(axis=0), *self.midpoints.max(axis=0)) if len(self.midpoints) else (0.0,) * 4
+        )
         self._lock = threading.Lock()
         self._tree: cKDTree | None = None
         self._graph: csr_matrix | None = None
@@ -187,19 +194,29 @@ class StreetNetwork:
         rows = np.flatnonzero(ok)
         pts = xy[rows]
         tree = self.midpoint_tree
-        k = min(_SNAP_CANDIDATES, len(self))
-        d, i = tree.query(pts, k=k)
-        d = d.reshape(len(pts), k)
-        i = np.sort(i.reshape(len(pts), k), axis=1)  # by segment id: the first of equal distances wins
-        reach = d[:, 0] + self.half_max_m + 1e-9
-        # when the k-th candidate is still within reach, farther segments may be nearer: exact fallback
-        complete = (d[:, -1] > reach) | (k == len(self))
-        off, dist = self.project(i.ravel(), np.repeat(pts, k, axis=0))
-        off, dist = off.reshape(len(pts), k), dist.reshape(len(pts), k)
-        best = np.argmin(dist, axis=1)
-        pick = np.arange(len(pts))
-        seg, offset, distance = i[pick, best], off[pick, best], dist[pick, best]
-        for j in np.flatnonzero(~complete).tolist():
+        seg = np.full(len(pts), -1, dtype=np.int64)
+        offset = np.full(len(pts), np.nan)
+        distance = np.full(len(pts), np.inf)
+        todo = np.arange(len(pts))
+        reach = np.zeros(len(pts))
+        for candidates in _SNAP_CANDIDATES:
+            k = min(candidates, len(self))
+            d, i = tree.query(pts[todo], k=k)
+            d = d.reshape(len(todo), k)
+            i = np.sort(i.reshape(len(todo), k), axis=1)  # by segment id: the first of equal distances wins
+            reach[todo] = d[:, 0] + self.half_max_m + 1e-9
+            # when the k-th candidate is still within reach, farther segments may be nearer
+            complete = (d[:, -1] > reach[todo]) | (k == len(self))
+            done, i = todo[complete], i[complete]
+            off, dist = self.project(i.ravel(), np.repeat(pts[done], k, axis=0))
+            off, dist = off.reshape(len(done), k), dist.reshape(len(done), k)
+            best = np.argmin(dist, axis=1)
+            pick = np.arange(len(done))
+            seg[done], offset[done], distance[done] = i[pick, best], off[pick, best], dist[pick, best]
+            todo = todo[~complete]
+            if not len(todo):
+                break
+        for j in todo.tolist():  # exact fallback
             cand = np.asarray(sorted(tree.query_ball_point(pts[j], reach[j])), dtype=np.int64)
             o, dd = self.project(cand, np.broadcast_to(pts[j], (len(cand), 2)))
             m = int(np.argmin(dd))
@@ -214,8 +231,7 @@ class StreetNetwork:
         if len(pts):
             reach = float(np.max(radius_m)) + self.half_max_m
             lo, hi = pts.min(axis=0) - reach, pts.max(axis=0) + reach
-            x0, y0 = self.midpoints.min(axis=0) if len(self) else (0.0, 0.0)
-            x1, y1 = self.midpoints.max(axis=0) if len(self) else (0.0, 0.0)
+            x0, y0, x1, y1 = self.midpoint_bounds
             overlap = max(0.0, min(hi[0], x1) - max(lo[0], x0)) * max(0.0, min(hi[1], y1) - max(lo[1], y0))
             if overlap >= 0.5 * max((x1 - x0) * (y1 - y0), 1e-9):
                 return None

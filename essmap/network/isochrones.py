@@ -20,12 +20,11 @@ claims a place that is not within its walk by more than the raster can tell.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final, cast
 
 import contourpy
 import numpy as np
@@ -35,12 +34,25 @@ from essmap.network.graph import StreetNetwork
 from essmap.network.local import LocalGraph
 from essmap.network.options import WalkOptions
 
-__all__ = ["CellSnaps", "Cells", "cell_snaps", "contour_regions", "point_isochrones", "walk_field"]
+if TYPE_CHECKING:
+    from contourpy._contourpy import FillReturn_ChunkCombinedOffsetOffset
 
-#: Cells per side of a tile of :class:`CellSnaps`.
-TILE_CELLS: Final = 32
+__all__ = [
+    "CellSnaps",
+    "Cells",
+    "Contours",
+    "cell_snaps",
+    "contour_regions",
+    "point_isochrones",
+    "walk_field",
+    "walk_fields",
+]
+
+#: Cells per side of a tile of :class:`CellSnaps` (320 m with the default 20 m cells: the tiles
+#: over a QPV's window hold about 1.5 times its cells).
+TILE_CELLS: Final = 16
 #: Tiles a :class:`CellSnaps` keeps (12 bytes a cell: about 150 MB); the oldest go first.
-MAX_TILES: Final = 12_000
+MAX_TILES: Final = 48_000
 #: Stand-in for an infinite walking distance in a contoured field (contourpy needs finite values).
 _FAR: Final = 1e12
 
@@ -55,6 +67,11 @@ class Cells:
     segment: np.ndarray
     offset_m: np.ndarray
     snap_m: np.ndarray
+
+
+#: A tile of :class:`CellSnaps`: nearest segment (int32, -1 off the network), offset along it
+#: and snapping distance (float32) of its cells, ``(TILE_CELLS, TILE_CELLS)`` arrays.
+_Tile = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class CellSnaps:
@@ -74,53 +91,72 @@ class CellSnaps:
         self.network = network
         self.cell_m = float(cell_m)
         self.max_snap_m = float(max_snap_m)
-        self._tiles: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._tiles: dict[tuple[int, int], _Tile] = {}
         self._lock = threading.Lock()
         self.max_tiles = MAX_TILES
 
-    def _tile(self, ti: int, tj: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        found = self._tiles.get((ti, tj))
-        if found is not None:
-            return found
-        c, t = self.cell_m, TILE_CELLS
-        xs = (np.arange(ti * t, (ti + 1) * t) + 0.5) * c
-        ys = (np.arange(tj * t, (tj + 1) * t) + 0.5) * c
-        gx, gy = np.meshgrid(xs, ys)
-        snap = self.network.snap(np.column_stack([gx.ravel(), gy.ravel()]))
-        seg = np.where(snap.distance_m <= self.max_snap_m, snap.segment, -1).astype(np.int32).reshape(t, t)
-        tile = (
-            seg,
-            snap.offset_m.astype(np.float32).reshape(t, t),
-            snap.distance_m.astype(np.float32).reshape(t, t),
-        )
-        with self._lock:
-            if len(self._tiles) >= self.max_tiles:  # forget the oldest half
-                for key in list(self._tiles)[: self.max_tiles // 2]:
-                    del self._tiles[key]
-            self._tiles.setdefault((ti, tj), tile)
-        return tile
+    def _tiles_at(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], _Tile]:
+        """The tiles at these keys; the missing ones are snapped together (one snap of all their
+        cells: the fixed cost of a snap is paid once)."""
+        found = {key: self._tiles.get(key) for key in keys}
+        missing = [key for key, tile in found.items() if tile is None]
+        if missing:
+            c, t, m = self.cell_m, TILE_CELLS, len(missing)
+            first = np.array(missing, dtype=np.int64) * t  # first cell column and row of each tile
+            xs = (first[:, :1] + np.arange(t) + 0.5) * c  # (m, t) centres of each tile's columns
+            ys = (first[:, 1:] + np.arange(t) + 0.5) * c  # and rows
+            gx = np.broadcast_to(xs[:, None, :], (m, t, t))
+            gy = np.broadcast_to(ys[:, :, None], (m, t, t))
+            snap = self.network.snap(np.column_stack([gx.ravel(), gy.ravel()]))
+            on = snap.distance_m <= self.max_snap_m
+            seg = np.where(on, snap.segment, -1).astype(np.int32).reshape(m, t, t)
+            off = snap.offset_m.astype(np.float32).reshape(m, t, t)
+            dist = snap.distance_m.astype(np.float32).reshape(m, t, t)
+            with self._lock:
+                if len(self._tiles) + m > self.max_tiles:  # forget the oldest half
+                    for key in list(self._tiles)[: self.max_tiles // 2]:
+                        del self._tiles[key]
+                for n, key in enumerate(missing):
+                    found[key] = self._tiles.setdefault(key, (seg[n], off[n], dist[n]))
+        return {key: tile for key, tile in found.items() if tile is not None}
 
     def window(self, x0: float, y0: float, x1: float, y1: float) -> Cells:
         """The cells whose centres cover the box (at least two per side)."""
+        return self.windows([(x0, y0, x1, y1)])[0]
+
+    def windows(self, boxes: Sequence[tuple[float, float, float, float]]) -> list[Cells]:
+        """:meth:`window` of each box, the missing tiles of all of them snapped at once."""
         c, t = self.cell_m, TILE_CELLS
-        i0, i1 = math.floor(x0 / c - 0.5), math.ceil(x1 / c - 0.5)
-        j0, j1 = math.floor(y0 / c - 0.5), math.ceil(y1 / c - 0.5)
-        i1, j1 = max(i1, i0 + 1), max(j1, j0 + 1)
-        nx, ny = i1 - i0 + 1, j1 - j0 + 1
-        seg = np.empty((ny, nx), dtype=np.int64)
-        off = np.empty((ny, nx))
-        snap = np.empty((ny, nx))
-        for tj in range(j0 // t, j1 // t + 1):
-            for ti in range(i0 // t, i1 // t + 1):
-                tseg, toff, tsnap = self._tile(ti, tj)
-                a0, a1 = max(i0, ti * t), min(i1, ti * t + t - 1)
-                b0, b1 = max(j0, tj * t), min(j1, tj * t + t - 1)
-                dst = (slice(b0 - j0, b1 - j0 + 1), slice(a0 - i0, a1 - i0 + 1))
-                src = (slice(b0 - tj * t, b1 - tj * t + 1), slice(a0 - ti * t, a1 - ti * t + 1))
-                seg[dst], off[dst], snap[dst] = tseg[src], toff[src], tsnap[src]
-        xs = (np.arange(i0, i1 + 1) + 0.5) * c
-        ys = (np.arange(j0, j1 + 1) + 0.5) * c
-        return Cells(xs, ys, seg, off, snap)
+        spans = []
+        for x0, y0, x1, y1 in boxes:
+            i0, i1 = math.floor(x0 / c - 0.5), math.ceil(x1 / c - 0.5)
+            j0, j1 = math.floor(y0 / c - 0.5), math.ceil(y1 / c - 0.5)
+            spans.append((i0, max(i1, i0 + 1), j0, max(j1, j0 + 1)))
+        keys = {
+            (ti, tj): None
+            for i0, i1, j0, j1 in spans
+            for tj in range(j0 // t, j1 // t + 1)
+            for ti in range(i0 // t, i1 // t + 1)
+        }
+        tiles = self._tiles_at(list(keys))
+        out = []
+        for i0, i1, j0, j1 in spans:
+            nx, ny = i1 - i0 + 1, j1 - j0 + 1
+            seg = np.empty((ny, nx), dtype=np.int64)
+            off = np.empty((ny, nx))
+            snap = np.empty((ny, nx))
+            for tj in range(j0 // t, j1 // t + 1):
+                for ti in range(i0 // t, i1 // t + 1):
+                    tseg, toff, tsnap = tiles[ti, tj]
+                    a0, a1 = max(i0, ti * t), min(i1, ti * t + t - 1)
+                    b0, b1 = max(j0, tj * t), min(j1, tj * t + t - 1)
+                    dst = (slice(b0 - j0, b1 - j0 + 1), slice(a0 - i0, a1 - i0 + 1))
+                    src = (slice(b0 - tj * t, b1 - tj * t + 1), slice(a0 - ti * t, a1 - ti * t + 1))
+                    seg[dst], off[dst], snap[dst] = tseg[src], toff[src], tsnap[src]
+            xs = (np.arange(i0, i1 + 1) + 0.5) * c
+            ys = (np.arange(j0, j1 + 1) + 0.5) * c
+            out.append(Cells(xs, ys, seg, off, snap))
+        return out
 
 
 def cell_snaps(network: StreetNetwork, *, cell_m: float, max_snap_m: float) -> CellSnaps:
@@ -137,34 +173,64 @@ def cell_snaps(network: StreetNetwork, *, cell_m: float, max_snap_m: float) -> C
 def walk_field(graph: LocalGraph, distances: np.ndarray, cells: Cells) -> np.ndarray:
     """Walking distance at each cell centre: its snapping distance plus the network distance of
     its snapped position (``inf`` for cells off the network or out of reach)."""
-    seg = cells.segment.ravel()
+    return walk_fields(graph, distances, [cells])[0]
+
+
+def walk_fields(graph: LocalGraph, distances: np.ndarray, windows: Sequence[Cells]) -> list[np.ndarray]:
+    """:func:`walk_field` of several windows of cells, read from the search at once."""
+    seg = np.concatenate([cells.segment.ravel() for cells in windows]) if windows else np.empty(0, np.int64)
+    off = np.concatenate([cells.offset_m.ravel() for cells in windows]) if windows else np.empty(0)
+    snap = np.concatenate([cells.snap_m.ravel() for cells in windows]) if windows else np.empty(0)
     on = np.flatnonzero(seg >= 0)
     out = np.full(seg.shape, np.inf)
-    out[on] = graph.at(distances, seg[on], cells.offset_m.ravel()[on]) + cells.snap_m.ravel()[on]
-    return out.reshape(cells.segment.shape)
+    out[on] = graph.at(distances, seg[on], off[on]) + snap[on]
+    sizes = [cells.segment.size for cells in windows]
+    parts = np.split(out, np.cumsum(sizes)[:-1]) if windows else []
+    return [part.reshape(cells.segment.shape) for part, cells in zip(parts, windows, strict=True)]
+
+
+class Contours:
+    """The regions of a walking field within given levels, from one contour generator (made on
+    first use and kept: the regions of several levels, asked for one at a time, share it)."""
+
+    def __init__(self, cells: Cells, field: np.ndarray) -> None:
+        self.cells = cells
+        self.z = np.where(np.isfinite(field), field, _FAR)
+        self._generator: contourpy.ContourGenerator | None = None
+
+    def regions(self, levels_m: Sequence[float]) -> list[shapely.Geometry]:
+        """The regions where the field is at most each level, as (Multi)Polygons (empty when none)."""
+        out = []
+        for level in levels_m:
+            if not (self.z <= level).any():
+                out.append(shapely.MultiPolygon())
+                continue
+            if self._generator is None:
+                self._generator = contourpy.contour_generator(
+                    self.cells.xs,
+                    self.cells.ys,
+                    self.z,
+                    fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
+                )
+            # one chunk: all the rings' points, where each ring starts, where each polygon's rings
+            # start: the layout of a ragged array of polygons, made into polygons at once
+            filled = cast("FillReturn_ChunkCombinedOffsetOffset", self._generator.filled(-1.0, float(level)))
+            (points,), (ring_starts,), (polygon_starts,) = filled
+            if points is None or ring_starts is None or polygon_starts is None:
+                out.append(shapely.MultiPolygon())
+                continue
+            offsets = (ring_starts.astype(np.int64), polygon_starts.astype(np.int64))
+            polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, points, offsets)
+            geom = shapely.multipolygons(polys) if len(polys) != 1 else polys[0]
+            if not geom.is_valid:
+                geom = shapely.make_valid(geom)
+            out.append(geom)
+        return out
 
 
 def contour_regions(cells: Cells, field: np.ndarray, levels_m: Sequence[float]) -> list[shapely.Geometry]:
     """The regions where ``field`` is at most each level, as (Multi)Polygons (empty when none)."""
-    z = np.where(np.isfinite(field), field, _FAR)
-    gen = contourpy.contour_generator(cells.xs, cells.ys, z, fill_type=contourpy.FillType.OuterOffset)
-    out = []
-    for level in levels_m:
-        if not (z <= level).any():
-            out.append(shapely.MultiPolygon())
-            continue
-        filled = gen.filled(-1.0, float(level))  # OuterOffset: polygons' points, and their rings' offsets
-        polys = []
-        for pts, offs in zip(filled[0], filled[1], strict=True):
-            if pts is None or offs is None:
-                continue
-            rings = [pts[a:b] for a, b in itertools.pairwise(offs.tolist())]
-            polys.append(shapely.Polygon(rings[0], rings[1:]))
-        geom = shapely.MultiPolygon(polys) if len(polys) != 1 else polys[0]
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-        out.append(geom)
-    return out
+    return Contours(cells, field).regions(levels_m)
 
 
 def point_isochrones(

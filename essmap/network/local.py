@@ -6,12 +6,15 @@ segments, with the points of interest (query points, supply points, cells) inser
 where they snapped. Distances between inserted points are then exact node-to-node distances,
 including between two points of one segment, and :mod:`scipy.sparse.csgraph`'s Dijkstra (in C)
 computes them, bounded by ``limit``. Positions that were not inserted (the cells of an
-isochrone's raster) are measured from the two nodes around them (:meth:`LocalGraph.at`).
+isochrone's raster) are measured from the two nodes around them (:meth:`LocalGraph.at`); a
+search can also start from such positions (:class:`Attached`): joined to the two nodes around
+them, they measure the same walks as if they were inserted, without adding a node each.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -19,7 +22,20 @@ from scipy.sparse.csgraph import dijkstra
 
 from essmap.network.graph import StreetNetwork
 
-__all__ = ["LocalGraph"]
+__all__ = ["Attached", "LocalGraph"]
+
+
+class Attached(NamedTuple):
+    """Positions a search starts from without inserting them: ``group[i]`` is the source node
+    position ``i`` belongs to, and ``cost_m[i]`` the cost of reaching it from there (a snapping
+    distance). Each position is joined to its group's node through the two nodes around it on
+    its segment, at ``cost_m`` plus the metres to each: as no walk leaves a position except
+    through those two nodes, the walks from the group's node are those from its positions."""
+
+    group: np.ndarray
+    segment: np.ndarray
+    offset_m: np.ndarray
+    cost_m: np.ndarray
 
 
 @dataclass
@@ -54,6 +70,9 @@ class LocalGraph:
         the group of position ``i`` (-1 for none) and ``source_cost[i]`` the cost of the arc from
         the group's node to the position (a snapping distance). Searching from a group's node
         measures from the nearest of its positions.
+    attached
+        More positions joined to group nodes, without being inserted (:class:`Attached`); their
+        groups are numbered with those of ``source_of``.
     """
 
     def __init__(
@@ -65,9 +84,12 @@ class LocalGraph:
         *,
         source_of: np.ndarray | None = None,
         source_cost: np.ndarray | None = None,
+        attached: Attached | None = None,
     ) -> None:
         self.network = network
-        whole = segments is None  # the whole network: its cached matrix, with the additions
+        #: The whole network: its cached matrix, with the additions; its local segment and node
+        #: ids are the network's.
+        self.whole = whole = segments is None
         if segments is None:
             segs = np.arange(len(network), dtype=np.int64)
             self.nodes = np.arange(len(network.node_xy), dtype=np.int64)
@@ -85,12 +107,7 @@ class LocalGraph:
 
         ins_seg = np.asarray(insert_segment, dtype=np.int64)
         ins_off = np.asarray(insert_offset_m, dtype=np.float64)
-        if len(segs):
-            where = np.minimum(np.searchsorted(segs, ins_seg), len(segs) - 1)
-            kept = segs[where] == ins_seg
-        else:
-            where = np.zeros(len(ins_seg), dtype=np.int64)
-            kept = np.zeros(len(ins_seg), dtype=bool)
+        where, kept = self._local_segments(ins_seg)
         self.inserted = np.full(len(ins_seg), -1, dtype=np.int64)
         # positions at a segment's end are its end node; the others are new nodes (one per place)
         seg_len = np.where(kept, length[where], 1.0)
@@ -133,22 +150,37 @@ class LocalGraph:
         b = np.concatenate(b_parts)
         w = np.concatenate(w_parts)
         self.source_nodes = np.empty(0, dtype=np.int64)
+        # arcs from the source nodes: (group, node, cost) of each position joined to a group
+        joins: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        groups = 0  # every group has its node, even when none of its positions is in the graph
+        if source_of is not None and source_cost is not None:
+            group = np.asarray(source_of, dtype=np.int64)
+            groups = int(group.max(initial=-1)) + 1
+            ok = (group >= 0) & (self.inserted >= 0)
+            joins.append((group[ok], self.inserted[ok], np.asarray(source_cost, dtype=np.float64)[ok]))
+        if attached is not None:
+            on_graph, left, left_m, right, right_m = self.around(attached.segment, attached.offset_m)
+            group = np.asarray(attached.group, dtype=np.int64)
+            groups = max(groups, int(group.max(initial=-1)) + 1)
+            group = group[on_graph]
+            cost = np.asarray(attached.cost_m, dtype=np.float64)[on_graph]
+            joins.append((np.r_[group, group], np.r_[left, right], np.r_[cost + left_m, cost + right_m]))
         extra_a: list[np.ndarray] = []
         extra_b: list[np.ndarray] = []
         extra_w: list[np.ndarray] = []
-        if source_of is not None and source_cost is not None:
-            group = np.asarray(source_of, dtype=np.int64)
-            ok = (group >= 0) & (self.inserted >= 0)
-            groups = int(group.max(initial=-1)) + 1
+        if joins:
+            group = np.concatenate([j[0] for j in joins])
+            node = np.concatenate([j[1] for j in joins])
+            cost = np.concatenate([j[2] for j in joins])
             self.source_nodes = self.size + np.arange(groups)
             # one arc per (group, node): the cheapest of the positions at that node
-            pair_key = group[ok] * (self.size + 1) + self.inserted[ok]
-            cost = np.asarray(source_cost, dtype=np.float64)[ok]
-            order = np.lexsort((cost, pair_key))
-            keep = order[np.r_[True, pair_key[order][1:] != pair_key[order][:-1]]] if len(order) else order
-            extra_a.append(self.size + group[ok][keep])
-            extra_b.append(self.inserted[ok][keep])
-            extra_w.append(cost[keep])
+            pair_key = group * (self.size + 1) + node
+            order = np.argsort(pair_key)
+            sorted_key = pair_key[order]
+            first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(order) else order
+            extra_a.append(self.size + group[order[first]])
+            extra_b.append(node[order[first]])
+            extra_w.append(np.minimum.reduceat(cost[order], first) if len(order) else cost)
             self.size += groups
         n = self.size
         rows = np.concatenate([a, b, *extra_a])
@@ -181,19 +213,45 @@ class LocalGraph:
         A position is reached from the nearest node on each side of it on its segment (its end
         nodes, or inserted nodes); ``inf`` for positions on segments outside the graph.
         """
+        out = np.full(len(np.asarray(segment)), np.inf)
+        rows, left, left_m, right, right_m = self.around(segment, offset_m)
+        out[rows] = np.minimum(distances[left] + left_m, distances[right] + right_m)
+        return out
+
+    def _local_segments(self, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Local ids of network segments, and which are in the graph (the others' ids are 0)."""
+        segs = self.segments
+        if self.whole:
+            kept = (segment >= 0) & (segment < len(segs))
+            return np.where(kept, segment, 0), kept
+        if not len(segs):
+            return np.zeros(len(segment), dtype=np.int64), np.zeros(len(segment), dtype=bool)
+        where = np.minimum(np.searchsorted(segs, segment), len(segs) - 1)
+        kept = (segs[where] == segment) & (segment >= 0)
+        return np.where(kept, where, 0), kept
+
+    def around(
+        self, segment: np.ndarray, offset_m: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The nodes on each side of network positions (segment, offset) on their segment.
+
+        Returns
+        -------
+        rows, left, left_m, right, right_m
+            The positions on segments of the graph (indices into the arguments), the node before
+            each (its segment's first node or an inserted node) and the metres to it, the node
+            after it and the metres to it.
+        """
         seg = np.asarray(segment, dtype=np.int64)
         off = np.asarray(offset_m, dtype=np.float64)
-        out = np.full(len(seg), np.inf)
-        segs = self.segments
-        if not len(segs) or not len(seg):
-            return out
-        where = np.minimum(np.searchsorted(segs, seg), len(segs) - 1)
-        ok = (segs[where] == seg) & (seg >= 0)
+        where, ok = self._local_segments(seg)
         rows = np.flatnonzero(ok)
         where = where[rows]
         off = off[rows]
-        ends = np.searchsorted(self.nodes, self.network.segment_nodes[segs[where]])
-        length = self.network.segment_length_m[segs[where]]
+        ends = self.network.segment_nodes[self.segments[where]].astype(np.int64)
+        if not self.whole:
+            ends = np.searchsorted(self.nodes, ends)
+        length = self.network.segment_length_m[self.segments[where]]
         left_node, right_node = ends[:, 0], ends[:, 1]
         left_off, right_off = np.zeros(len(rows)), length.copy()
         br = self._breaks
@@ -207,6 +265,4 @@ class LocalGraph:
             left_off = np.where(has_left, br.offset[np.maximum(j - 1, 0)], left_off)
             right_node = np.where(has_right, br.node[np.minimum(j, len(br.key) - 1)], right_node)
             right_off = np.where(has_right, br.offset[np.minimum(j, len(br.key) - 1)], right_off)
-        d = np.minimum(distances[left_node] + (off - left_off), distances[right_node] + (right_off - off))
-        out[rows] = d
-        return out
+        return rows, left_node, off - left_off, right_node, right_off - off

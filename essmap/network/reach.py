@@ -9,7 +9,10 @@ within :attr:`WalkOptions.max_distance_m`; each QPV's part is then contoured fro
 cells over it.
 
 A supply point *reaches* a QPV when it is within a walk of ``B`` of one of the QPV's cells: one
-search from the QPV's cells (again through a virtual node) gives the walk to every supply point.
+search from the QPV's cells (again through a virtual node, joined to the nodes around each cell)
+gives the walk to every supply point. A walk is never shorter than the straight line, so only the
+supply points within the largest threshold of a QPV in a straight line are looked for, and a QPV
+without any is not searched from.
 
 Supply points farther than ``max_snap_m`` from the network are estimated, as everywhere: their
 reach is the disc of radius ``B`` divided by the detour factor.
@@ -24,8 +27,8 @@ import shapely
 from scipy.spatial import cKDTree
 
 from essmap.network.graph import StreetNetwork
-from essmap.network.isochrones import Cells, CellSnaps, cell_snaps, contour_regions, walk_field
-from essmap.network.local import LocalGraph
+from essmap.network.isochrones import Cells, CellSnaps, Contours, cell_snaps, walk_fields
+from essmap.network.local import Attached, LocalGraph
 from essmap.network.options import WalkOptions
 
 __all__ = ["WalkReach"]
@@ -86,6 +89,7 @@ class WalkReach:
         m = len(polygons)
         self._windows: list[Cells | None] = [None] * m
         self._fields: list[np.ndarray | None] = [None] * m
+        self._contours: list[Contours | None] = [None] * m
         self._inside: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None] = [None] * m
         self._to_supply: list[np.ndarray | None] = [None] * m
         self._forward = self._search_from_supply()
@@ -109,18 +113,23 @@ class WalkReach:
     def _window_field(self, i: int) -> tuple[Cells, np.ndarray]:
         """The cells over polygon ``i`` and the walk from the nearest supply point at each."""
         if self._fields[i] is None:
-            pad = 2 * self.cells.cell_m
-            x0, y0, x1, y1 = self.bounds[i]
-            window = self.cells.window(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-            if self._forward is None:
-                field = np.full(window.segment.shape, np.inf)
-            else:
-                field = walk_field(self._forward[0], self._forward[1], window)
-            self._windows[i], self._fields[i] = window, field
+            self._window_fields()
         cells, values = self._windows[i], self._fields[i]
         assert cells is not None
         assert values is not None
         return cells, values
+
+    def _window_fields(self) -> None:
+        """The cells over every polygon and their walks (read from the search at once)."""
+        pad = 2 * self.cells.cell_m
+        boxes = self.bounds + np.array([-pad, -pad, pad, pad])
+        windows = self.cells.windows([tuple(box) for box in boxes.tolist()])
+        if self._forward is None:
+            fields = [np.full(window.segment.shape, np.inf) for window in windows]
+        else:
+            fields = walk_fields(self._forward[0], self._forward[1], windows)
+        self._windows[:] = windows
+        self._fields[:] = fields
 
     def _inside_cells(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """The on-network cells inside polygon ``i`` (segment, offset, snapping distance), and
@@ -163,7 +172,10 @@ class WalkReach:
             if self._inside_cells(i)[3]:
                 window, field = self._window_field(i)
                 if (field <= threshold_m).any():
-                    parts.append(contour_regions(window, field, [threshold_m])[0])
+                    contours = self._contours[i]
+                    if contours is None:  # kept for the other thresholds
+                        contours = self._contours[i] = Contours(window, field)
+                    parts.append(contours.regions([threshold_m])[0])
                 counts[i] = int((self._walks_to_supply(i) <= threshold_m).sum())
             else:
                 discs_of = self.supply_xy  # …or all of them, for a polygon off the network
@@ -179,8 +191,9 @@ class WalkReach:
 
     def _walks_to_supply(self, i: int) -> np.ndarray:
         """Walk from polygon ``i`` (its nearest cell) to each on-network supply point (``inf``
-        beyond the largest threshold). One search per polygon, from all its cells at once, on one
-        graph made for every polygon."""
+        beyond the largest threshold, and for the points farther in a straight line). One search
+        per polygon with such points, from all its cells at once, on one graph made for every
+        polygon."""
         found = self._to_supply[i]
         if found is None:
             self._search_from_polygons()
@@ -194,32 +207,44 @@ class WalkReach:
         cells = [self._inside_cells(i) for i in range(m)]
         for i in range(m):
             self._to_supply[i] = np.full(len(on), np.inf)
-        measured = [i for i in range(m) if cells[i][3] and len(cells[i][0])]
-        if not measured or not len(on):
+        measured = np.array([i for i in range(m) if cells[i][3] and len(cells[i][0])], dtype=np.int64)
+        if not len(measured) or not len(on):
             return
-        centres = (self.bounds[measured, :2] + self.bounds[measured, 2:]) / 2
-        sizes = self.bounds[measured, 2:] - self.bounds[measured, :2]
+        # a walk is never shorter than the straight line: only the supply points within the
+        # largest threshold of a polygon in a straight line can reach it, and only the polygons
+        # with such points need a search
+        tree = shapely.STRtree(shapely.points(self.supply_xy[on]))
+        which, near = tree.query(self.polygons[measured], predicate="dwithin", distance=self.max_threshold_m)
+        searched = measured[np.unique(which)]
+        targets = np.unique(near)  # indices into the on-network supply points
+        if not len(searched):
+            return
+        centres = (self.bounds[searched, :2] + self.bounds[searched, 2:]) / 2
+        sizes = self.bounds[searched, 2:] - self.bounds[searched, :2]
         radii = np.hypot(sizes[:, 0], sizes[:, 1]) / 2 + self.max_threshold_m
-        seg = np.concatenate([cells[i][0] for i in measured])
+        supply = on[targets]
+        # the polygons' cells start the searches without being inserted (one node per polygon)
+        starts = Attached(
+            group=np.repeat(np.arange(len(searched)), [len(cells[i][0]) for i in searched]),
+            segment=np.concatenate([cells[i][0] for i in searched]),
+            offset_m=np.concatenate([cells[i][1] for i in searched]),
+            cost_m=np.concatenate([cells[i][2] for i in searched]),
+        )
         graph = LocalGraph(
             self.network,
             self.network.region(centres, radii),
-            np.r_[seg, self.snap.segment[on]],
-            np.r_[np.concatenate([cells[i][1] for i in measured]), self.snap.offset_m[on]],
-            source_of=np.r_[
-                np.repeat(np.arange(len(measured)), [len(cells[i][0]) for i in measured]),
-                np.full(len(on), -1, dtype=np.int64),
-            ],
-            source_cost=np.r_[np.concatenate([cells[i][2] for i in measured]), np.zeros(len(on))],
+            self.snap.segment[supply],
+            self.snap.offset_m[supply],
+            attached=starts,
         )
-        nodes = graph.inserted[len(seg) :]
+        nodes = graph.inserted
         reached = nodes >= 0
         step = max(1, _SEARCH_CELLS // max(graph.size, 1))
-        for start in range(0, len(measured), step):
+        for start in range(0, len(searched), step):
             rows = graph.distances(graph.source_nodes[start : start + step], limit=self.max_threshold_m)
-            for row, i in zip(rows, measured[start : start + step], strict=True):
+            for row, i in zip(rows, searched[start : start + step].tolist(), strict=True):
                 walks = np.full(len(on), np.inf)
-                walks[reached] = row[nodes[reached]] + self.snap.distance_m[on][reached]
+                walks[targets[reached]] = row[nodes[reached]] + self.snap.distance_m[supply][reached]
                 self._to_supply[i] = walks
 
     def nearest(self, xy: np.ndarray) -> np.ndarray:
