@@ -45,7 +45,10 @@ def load_network(store: Store, cache: RevisionCache) -> StreetNetwork | None:
     loaded = cache.last(NETWORK_KEY)
     if isinstance(loaded, StreetNetwork) and loaded.info.network_id == info.network_id:
         return loaded
-    return network_from_store(store)
+    network = network_from_store(store)
+    if network is not None:  # built here, in the cache's builder thread, not by the first walk
+        network.graph, network.midpoint_tree  # noqa: B018
+    return network
 
 
 def store_network(store: Store, cache: RevisionCache) -> StreetNetwork | None:
