@@ -260,3 +260,41 @@ def test_coverage_names_its_reference_point(capsys: pytest.CaptureFixture[str]) 
     rows = {r["code"]: r for r in json.loads(out)}
     assert rows["QN06401I"]["nearest_supply_m"] == 0.0  # AMAP points lie inside Maubec - Citadelle
     assert {r["geometry_source"] for r in rows.values()} == {"schematic"}
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_gaps_lists_the_uncovered_parts_as_the_library_computes_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from essmap.analysis.coverage import coverage_gaps
+    from essmap.importing import open_seeded_store
+    from essmap.settings import Settings
+
+    cfg = Settings()
+    st = open_seeded_store(cfg)
+    expected = coverage_gaps(
+        st.load_neighbourhoods(),
+        st.load_actors(),
+        threshold_m=300,
+        supply_categories=cfg.supply_categories,
+        grid=st.load_population_grid(),
+    )
+    st.close()
+    out_file = tmp_path / "gaps.geojson"
+    code, out, err = run(capsys, "gaps", "-t", "300", "--json", "--out", str(out_file))
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [r["code"] for r in rows] == expected["code"].tolist()
+    assert [r["area_m2"] for r in rows] == pytest.approx(expected["area_m2"].tolist())
+    written = gpd.read_file(out_file)
+    assert written.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    assert written["code"].tolist() == expected["code"].tolist()
+    code, out, _ = run(capsys, "gaps", "-t", "300")
+    assert "Zones à plus de 300 m de tout point d'approvisionnement" in out
+    biggest = expected.sort_values("area_m2").iloc[-1]
+    assert f"{biggest['area_m2'] / 10_000:.2f} ha".replace(".", ",") in out
+    # on foot without a street network: estimated, and the coverage text names the outline
+    code, out, _ = run(capsys, "gaps", "-t", "300", "--mode", "walk", "--json")
+    assert {r["distance_method"] for r in json.loads(out)} == {"estimate"}
+    code, out, _ = run(capsys, "coverage", "-t", "400", "--mode", "walk")
+    assert "estimé depuis le contour du quartier" in out

@@ -61,6 +61,38 @@ def test_geocode_human_output_and_nothing_found(with_addresses: Path) -> None:
     assert "Aucune adresse trouvée pour « zzkqx wvbn »" in nothing.stdout
 
 
+def test_nearest_and_within_answer_from_an_address_as_from_its_point(with_addresses: Path) -> None:
+    """``--address`` gives the same answer as the coordinates of the address it finds."""
+    by_address = essmap(with_addresses, "nearest", "--address", "1 rue des tonneliers bayonne", "--json")
+    assert by_address.returncode == 0, by_address.stderr
+    body = json.loads(by_address.stdout)
+    found = body["address"]
+    assert found["label"].startswith("1 Rue des Tonneliers")
+    by_point = essmap(with_addresses, "nearest", str(found["lon"]), str(found["lat"]), "--json")
+    assert by_point.returncode == 0, by_point.stderr
+    assert body["hits"] == json.loads(by_point.stdout)["hits"]
+    assert body["hits"][0]["id"] == "amap-patxoki"  # its delivery point is on that street
+    text = essmap(with_addresses, "nearest", "-a", "1 rue des tonneliers bayonne")
+    assert "Acteurs les plus proches de « 1 Rue des Tonneliers" in text.stdout
+    within = essmap(with_addresses, "within", "--address", "1 rue des tonneliers", "-r", "300", "--json")
+    assert within.returncode == 0, within.stderr
+    assert "amap-patxoki" in {h["id"] for h in json.loads(within.stdout)["hits"]}
+    walk = essmap(with_addresses, "nearest", "-a", "1 rue des tonneliers", "--mode", "walk", "--json")
+    assert json.loads(walk.stdout)["address"]["label"] == found["label"]
+
+
+def test_nearest_needs_a_point_or_an_address_not_both(with_addresses: Path) -> None:
+    both = essmap(with_addresses, "nearest", "-1.47", "43.49", "--address", "1 rue des tonneliers")
+    assert both.returncode == 2
+    assert "soit --address, soit lon et lat" in both.stderr
+    neither = essmap(with_addresses, "nearest")
+    assert neither.returncode == 2
+    assert "donnez lon et lat, ou --address" in neither.stderr
+    unknown = essmap(with_addresses, "nearest", "--address", "zzkqx wvbn")
+    assert unknown.returncode != 0
+    assert "« zzkqx wvbn » introuvable" in unknown.stderr
+
+
 def test_geocode_without_addresses_says_what_to_do(tmp_path: Path) -> None:
     result = essmap(tmp_path / "data", "geocode", "12 rue des tonneliers")
     assert result.returncode == 1

@@ -14,6 +14,7 @@ from rich.table import Table
 from essmap.analysis.siting import DEFAULT_SITE_COUNT
 from essmap.cli.app import app, console, err_console, print_json, settings, store
 from essmap.errors import InvalidParameterError
+from essmap.geocoding import point_from_address
 from essmap.labels import (
     CATEGORY_LABELS_FR,
     METHOD_LABELS_FR,
@@ -35,8 +36,24 @@ if TYPE_CHECKING:
 NUMBERS = {"ignore_unknown_options": True}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON au lieu d'un texte lisible.")]
-Lon = Annotated[float, typer.Argument(help="Longitude WGS 84 (ex. -1.4748).", show_default=False)]
-Lat = Annotated[float, typer.Argument(help="Latitude WGS 84 (ex. 43.4929).", show_default=False)]
+Lon = Annotated[
+    float | None, typer.Argument(help="Longitude WGS 84 (ex. -1.4748) ; ou --address.", show_default=False)
+]
+Lat = Annotated[
+    float | None, typer.Argument(help="Latitude WGS 84 (ex. 43.4929) ; ou --address.", show_default=False)
+]
+PointLon = Annotated[float, typer.Argument(help="Longitude WGS 84 (ex. -1.4748).", show_default=False)]
+PointLat = Annotated[float, typer.Argument(help="Latitude WGS 84 (ex. 43.4929).", show_default=False)]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        "-a",
+        help="Une adresse au lieu de lon et lat (base d'adresses importée, ou service national "
+        "si ESSMAP_GEOCODER_URL).",
+        show_default=False,
+    ),
+]
 Categories = Annotated[
     list[str] | None,
     typer.Option("--category", "-c", help="Catégorie d'acteurs (répétable) ; toutes par défaut."),
@@ -68,6 +85,30 @@ def decimal_fr(value: float) -> str:
     return f"{value:g}".replace(".", ",")
 
 
+def query_point(
+    st: Store, cfg: Settings, lon: float | None, lat: float | None, address: str | None
+) -> tuple[float, float, str | None]:
+    """The point of a command: lon and lat, or the best match of an address (and its label)."""
+    if address is not None:
+        if lon is not None or lat is not None:
+            raise InvalidParameterError("--address", "donnez soit --address, soit lon et lat, pas les deux")
+        found_lon, found_lat, label = point_from_address(st, cfg, address)
+        return found_lon, found_lat, label
+    if lon is None or lat is None:
+        missing = "lon" if lon is None else "lat"
+        raise InvalidParameterError(missing, f"{missing} manque : donnez lon et lat, ou --address")
+    return lon, lat, None
+
+
+def _place(lon: float, lat: float, label: str | None) -> str:
+    """Where a command answers from, for people."""
+    return f"« {label} » ({lon:.5f}, {lat:.5f})" if label else f"({lon:.5f}, {lat:.5f})"
+
+
+def _address_json(address: str | None, lon: float, lat: float, label: str | None) -> dict[str, Any]:
+    return {} if address is None else {"address": {"query": address, "label": label, "lon": lon, "lat": lat}}
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a table as JSON-ready dicts (missing values are None)."""
     columns = {str(c): plain_values(frame[c]) for c in frame.columns}
@@ -76,8 +117,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 @app.command(context_settings=NUMBERS)
 def nearest(
-    lon: Lon,
-    lat: Lat,
+    lon: Lon = None,
+    lat: Lat = None,
     k: Annotated[int, typer.Option("-k", "--k", help="Nombre d'acteurs.")] = 3,
     category: Categories = None,
     max_distance: Annotated[
@@ -88,26 +129,39 @@ def nearest(
         ),
     ] = None,
     mode: ModeOption = DistanceMode.straight,
+    address: AddressOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Les acteurs les plus proches d'un point (à vol d'oiseau, ou à pied avec --mode walk)."""
+    """Les acteurs les plus proches d'un point ou d'une adresse (à vol d'oiseau, ou à pied avec
+    --mode walk)."""
     from essmap.index import build_index
 
     cfg = settings()
     st = store(cfg)
+    x, y, label = query_point(st, cfg, lon, lat, address)
     index = build_index(st, cfg)
     if mode is DistanceMode.walk:
         _nearest_walk(
-            st, index, cfg, lon, lat, k=k, categories=category, max_distance=max_distance, as_json=as_json
+            st,
+            index,
+            cfg,
+            x,
+            y,
+            k=k,
+            categories=category,
+            max_distance=max_distance,
+            as_json=as_json,
+            place=(address, label),
         )
         return
-    answer = index.nearest_answer(lon, lat, k=k, categories=category or None, max_distance_m=max_distance)
+    answer = index.nearest_answer(x, y, k=k, categories=category or None, max_distance_m=max_distance)
     hits = answer.hits
     precision = index.actors["location_precision"].astype(object).to_numpy()
     approximate = approximate_mask(index.actors)
     if as_json:
         print_json(
             {
+                **_address_json(address, x, y, label),
                 "max_distance_m": answer.max_distance_m,
                 "beyond_m": None if answer.beyond_m is None else round(answer.beyond_m, 1),
                 "hits": [
@@ -128,9 +182,9 @@ def nearest(
         console.print(nothing_within_fr(answer.max_distance_m, answer.beyond_m))
         return
     if not hits:
-        console.print(f"Aucun acteur trouvé près de ({lon:.5f}, {lat:.5f}).")
+        console.print(f"Aucun acteur trouvé près de {_place(x, y, label)}.")
         return
-    console.print(f"Acteurs les plus proches de ({lon:.5f}, {lat:.5f}), à vol d'oiseau :")
+    console.print(f"Acteurs les plus proches de {_place(x, y, label)}, à vol d'oiseau :", soft_wrap=True)
     for n, h in enumerate(hits, 1):
         label = CATEGORY_LABELS_FR.get(h.category, h.category)
         note = " (position approximative)" if approximate[h.row] else ""
@@ -185,6 +239,7 @@ def _nearest_walk(
     categories: list[str] | None,
     max_distance: float | None,
     as_json: bool,
+    place: tuple[str | None, str | None] = (None, None),
 ) -> None:
     from essmap.network import build_walking_index, directions_url
 
@@ -200,6 +255,7 @@ def _nearest_walk(
 
         print_json(
             {
+                **_address_json(place[0], lon, lat, place[1]),
                 "mode": "walk",
                 "distance_method": answer.distance_method,
                 "walk_speed_kmh": cfg.walk_speed_kmh,
@@ -217,38 +273,41 @@ def _nearest_walk(
         )
         return
     if not answer.hits:
-        console.print(f"Aucun acteur trouvé près de ({lon:.5f}, {lat:.5f}).")
+        console.print(f"Aucun acteur trouvé près de {_place(lon, lat, place[1])}.")
         return
-    console.print(
-        f"Acteurs les plus proches de ({lon:.5f}, {lat:.5f}), {_walk_header(answer.distance_method, cfg)} :"
-    )
+    how = _walk_header(answer.distance_method, cfg)
+    console.print(f"Acteurs les plus proches de {_place(lon, lat, place[1])}, {how} :", soft_wrap=True)
     _walk_lines(answer.hits, index)
 
 
 @app.command(context_settings=NUMBERS)
 def within(
-    lon: Lon,
-    lat: Lat,
     radius: Annotated[float, typer.Option("--radius", "-r", help="Rayon en mètres.", show_default=False)],
+    lon: Lon = None,
+    lat: Lat = None,
     category: Categories = None,
     mode: ModeOption = DistanceMode.straight,
+    address: AddressOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Les acteurs à moins d'une distance d'un point (à vol d'oiseau, ou à pied avec --mode walk)."""
+    """Les acteurs à moins d'une distance d'un point ou d'une adresse (à vol d'oiseau, ou à pied
+    avec --mode walk)."""
     from essmap.index import build_index
 
     cfg = settings()
     st = store(cfg)
+    x, y, label = query_point(st, cfg, lon, lat, address)
     index = build_index(st, cfg)
     if mode is DistanceMode.walk:
         from essmap.network import build_walking_index
 
         walking = build_walking_index(st, cfg, index=index)
-        hits = walking.within(lon, lat, radius_m=radius, categories=category or None)
-        method = walking.point_method(lon, lat)
+        hits = walking.within(x, y, radius_m=radius, categories=category or None)
+        method = walking.point_method(x, y)
         if as_json:
             print_json(
                 {
+                    **_address_json(address, x, y, label),
                     "mode": "walk",
                     "distance_method": method,
                     "radius_m": radius,
@@ -259,10 +318,11 @@ def within(
         console.print(f"{len(hits)} acteur(s) à moins de {distance_fr(radius)}, {_walk_header(method, cfg)}")
         _walk_lines(hits, index)
         return
-    found = index.within(lon, lat, radius_m=radius, categories=category or None)
+    found = index.within(x, y, radius_m=radius, categories=category or None)
     if as_json:
         print_json(
             {
+                **_address_json(address, x, y, label),
                 "mode": "straight",
                 "radius_m": radius,
                 "hits": [
@@ -279,7 +339,7 @@ def within(
 
 
 @app.command(context_settings=NUMBERS)
-def locate(lon: Lon, lat: Lat, as_json: JsonOption = False) -> None:
+def locate(lon: PointLon, lat: PointLat, as_json: JsonOption = False) -> None:
     """Le quartier prioritaire (QPV) qui contient un point, ou le plus proche, par génération."""
     from essmap.index import build_index
 
@@ -353,6 +413,22 @@ def _distances_fr(methods: pd.Series, cfg: Settings) -> str:
     if found == {"estimate"}:
         return f"distances à pied estimées : vol d'oiseau × {factor}, pas de réseau de rues"
     return f"distances à pied, sur le réseau de rues ou estimées (vol d'oiseau × {factor})"
+
+
+def _nearest_reference_fr(methods: pd.Series) -> str:
+    """Where the nearest supply point of a QPV is measured from (see ``Zone.nearest_supply``)."""
+    found = set(methods.dropna().astype(str))
+    if found <= {"straight"}:
+        return (
+            "Point le plus proche : distance à vol d'oiseau depuis le contour du quartier (0 m quand "
+            "un point d'approvisionnement est dans le quartier)."
+        )
+    if found == {"estimate"}:
+        return (
+            "Point le plus proche : estimé depuis le contour du quartier (vol d'oiseau × détour ; 0 m "
+            "quand un point d'approvisionnement est dans le quartier)."
+        )
+    return "Point le plus proche : mesuré à pied depuis le centre du quartier."
 
 
 def out_format(out: Path) -> str:
@@ -447,16 +523,68 @@ def coverage(
             f"{', '.join(schematic)}.",
             soft_wrap=True,
         )
-    console.print(
-        "Point le plus proche : distance à vol d'oiseau depuis le contour du quartier (0 m quand un "
-        "point d'approvisionnement est dans le quartier)."
-    )
+    console.print(_nearest_reference_fr(table["distance_method"]))
     console.print(
         f"Accès faible : au moins {cfg.low_access_share * 100:.0f} % ou {cfg.low_access_residents} habitants "
         "au-delà du seuil."
     )
     if out is not None:
         console.print(f"Tableau écrit dans {out}")
+
+
+@app.command()
+def gaps(
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", "-t", help="Seuil de distance en mètres ; 400 par défaut (réglable)."),
+    ] = None,
+    category: SupplyCategories = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Écrire les zones (.geojson, .gpkg ou .csv).")
+    ] = None,
+    mode: ModeOption = DistanceMode.straight,
+    as_json: JsonOption = False,
+) -> None:
+    """Zones non desservies : les parties des QPV au-delà du seuil de tout point
+    d'approvisionnement, avec leur surface et leurs habitants (à pied avec --mode walk)."""
+    from essmap.analysis.coverage import coverage_gaps
+
+    cfg = settings()
+    fmt = out_format(out) if out is not None else None
+    st = store(cfg)
+    used = threshold if threshold is not None else cfg.default_threshold_m
+    table = coverage_gaps(
+        st.load_neighbourhoods(),
+        st.load_actors(),
+        threshold_m=used,
+        supply_categories=category or cfg.supply_categories,
+        grid=st.load_population_grid(),
+        max_threshold_m=cfg.max_threshold_m,
+        **_walk_arguments(st, cfg, mode),
+    )
+    if out is not None and fmt is not None:
+        from essmap.sources import table_to_file
+
+        table_to_file(table, out, fmt=fmt, layer="gaps", points=False, protected_dir=cfg.data_dir)
+    if as_json:
+        print_json(_records(pd.DataFrame(table.drop(columns="geometry"))))
+        return
+    title = f"Zones à plus de {_threshold_fr(used, mode, cfg)} de tout point d'approvisionnement"
+    if table.empty:
+        console.print(f"{title} : aucune, chaque quartier est entièrement desservi.")
+        return
+    grid = Table(
+        "QPV",
+        "Surface non desservie",
+        "Habitants",
+        title=f"{title} ({_distances_fr(table['distance_method'], cfg)})",
+    )
+    for row in table.itertuples():
+        people = "inconnus" if row.method == "none" or pd.isna(row.residents) else number_fr(row.residents)
+        grid.add_row(f"{row.code} {row.name}", f"{row.area_m2 / 10_000:.2f} ha".replace(".", ","), people)
+    console.print(grid)
+    if out is not None:
+        console.print(f"Zones écrites dans {out}")
 
 
 @app.command()
