@@ -1,0 +1,99 @@
+"""Checks of what clients send: actors' web addresses, the fields a public proposal may carry,
+control characters, and French messages for malformed requests (real server, real HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api import create_app
+from essmap.settings import Settings
+from essmap.store import GeoPackageStore
+from tests.api_support import assert_problem, background_server
+from tests.cli_support import run
+from tests.test_api_edits import ITEMS, NEW_PLACE, Server, seed
+
+BAD_WEBSITES = ("javascript:alert(3)", "data:text/html,<b>x</b>", "/contact", "//evil.example/x")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("checks") / "data", tile_url=None)
+    keys = seed(settings)
+    with background_server(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as http:
+        yield Server(http, keys, settings)
+
+
+def _fields(problem: dict[str, object]) -> set[str]:
+    errors = problem["errors"]
+    assert isinstance(errors, list)
+    return {str(e["field"]) for e in errors}
+
+
+def _patch(server: Server, actor_id: str, properties: dict[str, object]) -> httpx.Response:
+    etag = server.http.get(f"{ITEMS}/{actor_id}").headers["etag"]
+    return server.http.patch(
+        f"{ITEMS}/{actor_id}",
+        json={"properties": properties},
+        headers=server.auth(**{"If-Match": etag, "Content-Type": "application/merge-patch+json"}),
+    )
+
+
+# --- web addresses ------------------------------------------------------------------------------
+@pytest.mark.parametrize("website", BAD_WEBSITES)
+def test_a_website_that_is_not_http_is_refused_in_proposals_and_edits(server: Server, website: str) -> None:
+    http = server.http
+    place = {**NEW_PLACE, "properties": {**NEW_PLACE["properties"], "website": website}}
+    new = assert_problem(http.post("/proposals", json={"kind": "new", "feature": place}), 400)
+    assert _fields(new) == {"website"}
+    assert "adresse web http(s) attendue" in new["detail"]
+    change = {"kind": "change", "actor_id": "otsokop", "feature": {"properties": {"website": website}}}
+    assert _fields(assert_problem(http.post("/proposals", json=change), 400)) == {"website"}
+    assert _fields(assert_problem(_patch(server, "otsokop", {"website": website}), 400)) == {"website"}
+    assert http.get(f"{ITEMS}/otsokop").json()["properties"].get("website") != website
+    assert http.get("/proposals", headers=server.auth("moderator")).json()["proposals"] == []
+
+
+def test_a_web_address_without_scheme_gets_https_and_an_http_one_is_kept(server: Server) -> None:
+    patched = _patch(server, "otsokop", {"website": "www.otsokop.org"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["properties"]["website"] == "https://www.otsokop.org"
+    patched = _patch(server, "otsokop", {"website": "otsokop.org/horaires?jour=mar"})
+    assert patched.json()["properties"]["website"] == "https://otsokop.org/horaires?jour=mar"
+    patched = _patch(server, "otsokop", {"website": "HTTP://otsokop.org"})
+    assert patched.json()["properties"]["website"] == "HTTP://otsokop.org"
+
+
+def test_a_csv_import_names_the_bad_website_and_reports_the_completed_one(
+    demo_store: GeoPackageStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "sites.csv"
+    bad.write_text(
+        "name,category,lon,lat,site_web\n"
+        "Épicerie A,cooperative_grocery,-1.47,43.49,https://a.example.fr\n"
+        "Épicerie B,cooperative_grocery,-1.47,43.49,javascript:alert(3)\n",
+        encoding="utf-8",
+    )
+    before = demo_store.path.read_bytes()
+    code, _, err = run(capsys, "import", "actors", str(bad))
+    assert code == 2
+    expected = "sites.csv, ligne 3, champ « site_web » : « javascript:alert(3) » : adresse web http(s)"
+    assert expected in err
+    assert demo_store.path.read_bytes() == before
+    good = tmp_path / "bons.csv"
+    good.write_text(
+        "name,category,lon,lat,site_web\nÉpicerie C,cooperative_grocery,-1.47,43.49,www.epicerie-c.fr\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(capsys, "import", "actors", str(good))
+    assert code == 0, err
+    assert "bons.csv, ligne 2, champ « site_web » : adresse web « www.epicerie-c.fr » complétée" in " ".join(
+        err.split()
+    )
+    assert (
+        GeoPackageStore(demo_store.path).get_actor("epicerie-c").fields["website"]
+        == "https://www.epicerie-c.fr"
+    )
