@@ -97,3 +97,48 @@ def test_a_csv_import_names_the_bad_website_and_reports_the_completed_one(
         GeoPackageStore(demo_store.path).get_actor("epicerie-c").fields["website"]
         == "https://www.epicerie-c.fr"
     )
+
+
+# --- what a public proposal may carry ---------------------------------------------------------
+@pytest.mark.parametrize("field", ["last_verified", "source", "coordinates_source", "version"])
+def test_a_proposal_may_not_set_managed_fields(server: Server, field: str) -> None:
+    http = server.http
+    value = "2999-01-01" if field == "last_verified" else "x"
+    place = {**NEW_PLACE, "properties": {**NEW_PLACE["properties"], field: value}}
+    new = assert_problem(http.post("/proposals", json={"kind": "new", "feature": place}), 400)
+    assert _fields(new) == {field}
+    change = {"kind": "change", "actor_id": "otsokop", "feature": {"properties": {field: value}}}
+    assert _fields(assert_problem(http.post("/proposals", json=change), 400)) == {field}
+    assert http.get("/proposals", headers=server.auth("moderator")).json()["proposals"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "report", "actor_id": "otsokop", "message": "ok\u0000\u0007"}, "message"),
+        ({"kind": "report", "actor_id": "otsokop", "message": "ok", "contact": "a@b.fr\u001b"}, "contact"),
+        ({"kind": "report", "actor_id": "otsokop", "message": "ok", "contact": "a@b.fr\nb@c.fr"}, "contact"),
+        ({"kind": "report", "actor_id": "otso\u0000kop", "message": "ok"}, "actor_id"),
+    ],
+)
+def test_control_characters_are_refused_in_proposals(
+    server: Server, body: dict[str, object], field: str
+) -> None:
+    problem = assert_problem(server.http.post("/proposals", json=body), 400)
+    assert _fields(problem) == {field}
+    assert "caractère de contrôle" in problem["detail"]
+    assert server.http.get("/proposals", headers=server.auth("moderator")).json()["proposals"] == []
+
+
+def test_a_message_on_several_lines_is_accepted_and_a_note_with_a_nul_is_refused(server: Server) -> None:
+    http = server.http
+    sent = http.post(
+        "/proposals", json={"kind": "report", "actor_id": "otsokop", "message": "ligne 1\nligne 2"}
+    )
+    assert sent.status_code == 201, sent.text
+    url = f"/proposals/{sent.json()['id']}/refuse"
+    problem = assert_problem(
+        http.post(url, json={"note": "non\u0000"}, headers=server.auth("moderator")), 400
+    )
+    assert _fields(problem) == {"note"}
+    assert http.post(url, json={"note": "doublon"}, headers=server.auth("moderator")).status_code == 200
