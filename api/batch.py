@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from starlette.requests import Request
 
-from api.errors import PayloadTooLargeError
+from api.errors import PayloadTooLargeError, json_error_text
 from api.geojson import dumps
 from api.layers import Proximity
 from essmap.analysis.zones import outside_territory_error
@@ -121,7 +121,7 @@ def points_from_geojson(body: bytes) -> Points:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _bad(f"JSON illisible : {exc}") from None
+        raise _bad(json_error_text(exc)) from None
     except RecursionError:  # a body nested deeper than the JSON parser goes
         raise _bad("JSON trop profondément imbriqué") from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":

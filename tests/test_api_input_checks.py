@@ -142,3 +142,59 @@ def test_a_message_on_several_lines_is_accepted_and_a_note_with_a_nul_is_refused
     )
     assert _fields(problem) == {"note"}
     assert http.post(url, json={"note": "doublon"}, headers=server.auth("moderator")).status_code == 200
+
+
+# --- French messages for malformed requests ------------------------------------------------------
+PROPOSAL_MEMBERS = "kind, actor_id, feature, message, contact, honeypot"
+
+
+@pytest.mark.parametrize("member", ["extra", "patch"])
+def test_an_unknown_member_of_a_proposal_lists_the_accepted_members(server: Server, member: str) -> None:
+    body = {"kind": "report", "actor_id": "otsokop", "message": "x", member: 1}
+    problem = assert_problem(server.http.post("/proposals", json=body), 400)
+    assert problem["errors"] == [
+        {"field": member, "message": f"membre inconnu ; membres acceptés : {PROPOSAL_MEMBERS}"}
+    ]
+    assert "aucun" not in problem["detail"]
+
+
+def test_an_unknown_query_parameter_still_lists_the_parameters(server: Server) -> None:
+    problem = assert_problem(server.http.get("/nearest", params={"lon": -1.47, "lat": 43.49, "kk": 3}), 400)
+    message = problem["errors"][0]["message"]
+    assert message.startswith("paramètre inconnu ; paramètres acceptés : ")
+    assert "lon" in message
+
+
+@pytest.mark.parametrize(("path", "name"), [("/geocode", "q"), ("/nearest", "address")])
+def test_a_too_long_text_parameter_is_told_in_french_and_not_echoed_whole(
+    server: Server, path: str, name: str
+) -> None:
+    value = "rue " + "x" * 296
+    problem = assert_problem(server.http.get(path, params={name: value}), 400)
+    [error] = problem["errors"]
+    assert error["field"] == name
+    assert error["message"].startswith("200 caractères au plus (reçu : « rue xxx")
+    assert "300 caractères en tout" in error["message"]
+    assert value not in problem["detail"]
+    assert len(problem["detail"]) < 200
+    assert "should" not in problem["detail"]
+
+
+@pytest.mark.parametrize("body", ["[]", "null", "3", '"texte"'])
+def test_a_proposal_that_is_not_an_object_is_told_in_french(server: Server, body: str) -> None:
+    response = server.http.post("/proposals", content=body, headers={"Content-Type": "application/json"})
+    problem = assert_problem(response, 400)
+    assert problem["errors"][0]["message"].startswith("un objet JSON est attendu")
+    assert "Input should" not in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/locate", "application/geo+json"), ("/proposals", "application/json")],
+)
+def test_broken_json_says_where_in_french(server: Server, path: str, content_type: str) -> None:
+    body = '{"type": "FeatureCollection"\n "features": []}'
+    response = server.http.post(path, content=body, headers={"Content-Type": content_type})
+    problem = assert_problem(response, 400)
+    assert "JSON invalide : ligne 2, colonne 2" in problem["detail"]
+    assert "Expecting" not in problem["detail"]

@@ -84,11 +84,17 @@ class ProposalsQuery(QueryModel):
 
 
 def _model(model: type[BaseModel], data: Any) -> Any:
-    """``data`` validated by ``model``; its errors are FastAPI's (a 400 problem naming each field)."""
+    """``data`` validated by ``model``; its errors are FastAPI's (a 400 problem naming each field;
+    an unknown member's lists the model's members)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+        members = {"accepted": tuple(model.model_fields)}
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        for error in errors:
+            if error["type"] == "extra_forbidden":
+                error["ctx"] = members
+        raise RequestValidationError(errors) from exc
 
 
 def _schema(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
