@@ -1,0 +1,36 @@
+"""Usage errors of the command line in French: Click's messages and the value errors Typer takes
+from pydantic (essmap.cli.language)."""
+
+from __future__ import annotations
+
+import pytest
+
+from essmap.store import GeoPackageStore
+from tests.cli_support import run
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["nearest", "abc", "43.49"], "valeur invalide pour « lon » : doit être un nombre (reçu : « abc »)"),
+        (
+            ["nearest", "-1.47", "43.49", "--adresse", "x"],
+            "option inconnue ou argument en trop : --adresse x",
+        ),
+        (["nearest", "-1.47", "43.49", "3"], "argument(s) en trop : 3"),
+        (["nearest"], "argument « lon » manquant"),
+        (["nearest", "-1.47", "43.49", "-k"], "l'option « -k » demande une valeur"),
+        (["nearest", "-1.47", "43.49", "-k", "x"], "doit être un nombre entier (reçu : « x »)"),
+        (["coverage", "--mode", "bike"], "valeur non reconnue ; valeurs possibles : straight, walk"),
+    ],
+)
+def test_usage_errors_are_french(
+    demo_store: GeoPackageStore, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    text = " ".join(err.replace("│", " ").split())
+    assert expected in text, text
+    for english in ("Invalid value", "Input should", "Got unexpected", "Missing argument", "requires an"):
+        assert english not in text
+    assert out == ""
