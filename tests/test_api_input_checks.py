@@ -198,3 +198,41 @@ def test_broken_json_says_where_in_french(server: Server, path: str, content_typ
     problem = assert_problem(response, 400)
     assert "JSON invalide : ligne 2, colonne 2" in problem["detail"]
     assert "Expecting" not in problem["detail"]
+
+
+# --- POST /locate: rows named as imports name them ---------------------------------------------
+def _locate_csv(server: Server, body: str, **params: str) -> httpx.Response:
+    return server.http.post("/locate", content=body, params=params, headers={"Content-Type": "text/csv"})
+
+
+def test_batch_rows_are_csv_file_lines_and_geojson_feature_numbers(server: Server) -> None:
+    swapped = _locate_csv(server, "lon,lat\n-1.4748,43.4929\n43.49,-1.47\n-1.466,43.499\n")
+    problem = assert_problem(swapped, 400)
+    assert [(e["row"], e["field"]) for e in problem["errors"]] == [(3, "lon")]
+    assert "corps de la requête, ligne 3" in problem["detail"]
+    unreadable = assert_problem(_locate_csv(server, "lon,lat\n-1.4748,43.4929\nabc,43.49\n"), 400)
+    assert [(e["row"], e["field"]) for e in unreadable["errors"]] == [(3, "lon")]
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": c}}
+        for c in ([-1.4748, 43.4929], [43.49, -1.47], [-1.466, 43.499])
+    ]
+    swapped_feature = server.http.post("/locate", json={"type": "FeatureCollection", "features": features})
+    assert [(e["row"], e["field"]) for e in assert_problem(swapped_feature, 400)["errors"]] == [(2, "lon")]
+    features[0] = {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["x", 1]}}
+    bad_shape = server.http.post("/locate", json={"type": "FeatureCollection", "features": features})
+    assert [e["row"] for e in assert_problem(bad_shape, 400)["errors"]] == [1]
+
+
+def test_batch_with_x_y_columns_takes_the_crs_parameter(server: Server) -> None:
+    body = "id,x,y\na,338093.536,6276236.597\n"  # -1.4748, 43.4929 in Lambert-93
+    problem = assert_problem(_locate_csv(server, body), 400)
+    assert "précisez le paramètre crs de la requête (par exemple EPSG:2154)" in problem["detail"]
+    assert "--crs" not in problem["detail"]
+    answered = _locate_csv(server, body, crs="EPSG:2154")
+    assert answered.status_code == 200, answered.text
+    [result] = answered.json()["results"]
+    assert (round(result["lon"], 5), round(result["lat"], 5)) == (-1.4748, 43.4929)
+    geojson = server.http.post(
+        "/locate", params={"crs": "EPSG:2154"}, json={"type": "FeatureCollection", "features": []}
+    )
+    assert _fields(assert_problem(geojson, 400)) == {"crs"}
