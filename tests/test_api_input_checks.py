@@ -236,3 +236,17 @@ def test_batch_with_x_y_columns_takes_the_crs_parameter(server: Server) -> None:
         "/locate", params={"crs": "EPSG:2154"}, json={"type": "FeatureCollection", "features": []}
     )
     assert _fields(assert_problem(geojson, 400)) == {"crs"}
+
+
+# --- keys ----------------------------------------------------------------------------------------
+def test_a_request_without_a_key_is_told_which_key_it_needs(server: Server) -> None:
+    http = server.http
+    listing = assert_problem(http.get("/proposals"), 401)
+    assert listing["detail"].startswith("clé de modérateur requise pour lire les propositions")
+    one = assert_problem(http.get("/proposals/any"), 401)
+    assert one["detail"].startswith("clé de modérateur requise pour lire les propositions")
+    decide = assert_problem(http.post("/proposals/any/accept"), 401)
+    assert decide["detail"].startswith("clé de modérateur requise pour traiter les propositions")
+    write = assert_problem(http.post(ITEMS, json=NEW_PLACE), 401)
+    assert write["detail"].startswith("clé d'API requise pour modifier les données")
+    assert "Authorization: Bearer" in write["detail"]
