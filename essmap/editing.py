@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from essmap.errors import AlreadyExistsError, InvalidInputError, NotFoundError, Problem
-from essmap.labels import FIELD_LABELS_FR
+from essmap.labels import FIELD_LABELS_FR, field_value_fr
 from essmap.model import ACTOR_COLUMNS, actor_frame
 from essmap.sources import actors_from_features
 from essmap.sources.common import control_character_problem
@@ -210,7 +210,8 @@ def proposal_view(store: Store, proposal: Proposal) -> dict[str, Any]:
     """A proposal (contact included) with the actor's current record and what the proposal changes.
 
     ``current`` is the actor's record now (None for a new place, or an actor deleted since);
-    ``differences`` compares it with the proposed record (:func:`differences`).
+    ``differences`` compares it with the proposed record (:func:`differences`), each with its
+    values for people (``before_text``, ``after_text``: labels of codes, plain values).
     """
     current = None
     if proposal.actor_id:
@@ -221,7 +222,10 @@ def proposal_view(store: Store, proposal: Proposal) -> dict[str, Any]:
     view = proposal.as_dict()
     view["contact"] = proposal.contact
     view["current"] = current
-    view["differences"] = differences(current, proposal.record) if proposal.record is not None else []
+    changed = differences(current, proposal.record) if proposal.record is not None else []
+    view["differences"] = [
+        {**d, **{f"{k}_text": field_value_fr(d["field"], d[k]) for k in ("before", "after")}} for d in changed
+    ]
     return view
 
 

@@ -250,3 +250,21 @@ def test_a_request_without_a_key_is_told_which_key_it_needs(server: Server) -> N
     write = assert_problem(http.post(ITEMS, json=NEW_PLACE), 401)
     assert write["detail"].startswith("clé d'API requise pour modifier les données")
     assert "Authorization: Bearer" in write["detail"]
+
+
+# --- moderation: values for people -----------------------------------------------------------------
+def test_proposals_carry_french_labels_of_their_values(server: Server) -> None:
+    http = server.http
+    change = {
+        "kind": "change",
+        "actor_id": "otsokop",
+        "feature": {"properties": {"category": "market", "location_precision": "building"}},
+    }
+    sent = http.post("/proposals", json=change)
+    assert sent.status_code == 201, sent.text
+    [view] = http.get("/proposals", headers=server.auth("moderator")).json()["proposals"]
+    texts = {d["field"]: (d["before_text"], d["after_text"]) for d in view["differences"]}
+    assert texts["category"] == ("Épicerie coopérative", "Marché")
+    assert texts["location_precision"][1] == "bâtiment"
+    url = f"/proposals/{sent.json()['id']}/refuse"
+    assert http.post(url, headers=server.auth("moderator")).status_code == 200
