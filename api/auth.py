@@ -43,12 +43,22 @@ def since_iso(seconds: float) -> str:
     return then.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def api_key(request: Request, credentials: Credentials) -> ApiKey:
-    """The active key of the request (401 without one, or with an unknown or revoked one)."""
+#: What a request without a key is told, by the role it needs and whether it reads or writes.
+KEY_REQUIRED_FR = {
+    ("editor", False): "clé d'API requise pour modifier les données",
+    ("moderator", True): "clé de modérateur requise pour lire les propositions",
+    ("moderator", False): "clé de modérateur requise pour traiter les propositions",
+}
+HEADER_HINT_FR = "en-tête « Authorization: Bearer CLÉ »"
+
+
+async def api_key(request: Request, credentials: Credentials, *, role: str = "editor") -> ApiKey:
+    """The active key of the request (401 without one, or with an unknown or revoked one); the
+    message says which key ``role`` the request needs."""
     if credentials is None:
-        raise AuthenticationError(
-            "clé d'API requise pour modifier les données : en-tête « Authorization: Bearer CLÉ »"
-        )
+        reads = request.method in {"GET", "HEAD"}
+        needed = KEY_REQUIRED_FR.get((role, reads), KEY_REQUIRED_FR[("editor", False)])
+        raise AuthenticationError(f"{needed} : {HEADER_HINT_FR}")
     key = await run_in_threadpool(key_for_secret, request.app.state.store, credentials.credentials)
     if key is None:
         raise AuthenticationError("clé d'API inconnue ou révoquée")
@@ -56,7 +66,8 @@ async def api_key(request: Request, credentials: Credentials) -> ApiKey:
 
 
 def _role(role: str) -> object:
-    async def check(request: Request, key: Annotated[ApiKey, Depends(api_key)]) -> ApiKey:
+    async def check(request: Request, credentials: Credentials) -> ApiKey:
+        key = await api_key(request, credentials, role=role)
         if not key.allows(role):
             raise ForbiddenError(
                 f"la clé « {key.name} » ({ROLE_NAMES_FR.get(key.role, key.role)}) ne permet pas cette "

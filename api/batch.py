@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 from starlette.requests import Request
 
-from api.errors import PayloadTooLargeError
+from api.errors import PayloadTooLargeError, json_error_text
 from api.geojson import dumps
 from api.layers import Proximity
 from essmap.analysis.zones import outside_territory_error
+from essmap.editing import REQUEST_BODY
 from essmap.errors import InvalidInputError, Problem
 from essmap.geocoding import Geocoder, geocode_many
 from essmap.index import ActorHit, QPVRelation
@@ -34,6 +35,8 @@ GEOJSON_TYPES = {"application/geo+json", "application/json"}
 CSV_TYPES = {"text/csv", "text/plain", "application/csv"}
 #: Bad points named one by one in a refused batch (the others are counted).
 MAX_PROBLEMS = 100
+#: How messages name the query parameter giving the CRS of x/y columns.
+CRS_PARAMETER = "le paramètre crs de la requête"
 #: Longest address a batch row may give.
 MAX_ADDRESS_CHARS = 200
 #: Nearest supply points computed per chunk (so a chunk costs a few milliseconds whatever k is).
@@ -66,16 +69,23 @@ class Points:
 
     A row given by an address has NaN coordinates and its ``addresses`` text until
     :func:`geocode_points` finds it; ``understood`` then holds the address found for each such row.
+    ``rows`` numbers the points as messages name them, as imports do: the line of the CSV body
+    (the header is line 1), the feature number from 1 of a GeoJSON body.
     """
 
     lons: list[float]
     lats: list[float]
     refs: list[str | None]
+    rows: list[int]
     addresses: list[str | None] = field(default_factory=list)
     understood: list[dict[str, Any] | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lons)
+
+    def problem(self, i: int, message: str, field: str) -> Problem:
+        """A problem of point ``i``, naming its row."""
+        return Problem(message, file=REQUEST_BODY, row=self.rows[i], field=field)
 
     def to_geocode(self) -> list[int]:
         """Rows given by an address, not yet geocoded."""
@@ -94,7 +104,7 @@ def geocode_points(points: Points, geocoder: Geocoder) -> Points:
     texts = [str(points.addresses[i]) for i in rows]
     found = geocode_many(geocoder, texts)
     problems = [
-        Problem(f"adresse « {text} » introuvable", file="corps de la requête", row=i, field="address")
+        points.problem(i, f"adresse « {text} » introuvable", "address")
         for i, text, result in zip(rows, texts, found, strict=True)
         if result is None
     ]
@@ -106,11 +116,11 @@ def geocode_points(points: Points, geocoder: Geocoder) -> Points:
         assert result is not None
         lons[i], lats[i] = result.lon, result.lat
         understood[i] = {"query": text, "label": result.label, "score": result.score}
-    return Points(lons, lats, points.refs, points.addresses, understood)
+    return Points(lons, lats, points.refs, points.rows, points.addresses, understood)
 
 
 def _bad(message: str, row: int | None = None, field: str | None = None) -> InvalidInputError:
-    return InvalidInputError(Problem(message, file="corps de la requête", row=row, field=field))
+    return InvalidInputError(Problem(message, file=REQUEST_BODY, row=row, field=field))
 
 
 def points_from_geojson(body: bytes) -> Points:
@@ -121,7 +131,7 @@ def points_from_geojson(body: bytes) -> Points:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _bad(f"JSON illisible : {exc}") from None
+        raise _bad(json_error_text(exc)) from None
     except RecursionError:  # a body nested deeper than the JSON parser goes
         raise _bad("JSON trop profondément imbriqué") from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
@@ -134,7 +144,7 @@ def points_from_geojson(body: bytes) -> Points:
     refs: list[str | None] = []
     addresses: list[str | None] = []
     problems: list[Problem] = []
-    for n, feature in enumerate(features):
+    for n, feature in enumerate(features, 1):
         try:
             lon, lat, ref, address = _point(n, feature)
         except InvalidInputError as exc:
@@ -146,11 +156,12 @@ def points_from_geojson(body: bytes) -> Points:
         addresses.append(address)
     if problems:
         raise InvalidInputError(problems)
-    return Points(lons, lats, refs, addresses if any(a is not None for a in addresses) else [])
+    rows = list(range(1, len(lons) + 1))
+    return Points(lons, lats, refs, rows, addresses if any(a is not None for a in addresses) else [])
 
 
 def _point(n: int, feature: object) -> tuple[float, float, str | None, str | None]:
-    """lon, lat, identifier and address of feature number ``n`` (the first problem found is
+    """lon, lat, identifier and address of feature number ``n``, from 1 (the first problem found is
     raised). A feature with a null geometry and an ``address`` property has NaN coordinates."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise _bad("un objet Feature est attendu", row=n, field="type")
@@ -190,25 +201,24 @@ def _point(n: int, feature: object) -> tuple[float, float, str | None, str | Non
     return lon, lat, ref_text, None
 
 
-def points_from_csv(body: bytes) -> Points:
-    """Points of a CSV with lon/lat columns, read from memory as ``essmap`` reads point files
-    (every bad row named, with its field)."""
-    points = points_from_file(io.BytesIO(body), name="corps de la requête", fmt="csv", addresses=True)
+def points_from_csv(body: bytes, crs: str | None = None) -> Points:
+    """Points of a CSV with lon/lat columns (or x/y in ``crs``), read from memory as ``essmap``
+    reads point files (every bad row named by its line, with its field)."""
+    points = points_from_file(
+        io.BytesIO(body), name=REQUEST_BODY, fmt="csv", addresses=True, crs=crs, crs_parameter=CRS_PARAMETER
+    )
     geoms = points.geometry
     refs = [None if r is None or r is pd.NA else str(r) for r in points["id"].tolist()]
     located = geoms.notna()
     lons = geoms.x.where(located, math.nan).tolist()
     lats = geoms.y.where(located, math.nan).tolist()
     addresses = [None if a is pd.NA or a is None else str(a) for a in points["address"].tolist()]
+    found = Points(lons, lats, refs, [int(r) for r in points.index], addresses)
     too_long = [i for i, a in enumerate(addresses) if a is not None and len(a) > MAX_ADDRESS_CHARS]
     if too_long:
-        raise InvalidInputError(
-            [
-                _bad(f"adresse de plus de {MAX_ADDRESS_CHARS} caractères", row=i, field="address").problems[0]
-                for i in too_long
-            ]
-        )
-    return Points(lons, lats, refs, addresses if any(a is not None for a in addresses) else [])
+        message = f"adresse de plus de {MAX_ADDRESS_CHARS} caractères"
+        raise InvalidInputError([found.problem(i, message, "address") for i in too_long])
+    return found if any(a is not None for a in addresses) else Points(lons, lats, refs, found.rows)
 
 
 def check_batch(points: Points, *, k: int, settings: Settings, proximity: Proximity) -> None:
@@ -230,8 +240,7 @@ def check_batch(points: Points, *, k: int, settings: Settings, proximity: Proxim
         problems = []
         for i in outside[:MAX_PROBLEMS].tolist():
             error = outside_territory_error(points.lons[i], points.lats[i])
-            message = error.problems[0].message
-            problems.append(Problem(message, file="corps de la requête", row=i, field="lon"))
+            problems.append(points.problem(i, error.problems[0].message, "lon"))
         if len(outside) > MAX_PROBLEMS:
             problems.append(
                 Problem(f"et {len(outside) - MAX_PROBLEMS} autre(s) point(s) hors des territoires servis")

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 
 from api.batch import media_type, read_body
-from api.errors import UnsupportedMediaTypeError
+from api.errors import UnsupportedMediaTypeError, json_error_text
 from essmap.editing import REQUEST_BODY
 from essmap.errors import InvalidInputError, Problem
 from essmap.settings import Settings
@@ -36,4 +36,4 @@ async def read_json(request: Request, settings: Settings, *, optional: bool = Fa
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(Problem(f"JSON invalide ({exc})", file=REQUEST_BODY)) from exc
+        raise InvalidInputError(Problem(json_error_text(exc), file=REQUEST_BODY)) from exc

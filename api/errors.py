@@ -31,6 +31,7 @@ from essmap.errors import (
 )
 from essmap.geocoding import GeocoderUnavailableError
 from essmap.i18n import DEFAULT_LANGUAGE, N_, gettext
+from essmap.validation import echo_value, validation_message
 
 log = logging.getLogger("essmap.api")
 
@@ -170,58 +171,40 @@ def _problem_items(problems: list[Problem]) -> list[dict[str, Any]]:
 
 
 # --- translation of request validation errors (pydantic) to French --------------------------
-#: pydantic's error types and what they mean, for people.
-VALIDATION_MESSAGES: dict[str, str] = {
-    "missing": N_("paramètre obligatoire absent"),
-    "int_parsing": N_("doit être un nombre entier"),
-    "int_from_float": N_("doit être un nombre entier"),
-    "float_parsing": N_("doit être un nombre"),
-    "finite_number": N_("doit être un nombre fini"),
-    "bool_parsing": N_("doit être true ou false"),
-    "string_too_short": N_("ne doit pas être vide"),
-    "json_invalid": N_("JSON invalide"),
-    "extra_forbidden": N_("paramètre inconnu"),
-}
-BOUND_MESSAGES: dict[str, str] = {
-    "greater_than": N_("doit être strictement supérieur à {gt}"),
-    "greater_than_equal": N_("doit être supérieur ou égal à {ge}"),
-    "less_than": N_("doit être strictement inférieur à {lt}"),
-    "less_than_equal": N_("doit être inférieur ou égal à {le}"),
-}
-
-
-def _validation_message(err: dict[str, Any]) -> str:
-    kind = str(err.get("type", ""))
-    ctx = err.get("ctx") or {}
-    if kind in VALIDATION_MESSAGES:
-        return gettext(VALIDATION_MESSAGES[kind])
-    if kind in BOUND_MESSAGES:
-        value = str(err.get("input", "")).strip().lower()
-        if value.lstrip("+-") in {"nan", "inf", "infinity"}:
-            return gettext(VALIDATION_MESSAGES["finite_number"])
-        bounds = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
-        return gettext(BOUND_MESSAGES[kind]).format(**bounds)
-    if kind in {"enum", "literal_error"}:
-        expected = ctx.get("expected", "")
-        expected = str(expected).replace(" or ", ", ").replace("'", "")
-        return gettext(N_("valeur non reconnue ; valeurs possibles : {expected}")).format(expected=expected)
-    return gettext(N_("valeur invalide ({reason})")).format(reason=err.get("msg", kind))
+def json_error_text(exc: ValueError) -> str:
+    """What is wrong with a JSON body that does not parse, in French (line and column when known)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return gettext(N_("JSON invalide : ligne {line}, colonne {column}")).format(
+            line=exc.lineno, column=exc.colno
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return gettext(N_("JSON invalide : le texte n'est pas en UTF-8 (octet {position})")).format(
+            position=exc.start + 1
+        )
+    return gettext(N_("JSON invalide"))
 
 
 def _validation_items(exc: RequestValidationError, accepted: tuple[str, ...]) -> list[dict[str, Any]]:
     items = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
-        if loc and loc[0] == "body":
-            field = ".".join(loc[1:]) or "body"
-        else:  # ("query", name) or ("query", name, position in a repeated parameter)
-            field = loc[1] if len(loc) > 1 else (loc[0] if loc else "")
+        in_body = bool(loc) and loc[0] == "body"
+        # ("body", member…), ("query", name) or ("query", name, position in a repeated parameter)
+        field = (".".join(loc[1:]) or "body") if in_body else (loc[1] if len(loc) > 1 else "".join(loc[:1]))
         value = err.get("input")
-        message = _validation_message(err)
+        message = validation_message(err)
         if err.get("type") == "extra_forbidden":
-            message += " ; paramètres acceptés : " + (", ".join(accepted) or "aucun")
+            # a body model lists its members in the error's ctx (api.routes.proposals)
+            names = tuple((err.get("ctx") or {}).get("accepted", accepted))
+            if in_body:
+                message = gettext(N_("membre inconnu ; membres acceptés : {names}"))
+            else:
+                message = gettext(N_("paramètre inconnu ; paramètres acceptés : {names}"))
+            message = message.format(names=", ".join(names) or gettext(N_("aucun")))
         elif isinstance(value, str | int | float) and err.get("type") != "missing":
-            message = f"{message} (reçu : « {value} »)"
+            message = gettext(N_("{message} (reçu : « {value} »)")).format(
+                message=message, value=echo_value(value)
+            )
         items.append({"field": field, "message": message, "location": loc[0] if loc else None})
     return items
 

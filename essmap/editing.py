@@ -14,9 +14,10 @@ import geopandas as gpd
 import pandas as pd
 
 from essmap.errors import AlreadyExistsError, InvalidInputError, NotFoundError, Problem
-from essmap.labels import FIELD_LABELS_FR
+from essmap.labels import FIELD_LABELS_FR, field_value_fr
 from essmap.model import ACTOR_COLUMNS, actor_frame
 from essmap.sources import actors_from_features
+from essmap.sources.common import control_character_problem
 from essmap.store import Store
 from essmap.store.base import ActorRecord, actor_rows, record_json
 from essmap.store.moderation import PUBLIC_AUTHOR, Proposal, row_of_record
@@ -209,7 +210,8 @@ def proposal_view(store: Store, proposal: Proposal) -> dict[str, Any]:
     """A proposal (contact included) with the actor's current record and what the proposal changes.
 
     ``current`` is the actor's record now (None for a new place, or an actor deleted since);
-    ``differences`` compares it with the proposed record (:func:`differences`).
+    ``differences`` compares it with the proposed record (:func:`differences`), each with its
+    values for people (``before_text``, ``after_text``: labels of codes, plain values).
     """
     current = None
     if proposal.actor_id:
@@ -220,20 +222,42 @@ def proposal_view(store: Store, proposal: Proposal) -> dict[str, Any]:
     view = proposal.as_dict()
     view["contact"] = proposal.contact
     view["current"] = current
-    view["differences"] = differences(current, proposal.record) if proposal.record is not None else []
+    changed = differences(current, proposal.record) if proposal.record is not None else []
+    view["differences"] = [
+        {**d, **{f"{k}_text": field_value_fr(d["field"], d[k]) for k in ("before", "after")}} for d in changed
+    ]
     return view
 
 
 #: Longest message and contact of a public proposal, in characters.
 MAX_MESSAGE_CHARS: Final = 2000
 MAX_CONTACT_CHARS: Final = 200
+#: Fields essmap and the editors keep, which a public proposal may not set (it is refused, naming
+#: the field): when the record was last verified, and where it comes from (« proposition publique »).
+MANAGED_FIELDS: Final = ("last_verified", "source", "coordinates_source")
 
 
-def _text(value: str | None, field: str, limit: int, problems: list[Problem]) -> str | None:
+def _text(
+    value: str | None, field: str, limit: int, problems: list[Problem], *, multiline: bool = True
+) -> str | None:
     text = (value or "").strip() or None
     if text is not None and len(text) > limit:
         problems.append(_problem(f"{len(text)} caractères ; {limit} au plus", field))
+    why = control_character_problem(text, multiline=multiline) if text is not None else None
+    if why is not None:
+        problems.append(_problem(why, field))
     return text
+
+
+def _managed_field_problems(feature: Mapping[str, Any] | None) -> list[Problem]:
+    props = feature.get("properties") if isinstance(feature, Mapping) else None
+    if not isinstance(props, Mapping):
+        return []
+    return [
+        _problem("champ tenu par l'équipe d'essmap ; une proposition ne peut pas le donner", name)
+        for name in MANAGED_FIELDS
+        if name in props
+    ]
 
 
 def propose(
@@ -255,6 +279,9 @@ def propose(
       message;
     - ``report``: ``message`` says what is wrong with the actor ``actor_id``.
 
+    A proposal may not set the fields of :data:`MANAGED_FIELDS`; the message, the contact and the
+    actor's id may not hold control characters (the message may hold line breaks).
+
     Raises
     ------
     InvalidInputError
@@ -262,7 +289,10 @@ def propose(
     """
     problems: list[Problem] = []
     message = _text(message, "message", MAX_MESSAGE_CHARS, problems)
-    contact = _text(contact, "contact", MAX_CONTACT_CHARS, problems)
+    contact = _text(contact, "contact", MAX_CONTACT_CHARS, problems, multiline=False)
+    if actor_id is not None and (why := control_character_problem(actor_id)) is not None:
+        problems.append(_problem(why, "actor_id"))
+    problems += _managed_field_problems(feature)
     if kind == "new" and feature is None:
         problems.append(_problem("le lieu proposé (un Feature GeoJSON) est requis", "feature"))
     if kind != "new" and not actor_id:

@@ -52,6 +52,18 @@ PRECISION_NOTES_FR: Final[dict[str, str]] = {
         "le point a été placé approximativement, il peut être décalé de plusieurs centaines de mètres."
     ),
 }
+#: States of a public proposal.
+PROPOSAL_STATUS_LABELS_FR: Final[dict[str, str]] = {
+    "pending": N_("en attente"),
+    "accepted": N_("acceptée"),
+    "refused": N_("refusée"),
+}
+#: Kinds of public proposal.
+PROPOSAL_KIND_LABELS_FR: Final[dict[str, str]] = {
+    "new": N_("nouveau lieu"),
+    "change": N_("correction"),
+    "report": N_("signalement"),
+}
 #: How residents were counted (the ``method`` column of the coverage table).
 METHOD_LABELS_FR: Final[dict[str, str]] = {
     "grid": N_("population du carroyage (carreaux de 200 m de l'Insee)"),
@@ -128,6 +140,31 @@ def label_of(table: dict[str, str], key: object, lang: str = DEFAULT_LANGUAGE) -
     """The label of a code in one of the tables here (the code itself when the table lacks it)."""
     label = table.get(str(key))
     return str(key) if label is None else gettext(label, lang)
+
+
+#: Actor fields holding a code, and the table of its labels.
+VALUE_LABELS_FR: Final[dict[str, dict[str, str]]] = {
+    "category": CATEGORY_LABELS_FR,
+    "location_precision": PRECISION_LABELS_FR,
+}
+
+
+def field_value_fr(field: str, value: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The value of an actor's field for people (moderation, history): the label of a code
+    (category, precision), oui / non, a position as « lon ; lat », « — » when empty.
+
+    ``value`` is in :func:`~essmap.store.base.record_json` form (a position is a GeoJSON point).
+    """
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext(N_("oui") if value else N_("non"), lang)
+    if isinstance(value, dict) and value.get("type") == "Point":
+        lon, lat = value["coordinates"][:2]
+        return f"{lon:.5f} ; {lat:.5f}"
+    if field in VALUE_LABELS_FR:
+        return label_of(VALUE_LABELS_FR[field], value, lang)
+    return str(value)
 
 
 def sites_shortfall_fr(answer: SiteSuggestions, lang: str = DEFAULT_LANGUAGE) -> str | None:

@@ -106,7 +106,8 @@ def test_every_bad_point_of_a_geojson_batch_is_named(client: httpx.Client) -> No
     features[4]["geometry"] = None
     body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
     problem = assert_problem(post_points(client, body), 400)
-    assert [(e["row"], e["field"]) for e in problem["errors"]] == [(1, "lat"), (3, "lon"), (4, "geometry")]
+    # feature numbers from 1, as imports name them
+    assert [(e["row"], e["field"]) for e in problem["errors"]] == [(2, "lat"), (4, "lon"), (5, "geometry")]
 
 
 # --- heavy work queues for its slots; the server keeps answering -----------------------------------

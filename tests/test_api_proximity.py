@@ -360,7 +360,7 @@ def test_batch_refuses_points_outside_every_territory_naming_each(client: httpx.
     body = points(BAYONNE, (43.49, -1.47), (2.0, 70.0))
     problem = assert_problem(client.post("/locate", json=body), 400)
     rows = {(e["row"], e["field"]) for e in problem["errors"]}
-    assert rows == {(1, "lon"), (2, "lon")}
+    assert rows == {(2, "lon"), (3, "lon")}  # feature numbers from 1, as imports name them
     assert "inversées" in problem["errors"][0]["message"]
 
 

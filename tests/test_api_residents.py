@@ -255,7 +255,7 @@ def test_batch_names_the_row_whose_address_is_not_found(client: httpx.Client) ->
     body = "id,address\nok,1 rue des Tonneliers Bayonne\nlost,xqzwv plop\n"
     problem = assert_problem(client.post("/locate", content=body, headers={"Content-Type": "text/csv"}), 400)
     assert problem["errors"] == [
-        {"field": "address", "row": 1, "message": "adresse « xqzwv plop » introuvable"}
+        {"field": "address", "row": 3, "message": "adresse « xqzwv plop » introuvable"}  # file line
     ]
     empty = {
         "type": "FeatureCollection",

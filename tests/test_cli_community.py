@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import shapely
 
 from essmap.keys import key_for_secret
 from essmap.store import GeoPackageStore
@@ -57,7 +58,7 @@ def test_history_and_restore(demo_store: GeoPackageStore, capsys: pytest.Capture
     assert "version 9" in err
     code, out, _ = run(capsys, "history", "otsokop")
     assert "par alice" in out
-    assert "nom : 'Otsokop' → 'Otsokop renommée'" in out
+    assert "nom : Otsokop → Otsokop renommée" in out
 
 
 def test_proposals_listed_with_their_differences_then_decided(
@@ -71,7 +72,14 @@ def test_proposals_listed_with_their_differences_then_decided(
     assert code == 0, err
     views = {v["id"]: v for v in json.loads(out)}
     assert views[change.id]["differences"] == [
-        {"field": "schedule", "label": "horaires (quand)", "before": None, "after": "mar 17:00-19:00"}
+        {
+            "field": "schedule",
+            "label": "horaires (quand)",
+            "before": None,
+            "after": "mar 17:00-19:00",
+            "before_text": "—",
+            "after_text": "mar 17:00-19:00",
+        }
     ]
     assert views[report.id]["message"] == "Fermé"
     assert run(capsys, "proposals", "accept", change.id)[0] == 0
@@ -83,3 +91,21 @@ def test_proposals_listed_with_their_differences_then_decided(
     assert "Aucune proposition" in out
     code, out, _ = run(capsys, "proposals", "list", "--status", "refused", "--json")
     assert [v["note"] for v in json.loads(out)] == ["déjà corrigé"]
+
+
+def test_proposals_are_listed_with_french_labels_and_plain_values(
+    demo_store: GeoPackageStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    row = actor_rows(demo_store.get_actor("otsokop").frame())[0]
+    row |= {"category": "market", "location_approximate": True, "website": None}
+    row["geometry"] = shapely.Point(-1.47, 43.495)
+    demo_store.add_proposal(kind="change", client="c", actor_id="otsokop", row=row, base_version=1)
+    code, out, err = run(capsys, "proposals", "list")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "correction de « otsokop » — en attente —" in text
+    assert "catégorie : Épicerie coopérative → Marché" in text
+    assert "position : -1.4" in text
+    assert "→ -1.47000 ; 43.49500" in text
+    for python in ("pending", "None", "True", "'", "{", "cooperative_grocery"):
+        assert python not in out

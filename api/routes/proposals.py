@@ -31,6 +31,7 @@ from api.query import QueryModel
 from api.security import html_page
 from essmap.editing import MAX_CONTACT_CHARS, MAX_MESSAGE_CHARS, proposal_view, propose
 from essmap.errors import InvalidInputError, Problem, VersionConflictError
+from essmap.sources.common import control_character_problem
 from essmap.store import Store
 
 STATIC = FilePath(__file__).resolve().parent.parent / "static"
@@ -83,11 +84,17 @@ class ProposalsQuery(QueryModel):
 
 
 def _model(model: type[BaseModel], data: Any) -> Any:
-    """``data`` validated by ``model``; its errors are FastAPI's (a 400 problem naming each field)."""
+    """``data`` validated by ``model``; its errors are FastAPI's (a 400 problem naming each field;
+    an unknown member's lists the model's members)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+        members = {"accepted": tuple(model.model_fields)}
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        for error in errors:
+            if error["type"] == "extra_forbidden":
+                error["ctx"] = members
+        raise RequestValidationError(errors) from exc
 
 
 def _schema(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
@@ -220,6 +227,8 @@ class ProposalsFactory(BaseFactory):
         async def decide(request: Request, key: Moderator, proposalId: ProposalId) -> Response:  # noqa: N803
             body = await read_json(request, settings, optional=True)
             decision: Decision = _model(Decision, body or {})
+            if decision.note and (why := control_character_problem(decision.note, multiline=True)):
+                raise InvalidInputError(Problem(why, field="note"))
             store = request.app.state.store
             view = await run_in_threadpool(_decide, store, proposalId, accept, key.name, decision.note)
             if accept:

@@ -53,6 +53,7 @@ from api.query import (
 from api.schemas import ActorHitPage, LocateBatch, LocateResult, NearestCollection
 from api.urls import page_of
 from api.walking import get_walking, walk_collection, walk_features, walk_open_nearest
+from essmap.errors import InvalidParameterError
 from essmap.index import ActorHit, NearestAnswer
 from essmap.labels import nothing_within_fr
 from essmap.network import WalkHit
@@ -223,6 +224,14 @@ class ProximityFactory(BaseFactory):
                 ),
             )
             f: Literal["json", "csv"] = Field("json", description="Format de la réponse")
+            crs: str | None = Field(
+                None,
+                max_length=100,
+                description=(
+                    "CSV : système de coordonnées des colonnes x et y (par exemple EPSG:2154) ; "
+                    "les colonnes lon et lat sont en WGS 84. Sans objet en GeoJSON (WGS 84, RFC 7946)."
+                ),
+            )
 
         # The one-point GETs take the index with get_proximity rather than as a dependency:
         # FastAPI's resolution of one more dependency cost about a fifth of a /nearest request
@@ -345,8 +354,12 @@ class ProximityFactory(BaseFactory):
             if media not in GEOJSON_TYPES | CSV_TYPES:
                 return _unsupported(request, media)
             body = await read_body(request, settings)
-            parse = points_from_geojson if media in GEOJSON_TYPES else points_from_csv
-            points = await run_heavy(request, parse, body)
+            if media in GEOJSON_TYPES:
+                if q.crs is not None:
+                    raise InvalidParameterError("crs", "sans objet en GeoJSON : les positions sont en WGS 84")
+                points = await run_heavy(request, points_from_geojson, body)
+            else:
+                points = await run_heavy(request, points_from_csv, body, q.crs)
             if points.to_geocode():
                 points = await run_heavy(request, geocode_points, points, await get_geocoder(request))
             check_batch(points, k=q.k, settings=settings, proximity=proximity)

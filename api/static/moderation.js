@@ -47,24 +47,15 @@
       });
   }
 
-  function shown(value) {
-    if (value === null || value === undefined || value === '') { return '—'; }
-    if (typeof value === 'object' && value.type === 'Point') {
-      return 'lon ' + value.coordinates[0].toFixed(5) + ', lat ' + value.coordinates[1].toFixed(5);
-    }
-    if (value === true) { return 'oui'; }
-    if (value === false) { return 'non'; }
-    return String(value);
-  }
-
   function differencesTable(p, titleId) {
     if (!p.differences.length) { return null; }
     var isNew = p.kind === 'new';
     var rows = p.differences.map(function (d) {
       return el('tr', {}, [
         el('th', { scope: 'row', text: d.label || d.field }),
-        isNew ? null : el('td', { class: 'before', text: shown(d.before) }),
-        el('td', { class: 'after', text: shown(d.after) })
+        // the server gives each value for people: labels of codes, oui / non, « lon ; lat »
+        isNew ? null : el('td', { class: 'before', text: d.before_text }),
+        el('td', { class: 'after', text: d.after_text })
       ]);
     });
     var head = [el('th', { scope: 'col', text: 'Champ' })];

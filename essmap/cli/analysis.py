@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import geopandas as gpd
 import pandas as pd
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from essmap.analysis.siting import DEFAULT_SITE_COUNT
 from essmap.cli.app import app, console, err_console, print_json, settings, store
@@ -488,11 +488,18 @@ def coverage(
     if table.empty:
         console.print("Aucun quartier prioritaire dans les données.")
         return
+    # figures never break across lines (headers do, on their spaces); a long name folds inside
+    # its cell rather than being cut
     grid = Table(
-        "QPV", "Seuil", "Surface couverte", "Habitants à portée", "Points",
-        "Point le plus proche du quartier", "Accès faible",
+        Column("QPV", overflow="fold", ratio=1),
+        Column("Seuil", no_wrap=True, justify="right"),
+        Column("Surface\ncouverte", no_wrap=True, justify="right"),
+        Column("Habitants\nà portée", no_wrap=True, justify="right"),
+        Column("Points", no_wrap=True, justify="right"),
+        Column("Point le\nplus\nproche", justify="right"),
+        Column("Accès\nfaible", no_wrap=True),
         title=f"Couverture des QPV ({_distances_fr(table['distance_method'], cfg)})",
-    )  # fmt: skip
+    )
     for row in table.itertuples():
         if row.method == "none":
             people = "inconnus"

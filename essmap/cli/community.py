@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,7 +14,13 @@ from essmap.cli.language import EssmapTyper
 from essmap.editing import differences, proposal_view, restore_version
 from essmap.errors import NotFoundError
 from essmap.keys import create_key
-from essmap.labels import FIELD_LABELS_FR
+from essmap.labels import (
+    FIELD_LABELS_FR,
+    PROPOSAL_KIND_LABELS_FR,
+    PROPOSAL_STATUS_LABELS_FR,
+    field_value_fr,
+    label_of,
+)
 from essmap.store.moderation import ROLES
 
 keys_app = EssmapTyper(
@@ -97,17 +103,23 @@ def proposals_list(
     if not views:
         console.print("Aucune proposition.")
         return
-    kinds = {"new": "nouveau lieu", "change": "modification", "report": "signalement"}
     for view in views:
         target = f" de « {view['actor_id']} »" if view["actor_id"] else ""
-        console.print(
-            f"[bold]{view['id']}[/] — {kinds[view['kind']]}{target} — {view['status']} — {view['created_at']}"
-        )
+        kind = label_of(PROPOSAL_KIND_LABELS_FR, view["kind"])
+        state = label_of(PROPOSAL_STATUS_LABELS_FR, view["status"])
+        head = f"{view['id']} — {kind}{target} — {state} — {view['created_at']}"
+        console.print(head, style="bold", markup=False, highlight=False)
         if view["message"]:
-            console.print(f"  message : {view['message']}", soft_wrap=True)
+            console.print(f"  message : {view['message']}", soft_wrap=True, markup=False)
         for diff in view["differences"]:
-            label = FIELD_LABELS_FR.get(diff["field"], diff["field"])
-            console.print(f"  {label} : {diff['before']!r} → {diff['after']!r}", soft_wrap=True)
+            _print_difference(diff)
+
+
+def _print_difference(diff: dict[str, Any]) -> None:
+    """One changed field: its French name, its values before and after for people."""
+    label = label_of(FIELD_LABELS_FR, diff["field"])
+    before, after = (field_value_fr(diff["field"], diff[k]) for k in ("before", "after"))
+    console.print(f"  {label} : {before} → {after}", soft_wrap=True, markup=False, highlight=False)
 
 
 @proposals_app.command("accept")
@@ -154,5 +166,4 @@ def history(
     for c in changes:
         console.print(f"[bold]v{c.version}[/] {c.at} — {actions.get(c.action, c.action)} par {c.author}")
         for diff in differences(c.before, c.after):
-            label = FIELD_LABELS_FR.get(diff["field"], diff["field"])
-            console.print(f"  {label} : {diff['before']!r} → {diff['after']!r}", soft_wrap=True)
+            _print_difference(diff)

@@ -82,6 +82,26 @@ _TRUTH = {
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: A web address with its scheme: http(s), a host, then anything but blanks.
+_WEB_URL = re.compile(r"^https?://[^\s/?#@]+\.[^\s/?#@]+(?:[/?#]\S*)?$", re.IGNORECASE)
+#: A web address without its scheme: ``www.otsokop.org``, ``otsokop.org/horaires``.
+_BARE_WEB_ADDRESS = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d{1,5})?(?:[/?#]\S*)?$", re.IGNORECASE
+)
+
+
+def web_address(text: str) -> tuple[str | None, bool]:
+    """An actor's web address as stored: ``(url, completed)``.
+
+    An http(s) URL is kept as it is; an address without scheme (``www.otsokop.org``,
+    ``otsokop.org/horaires``) gets ``https://`` (``completed`` is then True); anything else
+    (``javascript:``, ``data:``, a relative path) gives ``(None, False)``: it is refused.
+    """
+    if _WEB_URL.match(text):
+        return text, False
+    if _BARE_WEB_ADDRESS.match(text):
+        return f"https://{text}", True
+    return None, False
 
 
 def _json_text(value: object) -> object:
@@ -236,8 +256,9 @@ def _parsed(
     warnings: list[Problem],
     allow_anywhere: bool,
 ) -> ParsedActors:
-    actors, lon, lat, more = _validate_actors(frame, fname, label, raw, allow_anywhere)
+    actors, lon, lat, more, notes = _validate_actors(frame, fname, label, raw, allow_anywhere)
     problems = problems + more
+    warnings = warnings + notes
     if problems:
         problems.sort(key=lambda p: p.row or 0)
         raise InvalidInputError(problems)
@@ -249,9 +270,10 @@ def _parsed(
 
 def _validate_actors(
     frame: pd.DataFrame, fname: str, label: str, raw: RawCoordinates, allow_anywhere: bool
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[Problem]]:
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[Problem], list[Problem]]:
     cols = {k: find_column(frame.columns, v) for k, v in _ALIASES.items()}
     problems: list[Problem] = []
+    notes: list[Problem] = []
 
     def bad(rows: Iterable[object], fld: str | None, msg: Callable[[object], str]) -> None:
         problems.extend(Problem(msg(r), file=fname, row=int(r), field=fld) for r in rows)  # type: ignore[call-overload]
@@ -330,6 +352,17 @@ def _validate_actors(
         cols["email"],
         lambda r: f"adresse électronique « {emails[r]} » invalide",
     )
+    websites = col("website")
+    for row, text in websites.dropna().items():
+        url, completed = web_address(str(text))
+        if url is None:
+            message = f"« {text} » : adresse web http(s) attendue (par exemple https://exemple.fr)"
+            problems.append(Problem(message, file=fname, row=int(row), field=cols["website"]))
+        elif completed:
+            websites[row] = url
+            message = f"adresse web « {text} » complétée en « {url} »"
+            notes.append(Problem(message, file=fname, row=int(row), field=cols["website"]))
+
     verified = col("last_verified")
     wrong_date = verified.notna() & ~verified.fillna("").str.match(_DATE)
     bad(
@@ -386,7 +419,7 @@ def _validate_actors(
             "location_precision": precision,
             "location_approximate": approx,
             "coordinates_source": coord_src,
-            "website": col("website"),
+            "website": websites,
             "email": emails,
             "phone": col("phone"),
             "description": col("description"),
@@ -396,4 +429,4 @@ def _validate_actors(
         },
         index=frame.index,
     )
-    return table, lon, lat, problems
+    return table, lon, lat, problems, notes

@@ -90,33 +90,35 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def control_character_problems(
-    values: pd.Series, *, file: str, field: str, multiline: bool = False
-) -> list[Problem]:
-    """Problems of the values holding a control character (a NUL byte, an escape…), by row.
+def control_character_problem(text: str, *, multiline: bool = False) -> str | None:
+    """What is wrong with a text holding a control character (None when it holds none).
 
     Such characters are invisible, cut text short in databases (a NUL ends a C string) and are
     never meant in a name, a code or an address line: they are refused, never removed. Only the
-    fields that may hold several lines (a description, opening hours, an address) accept tab, line
-    feed and carriage return.
+    fields that may hold several lines (a description, opening hours, an address, a message)
+    accept tab, line feed and carriage return.
     """
+    found = (_CONTROL_MULTILINE if multiline else _CONTROL).search(text)
+    if found is None:
+        return None
+    char = found.group(0)
+    hint = " (une seule ligne attendue dans ce champ)" if char in "\t\n\r" else ""
+    return f"caractère de contrôle U+{ord(char):04X} à la position {found.start() + 1} : refusé{hint}"
+
+
+def control_character_problems(
+    values: pd.Series, *, file: str, field: str, multiline: bool = False
+) -> list[Problem]:
+    """Problems of the values holding a control character (a NUL byte, an escape…), by row
+    (see :func:`control_character_problem`)."""
     pattern = _CONTROL_MULTILINE if multiline else _CONTROL
     text = values.astype("string")
     hits = text.str.contains(pattern, na=False)
     problems = []
     for row in text.index[hits.to_numpy(dtype=bool)]:
-        found = pattern.search(str(text[row]))
-        assert found is not None
-        char = found.group(0)
-        hint = " (une seule ligne attendue dans ce champ)" if char in "\t\n\r" else ""
-        problems.append(
-            Problem(
-                f"caractère de contrôle U+{ord(char):04X} à la position {found.start() + 1} : refusé{hint}",
-                file=file,
-                row=int(row),
-                field=field,
-            )
-        )
+        message = control_character_problem(str(text[row]), multiline=multiline)
+        assert message is not None
+        problems.append(Problem(message, file=file, row=int(row), field=field))
     return problems
 
 

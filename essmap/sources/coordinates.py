@@ -50,8 +50,11 @@ def parse_crs(text: str, *, file: str) -> CRS:
         ) from exc
 
 
-def csv_coordinates(frame: pd.DataFrame, *, file: str, crs: str | None) -> RawCoordinates:
-    """The coordinate columns of a CSV table: lon/lat (WGS 84 unless ``crs``), or x/y with ``crs``.
+def csv_coordinates(
+    frame: pd.DataFrame, *, file: str, crs: str | None, crs_parameter: str = "--crs"
+) -> RawCoordinates:
+    """The coordinate columns of a CSV table: lon/lat (WGS 84 unless ``crs``), or x/y with ``crs``
+    (named ``crs_parameter`` in messages: the CLI's option, or an API's parameter).
 
     A table without any coordinate column gives missing coordinates on every row.
     """
@@ -64,8 +67,8 @@ def csv_coordinates(frame: pd.DataFrame, *, file: str, crs: str | None) -> RawCo
         if crs is None:
             raise InvalidInputError(
                 Problem(
-                    f"colonnes « {x_col} »/« {y_col} » sans système de coordonnées : précisez --crs "
-                    "(par exemple EPSG:2154)",
+                    f"colonnes « {x_col} »/« {y_col} » sans système de coordonnées : précisez "
+                    f"{crs_parameter} (par exemple EPSG:2154)",
                     file=file,
                     field=x_col,
                 )

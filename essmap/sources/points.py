@@ -25,6 +25,7 @@ def points_from_file(
     fmt: InputFormat | None = None,
     warnings: list[Problem] | None = None,
     addresses: bool = False,
+    crs_parameter: str = "--crs",
 ) -> gpd.GeoDataFrame:
     """Read points: a CSV with lon/lat (or x/y and ``crs``) columns, or a geodata file of points.
 
@@ -44,12 +45,15 @@ def points_from_file(
     addresses
         Accept rows that give an address (column ``address`` or ``adresse``) instead of a point:
         they get a missing geometry, to geocode.
+    crs_parameter
+        How the caller names ``crs`` in messages (the CLI's ``--crs``, an API's parameter).
 
     Returns
     -------
     geopandas.GeoDataFrame
         WGS 84 points with an ``id`` column (the file's, else the line or feature number), and
-        with ``addresses`` an ``address`` column.
+        with ``addresses`` an ``address`` column; its index, ``row``, is the row as messages name
+        it (the line of a CSV file, the feature number from 1 of a geodata file).
 
     Raises
     ------
@@ -62,7 +66,7 @@ def points_from_file(
         frame, fname, problems = table.frame, table.file, list(table.problems)
         if warnings is not None:
             warnings.extend(table.warnings)
-        raw = csv_coordinates(frame, file=fname, crs=crs)
+        raw = csv_coordinates(frame, file=fname, crs=crs, crs_parameter=crs_parameter)
         columns = list(frame.columns)
     else:
         gdf, fname = read_geo_file(data)
@@ -98,5 +102,6 @@ def points_from_file(
         geometry = np.where(located, geometry, None)
         address_values = texts if texts is not None else pd.Series(pd.NA, index=numbers.index, dtype="string")
         columns_out["address"] = address_values.where(~located, pd.NA).to_numpy()
-    out = gpd.GeoDataFrame(columns_out, geometry=geometry, crs=WGS84).astype({"id": "string"})
+    index = pd.Index(numbers.index.astype(int), name="row")
+    out = gpd.GeoDataFrame(columns_out, geometry=geometry, crs=WGS84, index=index).astype({"id": "string"})
     return out.astype({"address": "string"}) if addresses else out

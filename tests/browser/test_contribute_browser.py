@@ -121,7 +121,8 @@ def test_a_resident_proposes_a_place_on_a_phone_and_a_moderator_accepts_it(
     expect(table.locator("tr", has=page.locator('th:text-is("horaires (quand)")'))).to_contain_text(
         "sam 10h-12h"
     )
-    expect(table.locator("tr", has=page.locator('th:text-is("position")'))).to_contain_text("lon -1.")
+    expect(table.locator("tr", has=page.locator('th:text-is("position")'))).to_contain_text(" ; 43.")
+    expect(table.locator("tr", has=page.locator('th:text-is("catégorie")'))).to_contain_text("Jardin partagé")
     page.screenshot(path=str(ARTIFACTS / "moderation_pending.png"))
     card.get_by_label("Note de modération (facultative)").fill("vu sur place")
     card.get_by_role("button", name="Accepter").click()
