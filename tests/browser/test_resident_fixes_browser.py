@@ -41,3 +41,50 @@ def test_1_the_planner_opens_from_a_shared_link_and_its_errors_are_a_french_page
     page.goto(f"{api_url}/?f=xml")  # the landing page too
     expect(page.get_by_role("heading", level=1)).to_have_text("Requête invalide")
     assert page.evaluate("document.documentElement.lang") == "fr"
+
+
+# --- 2: a popup opened from the list or the search shows whole ------------------------------
+def _popup_inside_the_map(visit: Visit) -> None:
+    page = visit.page
+    title = page.locator(".leaflet-popup .essmap-popup-title")
+    expect(title).to_be_visible()
+    page.wait_for_function("!essmapMap._panAnim || !essmapMap._panAnim._inProgress")
+    page.wait_for_timeout(400)  # the map pans the popup into view
+    popup = page.locator(".leaflet-popup").bounding_box()
+    area = page.locator("#essmap-map, .leaflet-container").first.bounding_box()
+    close = page.locator(".leaflet-popup-close-button").bounding_box()
+    assert popup
+    assert area
+    assert close
+    assert popup["y"] >= area["y"], (popup, area)
+    assert popup["y"] + popup["height"] <= area["y"] + area["height"] + 0.5, (popup, area)
+    assert close["y"] >= area["y"]
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('.leaflet-popup-close-button') !== null",
+        [close["x"] + close["width"] / 2, close["y"] + close["height"] / 2],
+    )
+    assert on_top, "a control covers the popup's close button"
+    page.locator(".leaflet-popup-close-button").click()  # it can be closed
+    expect(page.locator(".leaflet-popup")).to_have_count(0)
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_2_a_popup_opened_from_the_list_of_actors_shows_whole(
+    desktop: Visit, phone: Visit, api_url: str, viewport: str
+) -> None:
+    visit = desktop if viewport == "desktop" else phone
+    page = visit.open(f"{api_url}/map")
+    page.locator("#essmap-list button[data-index]").first.click()
+    _popup_inside_the_map(visit)
+    if viewport == "phone":
+        page.locator("#essmap-list button[data-index]").nth(3).click()
+        _popup_inside_the_map(visit)
+
+
+def test_2_a_popup_opened_from_the_search_box_shows_whole(desktop: Visit, api_url: str) -> None:
+    page = desktop.open(f"{api_url}/map")
+    page.evaluate("essmapResident.search.api = null")  # as on a server without addresses: actors' names
+    search = page.get_by_role("combobox", name="Votre adresse")
+    search.press_sequentially("otsokop", delay=20)
+    page.locator("#essmap-search-list [role=option]").first.click()
+    _popup_inside_the_map(desktop)

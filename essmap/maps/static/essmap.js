@@ -133,6 +133,46 @@
   };
 
   /**
+   * How far in from each side of the map the visible controls reach (pixels): the widest control of
+   * the left columns and of the right columns (the attribution line left out).
+   */
+  function controlColumns(map) {
+    var box = map.getContainer().getBoundingClientRect();
+    var columns = { left: 0, right: 0 };
+    Array.prototype.forEach.call(map.getContainer().querySelectorAll('.leaflet-control'), function (el) {
+      if (el.classList.contains('leaflet-control-attribution') || getComputedStyle(el).visibility === 'hidden') { return; }
+      var r = el.getBoundingClientRect();
+      if (!r.width || !r.height) { return; }
+      if (el.closest('.leaflet-left')) { columns.left = Math.max(columns.left, r.right - box.left); }
+      else { columns.right = Math.max(columns.right, box.right - r.left); }
+    });
+    return columns;
+  }
+
+  /**
+   * The one rule for popups and controls, on every map: a popup is never covered by a control.
+   * On a small screen the controls make way while a popup is open (they come back when it
+   * closes); elsewhere Leaflet's autoPan moves the popup between the columns of controls (or
+   * clear of the right column, where its close button is, when both do not leave room for it).
+   */
+  Essmap.popupsClearControls = function (map) {
+    var container = map.getContainer();
+    map.on('popupopen', function (e) {
+      if (Essmap.isSmallScreen()) { container.classList.add('essmap-popup-open'); }
+      var popup = e.popup;
+      if (!popup.options.autoPan || !popup.getElement()) { return; }
+      var columns = controlColumns(map);
+      var room = map.getSize().x - popup.getElement().offsetWidth - 20;
+      var left = columns.left + columns.right <= room ? columns.left : 0;
+      var right = columns.right <= room ? columns.right : 0;
+      popup.options.autoPanPaddingTopLeft = [Math.max(10, left + 10), 10];
+      popup.options.autoPanPaddingBottomRight = [Math.max(10, right + 10), 30];
+      popup.update();  // auto-pans again, with room for the controls
+    });
+    map.on('popupclose', function () { container.classList.remove('essmap-popup-open'); });
+  };
+
+  /**
    * A collapsible panel control: a button that shows or hides its content.
    * On a small screen panels start collapsed.
    */

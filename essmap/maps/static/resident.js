@@ -443,9 +443,7 @@
     var small = Essmap.isSmallScreen();
     return {
       maxWidth: small ? Math.min(300, window.innerWidth - 60) : 320,
-      maxHeight: small ? Math.max(180, Math.round(window.innerHeight * 0.45)) : null,
-      autoPanPaddingTopLeft: [10, 10],
-      autoPanPaddingBottomRight: [10, 30]
+      maxHeight: small ? Math.max(180, Math.round(window.innerHeight * 0.45)) : null
     };
   }
 
@@ -629,14 +627,19 @@
     ctx.layer.addTo(map);
     overlays[h(fmt(_('Acteurs ({n})'), { n: Essmap.formatNumber(ctx.actors.n) }))] = ctx.layer;
 
+    /** Centre an actor and open its popup once the map has stopped moving: a popup opened during
+     * the pan or zoom would be placed, and auto-panned into view, from the old view. */
     ctx.showActor = function (i) {
       var latlng = L.latLng(ctx.actors.lat[i], ctx.actors.lon[i]);
+      map.closePopup();
+      map.once('moveend', function () {
+        var popup = L.popup(L.extend(popupOptions(), { offset: [0, -14] })).setLatLng(latlng)
+          .setContent(actorPopup(ctx, recordOf(ctx.actors, i))).openOn(map);
+        ctx.popupOpened(i, popup);
+        var close = popup.getElement() && popup.getElement().querySelector('.leaflet-popup-close-button');
+        if (close) { close.focus(); }
+      });
       map.setView(latlng, Math.max(map.getZoom(), 17));
-      var popup = L.popup(L.extend(popupOptions(), { offset: [0, -14] })).setLatLng(latlng)
-        .setContent(actorPopup(ctx, recordOf(ctx.actors, i))).openOn(map);
-      ctx.popupOpened(i, popup);
-      var close = popup.getElement() && popup.getElement().querySelector('.leaflet-popup-close-button');
-      if (close) { close.focus(); }
     };
 
     /** Hook for other scripts (contribution forms): 'essmap:actorpopup' with the actor's record. */
@@ -644,11 +647,7 @@
       map.fire('essmap:actorpopup', { index: i, record: recordOf(ctx.actors, i), popup: popup });
     };
 
-    // on a phone the controls make way for an open popup (they come back when it closes)
-    map.on('popupopen', function () {
-      if (Essmap.isSmallScreen()) { map.getContainer().classList.add('essmap-popup-open'); }
-    });
-    map.on('popupclose', function () { map.getContainer().classList.remove('essmap-popup-open'); });
+    Essmap.popupsClearControls(map);
 
     var base = {};
     if (options.tiles) { base[_('Fond de carte')] = options.tiles; }
