@@ -8,7 +8,7 @@ weekly schedules; every request to another host is refused.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.resident_support import Visit, api_settings, browser, desktop, phone
 
@@ -88,3 +88,33 @@ def test_2_a_popup_opened_from_the_search_box_shows_whole(desktop: Visit, api_ur
     search.press_sequentially("otsokop", delay=20)
     page.locator("#essmap-search-list [role=option]").first.click()
     _popup_inside_the_map(desktop)
+
+
+# --- 3: the view in the URL is kept on every screen -----------------------------------------
+@pytest.mark.parametrize(
+    ("path", "width", "height"),
+    [
+        ("/map", 390, 844),
+        ("/embed", 390, 844),
+        ("/embed", 600, 450),
+        ("/embed", 800, 600),
+        ("/embed", 1366, 768),
+    ],
+)
+def test_3_the_view_in_the_url_is_kept_whatever_the_size(
+    browser: Browser, api_url: str, path: str, width: int, height: int
+) -> None:
+    visit = Visit(browser, {"width": width, "height": height})
+    try:
+        page = visit.open(f"{api_url}{path}#map=16/43.49500/-1.47000")
+        page.wait_for_selector("html[data-essmap-urlstate=ready]", state="attached")
+        page.wait_for_timeout(600)  # longer than Leaflet's zoom animation
+        zoom, lat, lon = page.evaluate(
+            "[essmapMap.getZoom(), essmapMap.getCenter().lat, essmapMap.getCenter().lng]"
+        )
+        assert zoom == 16
+        assert abs(lat - 43.495) < 1e-4
+        assert abs(lon + 1.47) < 1e-4
+        assert page.evaluate("location.hash").startswith("#map=16/43.49500")
+    finally:
+        visit.close()

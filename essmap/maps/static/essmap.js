@@ -129,7 +129,8 @@
       return;
     }
     var right = Essmap.isSmallScreen() ? 10 : Math.min(rightPadding || 360, map.getSize().x / (rightPadding ? 2 : 3));
-    map.fitBounds(bounds, { paddingTopLeft: [50, 20], paddingBottomRight: [right, 20], maxZoom: 16 });
+    // without animation: a zoom animation still running would undo a view set just after (the URL's)
+    map.fitBounds(bounds, { paddingTopLeft: [50, 20], paddingBottomRight: [right, 20], maxZoom: 16, animate: false });
   };
 
   /**
