@@ -118,3 +118,24 @@ def test_3_the_view_in_the_url_is_kept_whatever_the_size(
         assert page.evaluate("location.hash").startswith("#map=16/43.49500")
     finally:
         visit.close()
+
+
+# --- 15: the category filter closes a hidden actor's popup and the layers control counts --------
+def test_15_the_filter_closes_a_hidden_actors_popup_and_the_count_follows(
+    desktop: Visit, api_url: str
+) -> None:
+    page = desktop.open(f"{api_url}/map")
+    layers = page.locator(".leaflet-control-layers-overlays")
+    expect(layers).to_contain_text("Acteurs (11)")
+    page.locator("#essmap-list").get_by_role("button", name="AMAP Patxoki").click()
+    expect(page.locator(".leaflet-popup-content .essmap-popup-title")).to_have_text("AMAP Patxoki")
+    category = page.get_by_label("Catégorie", exact=True)
+    category.select_option("amap_delivery_point")  # its own category: the popup stays
+    expect(page.locator(".leaflet-popup")).to_have_count(1)
+    expect(layers).to_contain_text("Acteurs (6)")
+    category.select_option(label="Épicerie coopérative")
+    expect(page.locator(".leaflet-popup")).to_have_count(0)
+    expect(layers).to_contain_text("Acteurs (1)")
+    expect(layers.get_by_role("checkbox").last).to_be_checked()  # the layer itself stays on
+    category.select_option("")
+    expect(layers).to_contain_text("Acteurs (11)")

@@ -625,7 +625,11 @@
 
     ctx.layer = new ActorLayer(ctx);
     ctx.layer.addTo(map);
-    overlays[h(fmt(_('Acteurs ({n})'), { n: Essmap.formatNumber(ctx.actors.n) }))] = ctx.layer;
+    /** The actors' line of the layers control: how many the category filter shows. */
+    function actorsLabel() {
+      return h(fmt(_('Acteurs ({n})'), { n: Essmap.formatNumber(ctx.layer.count()) }));
+    }
+    overlays[actorsLabel()] = ctx.layer;
 
     /** Centre an actor and open its popup once the map has stopped moving: a popup opened during
      * the pan or zoom would be placed, and auto-panned into view, from the old view. */
@@ -644,6 +648,10 @@
 
     /** Hook for other scripts (contribution forms): 'essmap:actorpopup' with the actor's record. */
     ctx.popupOpened = function (i, popup) {
+      ctx.openActor = { index: i, popup: popup };
+      popup.once('remove', function () {
+        if (ctx.openActor && ctx.openActor.popup === popup) { ctx.openActor = null; }
+      });
       map.fire('essmap:actorpopup', { index: i, record: recordOf(ctx.actors, i), popup: popup });
     };
 
@@ -652,7 +660,14 @@
     var base = {};
     if (options.tiles) { base[_('Fond de carte')] = options.tiles; }
     var compact = data.mode === 'embed';
-    L.control.layers(base, overlays, { collapsed: Essmap.isSmallScreen() || compact, position: 'topright' }).addTo(map);
+    var layers = L.control.layers(base, overlays, { collapsed: Essmap.isSmallScreen() || compact, position: 'topright' }).addTo(map);
+    // the filter closes the popup of an actor it hides, and the layers control counts what it shows
+    ctx.layer.on('categorieschange', function () {
+      var open = ctx.openActor;
+      if (open && !ctx.layer.enabledCategories().has(ctx.actors.category[open.index])) { map.closePopup(open.popup); }
+      layers.removeLayer(ctx.layer);
+      layers.addOverlay(ctx.layer, actorsLabel());
+    });
 
     var legend = new Essmap.Panel({
       position: 'topright', title: _('Légende et filtre'), shortTitle: _('Légende'), className: 'essmap-legend',
