@@ -139,3 +139,27 @@ def test_15_the_filter_closes_a_hidden_actors_popup_and_the_count_follows(
     expect(layers.get_by_role("checkbox").last).to_be_checked()  # the layer itself stays on
     category.select_option("")
     expect(layers).to_contain_text("Acteurs (11)")
+
+
+# --- 16: "Me localiser" far from the data -----------------------------------------------------
+def test_16_locating_far_from_every_point_says_so_and_keeps_the_data_in_view(
+    phone: Visit, api_url: str
+) -> None:
+    phone.context.grant_permissions(["geolocation"])
+    phone.context.set_geolocation({"latitude": 48.85, "longitude": 2.35, "accuracy": 20})  # Paris
+    page = phone.open(f"{api_url}/map")
+    before = page.evaluate("[essmapMap.getZoom(), essmapMap.getCenter().lat, essmapMap.getCenter().lng]")
+    page.click(".leaflet-control-locate a")
+    nearest = page.locator(".essmap-nearest")
+    expect(nearest).to_contain_text("Aucun point d’approvisionnement à moins de 30 km de votre position.")
+    expect(nearest).to_contain_text("Le plus proche est à 66")  # about 662 km away, in Bayonne
+    expect(page.locator(".essmap-nearest-list li")).to_have_count(0)
+    page.wait_for_timeout(500)
+    after = page.evaluate("[essmapMap.getZoom(), essmapMap.getCenter().lat, essmapMap.getCenter().lng]")
+    assert after == before  # still on the data
+    assert page.locator(".leaflet-control-locate-location, .essmap-origin").count() == 0  # no Paris mark
+    # near the data, the position is shown and the nearest listed
+    phone.context.set_geolocation({"latitude": 43.4960, "longitude": -1.4630, "accuracy": 20})
+    page.click(".leaflet-control-locate a")
+    expect(nearest).to_contain_text("Depuis votre position")
+    expect(page.locator(".essmap-nearest-list li")).to_have_count(3)

@@ -261,8 +261,29 @@
     return control;
   };
 
+  /**
+   * The locate control, which moves to the position only where ``options.accept(latlng)`` allows
+   * (when given): elsewhere it stops, leaving the view and drawing no marker.
+   */
+  var Locate = null;  // made on first use: pages without the locate plugin load this file too
+  function locateControl(options) {
+    var Base = L.Control.Locate.LocateControl;
+    Locate = Locate || Base.extend({
+      setView: function () {
+        var accept = this.options.accept;
+        if (accept && this._event && !accept(this._event.latlng)) {
+          this._event = undefined;  // forgotten, as the plugin does outside the map's bounds: a new
+          this.stop();              // click asks the device again instead of reusing it
+          return;
+        }
+        Base.prototype.setView.call(this);
+      }
+    });
+    return new Locate(options);
+  }
+
   Essmap.addLocate = function (map, extra) {
-    var control = L.control.locate(L.extend({
+    var control = locateControl(L.extend({
       position: 'topleft',
       setView: 'untilPanOrZoom',
       flyTo: false,

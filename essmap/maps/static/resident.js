@@ -485,7 +485,13 @@
 
   /* ---------------------------------------------------------------- nearest supply points */
 
+  /** The k nearest supply points shown, within the server's maximum distance (as /nearest). */
   function nearestSupply(ctx, latlng, k) {
+    var limit = ctx.data.nearestMaxDistanceM || Infinity;
+    return nearestShown(ctx, latlng, k).filter(function (b) { return b.d <= limit; });
+  }
+
+  function nearestShown(ctx, latlng, k) {
     var actors = ctx.actors;
     var enabled = ctx.layer.enabledCategories();
     var best = [];
@@ -534,9 +540,37 @@
     return html.join('');
   }
 
-  function showNearest(ctx, latlng, origin) {
+  /**
+   * Whether a point is too far from every supply point shown to list any (farther than the
+   * server's maximum distance): then the nearest panel says so, with how far the nearest is, and
+   * the map neither moves there nor marks it.
+   */
+  function tooFar(ctx, latlng) {
+    return !nearestSupply(ctx, latlng, 1).length;
+  }
+
+  function showFar(ctx, latlng, located) {
+    var nearest = nearestShown(ctx, latlng, 1)[0];
+    var limit = Essmap.formatDistance(ctx.data.nearestMaxDistanceM);
+    var text = located
+      ? fmt(_('Aucun point d’approvisionnement à moins de {distance} de votre position.'), { distance: limit })
+      : fmt(_('Aucun point d’approvisionnement à moins de {distance} du point choisi.'), { distance: limit });
+    var parts = ['<p class="essmap-far" role="status">' + h(text)];
+    if (nearest) {
+      parts.push(' ' + h(fmt(_('Le plus proche est à {distance} (à vol d’oiseau).'), { distance: Essmap.formatDistance(nearest.d) })));
+    }
+    ctx.setNearest(parts.join('') + '</p>');
+  }
+
+  function showNearest(ctx, latlng, origin, located) {
     var map = ctx.map;
-    if (ctx.originMarker) { map.removeLayer(ctx.originMarker); }
+    if (ctx.originMarker) { map.removeLayer(ctx.originMarker); ctx.originMarker = null; }
+    if (tooFar(ctx, latlng)) {
+      ctx.origin = null;
+      showFar(ctx, latlng, located);
+      if (ctx.list) { ctx.list.render(); }
+      return;
+    }
     ctx.originMarker = L.circleMarker(latlng, {
       radius: 7, color: '#fff', weight: 3, fillColor: '#111', fillOpacity: 1, className: 'essmap-origin', interactive: false
     }).addTo(map);
@@ -689,7 +723,8 @@
     });
 
     Essmap.addFullscreen(map);
-    Essmap.addLocate(map);
+    // a position farther than the maximum distance from every point keeps the data in view
+    Essmap.addLocate(map, { accept: function (latlng) { return !tooFar(ctx, latlng); } });
 
     function onListClick(ev) {
       var target = ev.target.closest('button[data-index]');
@@ -715,7 +750,7 @@
       L.DomEvent.on(ctx.nearestPanel.getBody(), 'click', onListClick);
     }
     map.on('click', function (e) { showNearest(ctx, e.latlng, _('Depuis le point choisi')); });
-    map.on('locationfound', function (e) { showNearest(ctx, e.latlng, _('Depuis votre position')); });
+    map.on('locationfound', function (e) { showNearest(ctx, e.latlng, _('Depuis votre position'), true); });
 
     if (data.unlocated.length && !compact) {
       var unlocated = new Essmap.Panel({
