@@ -220,8 +220,14 @@ def prefers_html(request: Request) -> bool:
 
 
 def _is_page_route(request: Request) -> bool:
-    kind = getattr(request.scope.get("route"), "response_class", None)
-    return isinstance(kind, type) and issubclass(kind, HTMLResponse)
+    """Whether the route can answer a page: its response class is HTML, or its documented success
+    lists text/html (``/``, the resident map for a browser, links for programs)."""
+    route = request.scope.get("route")
+    kind = getattr(route, "response_class", None)
+    if isinstance(kind, type) and issubclass(kind, HTMLResponse):
+        return True
+    success = (getattr(route, "responses", None) or {}).get(200) or {}
+    return "text/html" in (success.get("content") or {})
 
 
 ERROR_PAGE = """<!doctype html>

@@ -4,6 +4,8 @@ A route takes all its query parameters as one model (``q: Annotated[NearestQuery
 FastAPI validates the query string with it and lists each field as a parameter in the OpenAPI
 document. ``extra="forbid"`` makes an unknown parameter FastAPI's own validation error, which
 :mod:`api.errors` answers with a 400 problem naming it (OGC API - Features asks for a 400).
+The HTML pages' models (:class:`PageQueryModel`) ignore unknown parameters instead: a shared link
+to a map carries a social network's or a newsletter's tracking parameters.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from essmap.errors import InvalidParameterError
@@ -22,6 +25,30 @@ class QueryModel(BaseModel):
     """The query parameters of one operation; any other parameter is refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: The configuration of an HTML page's parameters: one it does not know is kept aside
+#: (``model_extra``) and ignored, since shared links carry ``fbclid``, ``utm_source``…
+PAGE_CONFIG = ConfigDict(extra="allow", frozen=True)
+
+
+class PageQueryModel(BaseModel):
+    """The query parameters of an HTML page; any other parameter is ignored (see :data:`PAGE_CONFIG`)."""
+
+    model_config = PAGE_CONFIG
+
+
+def refuse_unknown(query: BaseModel) -> None:
+    """Refuse the parameters a page's model let through, as :class:`QueryModel` does (400 naming
+    them): for a route answering a page or JSON, when it answers JSON."""
+    extra = query.model_extra or {}
+    if extra:
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "loc": ("query", name), "msg": "Extra inputs", "input": value}
+                for name, value in extra.items()
+            ]
+        )
 
 
 Lon = Annotated[float, Field(ge=-180, le=180, description="Longitude WGS 84 (ex. -1.4748)")]

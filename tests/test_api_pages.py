@@ -79,6 +79,57 @@ def test_page_errors_are_problems(client: httpx.Client) -> None:
     assert_problem(client.get("/maps/assets/../../pyproject.toml"), 404)
 
 
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/?fbclid=IwAR0abc",
+        "/?utm_source=newsletter&utm_medium=email",
+        "/map?fbclid=x",
+        "/embed?fbclid=x&category=market",
+        "/embed/code?utm_source=x",
+        "/map/planner?utm_source=x",
+    ],
+)
+def test_pages_ignore_the_parameters_they_do_not_know(client: httpx.Client, url: str) -> None:
+    """Shared links carry tracking parameters: the pages answer them as without."""
+    response = client.get(url, headers=HTML)
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="fr">' in response.text
+
+
+def test_json_answers_still_refuse_unknown_parameters(client: httpx.Client) -> None:
+    body = assert_problem(client.get("/?fbclid=x", headers={"Accept": "application/json"}), 400)
+    assert body["errors"][0]["field"] == "fbclid"
+    assert "paramètre inconnu" in body["errors"][0]["message"]
+    assert_problem(client.get("/?f=json&utm_source=x"), 400)
+    assert_problem(client.get("/nearest?lon=-1.47&lat=43.49&fbclid=x"), 400)
+
+
+@pytest.mark.parametrize("url", ["/?lang=de", "/map?lang=de", "/embed/code?lang=xx"])
+def test_an_unsupported_language_falls_back_to_french_or_accept_language(
+    client: httpx.Client, url: str
+) -> None:
+    french = client.get(url, headers=HTML)
+    assert french.status_code == 200
+    assert '<html lang="fr">' in french.text
+    basque = client.get(url, headers={**HTML, "Accept-Language": "eu-ES,eu;q=0.9"})
+    assert basque.status_code == 200
+    assert '<html lang="eu">' in basque.text
+
+
+@pytest.mark.parametrize("url", ["/map/planner?threshold_m=abc", "/?f=xml", "/embed?category=bakery"])
+def test_a_browser_gets_page_errors_as_a_french_html_page(client: httpx.Client, url: str) -> None:
+    response = client.get(url, headers=HTML)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Requête invalide" in response.text
+    assert '"type": "about:blank"' not in response.text  # not the problem document
+
+
 @pytest.mark.parametrize("url", ["/map", "/embed", "/map/planner", "/docs"])
 def test_pages_allow_scripts_from_this_server_only(client: httpx.Client, url: str) -> None:
     response = client.get(url)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from api.factory import BaseFactory
 from api.geojson import GEOJSON_MEDIA_TYPE, JSON_MEDIA_TYPE, FastJSONResponse
 from api.openapi import OPENAPI_MEDIA_TYPE, content
-from api.query import JsonFormat, QueryModel
+from api.query import JsonFormat, PageQueryModel, QueryModel, refuse_unknown
 from api.routes import pages
 from api.schemas import Conformance, LandingPage
 from api.urls import link, url
@@ -28,13 +28,14 @@ CONFORMANCE_CLASSES = [
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 
 
-class LandingQuery(QueryModel):
+class LandingQuery(PageQueryModel):
+    """The landing page's parameters: unknown ones are ignored when it answers the map (HTML) and
+    refused when it answers JSON (:func:`api.query.refuse_unknown`)."""
+
     f: Literal["json", "html"] | None = Field(
         None, description="Format de la réponse : json, ou html (carte) ; sinon selon l'en-tête Accept"
     )
-    lang: Literal["fr", "eu"] | None = Field(
-        None, description="Langue de la carte (fr, eu) ; sinon selon l'en-tête Accept-Language"
-    )
+    lang: pages.PageLanguage = None
 
 
 class ConformanceQuery(QueryModel):
@@ -91,6 +92,7 @@ class OGCFactory(BaseFactory):
             if pages.wants_html(request, q.f):
                 response = await pages.resident_page(request, variant="html")
             else:
+                refuse_unknown(q)
                 response = FastJSONResponse(landing(request))
             # the answer depends on Accept (and the HTML page on Accept-Language, set by
             # resident_page); CORS adds Origin itself when it applies

@@ -13,7 +13,7 @@ import mimetypes
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
@@ -25,7 +25,7 @@ from api.deps import cached_response
 from api.errors import prefers_html, problem_response
 from api.factory import BaseFactory
 from api.openapi import NOT_FOUND
-from api.query import ModeQuery, QueryModel
+from api.query import PAGE_CONFIG, ModeQuery, PageQueryModel
 from api.security import html_page
 from api.walking import walk_arguments
 from essmap.errors import EssmapError
@@ -255,21 +255,29 @@ async def resident_page(request: Request, *, mode: str = "full", variant: str = 
     return response
 
 
-Language = Literal["fr", "eu"]
+#: The ``lang`` parameter of a page: a language essmap does not speak falls back to the browser's
+#: Accept-Language, then French (a link may carry any ``lang``), never an error.
+PageLanguage = Annotated[
+    str | None,
+    Field(
+        max_length=35,
+        description=(
+            f"Langue de la page ({', '.join(LANGUAGES)}) ; une autre valeur, ou son absence : "
+            "selon l'en-tête Accept-Language, sinon français"
+        ),
+    ),
+]
 
 
-class ResidentQuery(QueryModel):
+class ResidentQuery(PageQueryModel):
     category: list[Category] | None = Field(
         None, description="Catégories affichées au départ (répétable) ; toutes par défaut"
     )
-    lang: Language | None = Field(
-        None,
-        description=f"Langue de la page ({', '.join(LANGUAGES)}) ; sinon selon l'en-tête Accept-Language",
-    )
+    lang: PageLanguage = None
 
 
-class EmbedCodeQuery(QueryModel):
-    lang: Language | None = Field(None, description="Langue de la page (fr, eu)")
+class EmbedCodeQuery(PageQueryModel):
+    lang: PageLanguage = None
 
 
 @dataclass
@@ -283,6 +291,8 @@ class PagesFactory(BaseFactory):
         router = self.router
 
         class PlannerQuery(ModeQuery):
+            model_config = PAGE_CONFIG  # a page: unknown parameters are ignored
+
             threshold_m: float | None = Field(
                 None, gt=0, le=settings.max_threshold_m, description="Seuil de distance en mètres"
             )

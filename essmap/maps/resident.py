@@ -182,6 +182,7 @@ def resident_data(
         "renderedAt": now.isoformat(),
         "categories": categories,
         "supplyCategories": list(settings.supply_categories),
+        "nearestMaxDistanceM": settings.nearest_max_distance_m,
         "approximateCount": approximate,
         "precisionLabels": {k: gettext(v, lang) for k, v in PRECISION_LABELS_FR.items()},
         "precisionNotes": {k: gettext(v, lang) for k, v in PRECISION_NOTES_FR.items()},

@@ -19,6 +19,7 @@ from essmap.settings import Settings
 from tests.ban_support import SMALL_SET, ban_rows, write_ban
 from tests.browser.axe_support import rules_checked, run_axe, serious_violations
 from tests.browser.conftest import MapPage
+from tests.browser.resident_support import boxes_intersect
 
 pytestmark = pytest.mark.browser
 
@@ -312,3 +313,21 @@ def test_axe_finds_no_serious_violation_on_the_planner_map(
     RULES_FILE.parent.mkdir(parents=True, exist_ok=True)
     RULES_FILE.write_text(json.dumps({"page": "/map/planner", "rules": rules}, indent=1), encoding="utf-8")
     map_page.screenshot(f"planner_{name}")
+
+
+def test_a_qpv_popup_opened_from_the_table_on_a_phone_is_covered_by_no_control(at: OpenAt) -> None:
+    """The controls make way for a popup as on the residents' map (one rule, essmap.js)."""
+    page = at("/map/planner", PHONE)
+    page.locator('.essmap-overview-table tr[data-qpv-code="QN06401I"] button[data-row]').click()
+    popup = page.locator(".leaflet-popup")
+    expect(popup).to_be_visible()
+    page.wait_for_timeout(400)  # the map pans the popup into view
+    box = popup.bounding_box()
+    assert box is not None
+    for control in page.locator(".leaflet-control:not(.leaflet-control-attribution)").all():
+        if control.is_visible():
+            other = control.bounding_box()
+            assert other is not None
+            assert not boxes_intersect(box, other), control.get_attribute("class")
+    page.locator(".leaflet-popup-close-button").click()
+    expect(page.locator(".leaflet-control-zoom")).to_be_visible()  # the controls come back

@@ -129,7 +129,48 @@
       return;
     }
     var right = Essmap.isSmallScreen() ? 10 : Math.min(rightPadding || 360, map.getSize().x / (rightPadding ? 2 : 3));
-    map.fitBounds(bounds, { paddingTopLeft: [50, 20], paddingBottomRight: [right, 20], maxZoom: 16 });
+    // without animation: a zoom animation still running would undo a view set just after (the URL's)
+    map.fitBounds(bounds, { paddingTopLeft: [50, 20], paddingBottomRight: [right, 20], maxZoom: 16, animate: false });
+  };
+
+  /**
+   * How far in from each side of the map the visible controls reach (pixels): the widest control of
+   * the left columns and of the right columns (the attribution line left out).
+   */
+  function controlColumns(map) {
+    var box = map.getContainer().getBoundingClientRect();
+    var columns = { left: 0, right: 0 };
+    Array.prototype.forEach.call(map.getContainer().querySelectorAll('.leaflet-control'), function (el) {
+      if (el.classList.contains('leaflet-control-attribution') || getComputedStyle(el).visibility === 'hidden') { return; }
+      var r = el.getBoundingClientRect();
+      if (!r.width || !r.height) { return; }
+      if (el.closest('.leaflet-left')) { columns.left = Math.max(columns.left, r.right - box.left); }
+      else { columns.right = Math.max(columns.right, box.right - r.left); }
+    });
+    return columns;
+  }
+
+  /**
+   * The one rule for popups and controls, on every map: a popup is never covered by a control.
+   * On a small screen the controls make way while a popup is open (they come back when it
+   * closes); elsewhere Leaflet's autoPan moves the popup between the columns of controls (or
+   * clear of the right column, where its close button is, when both do not leave room for it).
+   */
+  Essmap.popupsClearControls = function (map) {
+    var container = map.getContainer();
+    map.on('popupopen', function (e) {
+      if (Essmap.isSmallScreen()) { container.classList.add('essmap-popup-open'); }
+      var popup = e.popup;
+      if (!popup.options.autoPan || !popup.getElement()) { return; }
+      var columns = controlColumns(map);
+      var room = map.getSize().x - popup.getElement().offsetWidth - 20;
+      var left = columns.left + columns.right <= room ? columns.left : 0;
+      var right = columns.right <= room ? columns.right : 0;
+      popup.options.autoPanPaddingTopLeft = [Math.max(10, left + 10), 10];
+      popup.options.autoPanPaddingBottomRight = [Math.max(10, right + 10), 30];
+      popup.update();  // auto-pans again, with room for the controls
+    });
+    map.on('popupclose', function () { container.classList.remove('essmap-popup-open'); });
   };
 
   /**
@@ -220,8 +261,29 @@
     return control;
   };
 
+  /**
+   * The locate control, which moves to the position only where ``options.accept(latlng)`` allows
+   * (when given): elsewhere it stops, leaving the view and drawing no marker.
+   */
+  var Locate = null;  // made on first use: pages without the locate plugin load this file too
+  function locateControl(options) {
+    var Base = L.Control.Locate.LocateControl;
+    Locate = Locate || Base.extend({
+      setView: function () {
+        var accept = this.options.accept;
+        if (accept && this._event && !accept(this._event.latlng)) {
+          this._event = undefined;  // forgotten, as the plugin does outside the map's bounds: a new
+          this.stop();              // click asks the device again instead of reusing it
+          return;
+        }
+        Base.prototype.setView.call(this);
+      }
+    });
+    return new Locate(options);
+  }
+
   Essmap.addLocate = function (map, extra) {
-    var control = L.control.locate(L.extend({
+    var control = locateControl(L.extend({
       position: 'topleft',
       setView: 'untilPanOrZoom',
       flyTo: false,

@@ -444,6 +444,7 @@
     Essmap.addGlyphSprite(data.categories);
     Essmap.frenchControls(map);
     Essmap.fitData(map, data.bounds);
+    Essmap.popupsClearControls(map);
     map.getContainer().setAttribute('role', 'main');
     map.getContainer().setAttribute('aria-label', 'Carte des aménageurs : couverture des quartiers prioritaires');
     if (data.attribution) { map.attributionControl.addAttribution(data.attribution); }

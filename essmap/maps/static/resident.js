@@ -443,9 +443,7 @@
     var small = Essmap.isSmallScreen();
     return {
       maxWidth: small ? Math.min(300, window.innerWidth - 60) : 320,
-      maxHeight: small ? Math.max(180, Math.round(window.innerHeight * 0.45)) : null,
-      autoPanPaddingTopLeft: [10, 10],
-      autoPanPaddingBottomRight: [10, 30]
+      maxHeight: small ? Math.max(180, Math.round(window.innerHeight * 0.45)) : null
     };
   }
 
@@ -487,7 +485,13 @@
 
   /* ---------------------------------------------------------------- nearest supply points */
 
+  /** The k nearest supply points shown, within the server's maximum distance (as /nearest). */
   function nearestSupply(ctx, latlng, k) {
+    var limit = ctx.data.nearestMaxDistanceM || Infinity;
+    return nearestShown(ctx, latlng, k).filter(function (b) { return b.d <= limit; });
+  }
+
+  function nearestShown(ctx, latlng, k) {
     var actors = ctx.actors;
     var enabled = ctx.layer.enabledCategories();
     var best = [];
@@ -536,9 +540,37 @@
     return html.join('');
   }
 
-  function showNearest(ctx, latlng, origin) {
+  /**
+   * Whether a point is too far from every supply point shown to list any (farther than the
+   * server's maximum distance): then the nearest panel says so, with how far the nearest is, and
+   * the map neither moves there nor marks it.
+   */
+  function tooFar(ctx, latlng) {
+    return !nearestSupply(ctx, latlng, 1).length;
+  }
+
+  function showFar(ctx, latlng, located) {
+    var nearest = nearestShown(ctx, latlng, 1)[0];
+    var limit = Essmap.formatDistance(ctx.data.nearestMaxDistanceM);
+    var text = located
+      ? fmt(_('Aucun point d’approvisionnement à moins de {distance} de votre position.'), { distance: limit })
+      : fmt(_('Aucun point d’approvisionnement à moins de {distance} du point choisi.'), { distance: limit });
+    var parts = ['<p class="essmap-far" role="status">' + h(text)];
+    if (nearest) {
+      parts.push(' ' + h(fmt(_('Le plus proche est à {distance} (à vol d’oiseau).'), { distance: Essmap.formatDistance(nearest.d) })));
+    }
+    ctx.setNearest(parts.join('') + '</p>');
+  }
+
+  function showNearest(ctx, latlng, origin, located) {
     var map = ctx.map;
-    if (ctx.originMarker) { map.removeLayer(ctx.originMarker); }
+    if (ctx.originMarker) { map.removeLayer(ctx.originMarker); ctx.originMarker = null; }
+    if (tooFar(ctx, latlng)) {
+      ctx.origin = null;
+      showFar(ctx, latlng, located);
+      if (ctx.list) { ctx.list.render(); }
+      return;
+    }
     ctx.originMarker = L.circleMarker(latlng, {
       radius: 7, color: '#fff', weight: 3, fillColor: '#111', fillOpacity: 1, className: 'essmap-origin', interactive: false
     }).addTo(map);
@@ -627,33 +659,49 @@
 
     ctx.layer = new ActorLayer(ctx);
     ctx.layer.addTo(map);
-    overlays[h(fmt(_('Acteurs ({n})'), { n: Essmap.formatNumber(ctx.actors.n) }))] = ctx.layer;
+    /** The actors' line of the layers control: how many the category filter shows. */
+    function actorsLabel() {
+      return h(fmt(_('Acteurs ({n})'), { n: Essmap.formatNumber(ctx.layer.count()) }));
+    }
+    overlays[actorsLabel()] = ctx.layer;
 
+    /** Centre an actor and open its popup once the map has stopped moving: a popup opened during
+     * the pan or zoom would be placed, and auto-panned into view, from the old view. */
     ctx.showActor = function (i) {
       var latlng = L.latLng(ctx.actors.lat[i], ctx.actors.lon[i]);
+      map.closePopup();
+      map.once('moveend', function () {
+        var popup = L.popup(L.extend(popupOptions(), { offset: [0, -14] })).setLatLng(latlng)
+          .setContent(actorPopup(ctx, recordOf(ctx.actors, i))).openOn(map);
+        ctx.popupOpened(i, popup);
+        var close = popup.getElement() && popup.getElement().querySelector('.leaflet-popup-close-button');
+        if (close) { close.focus(); }
+      });
       map.setView(latlng, Math.max(map.getZoom(), 17));
-      var popup = L.popup(L.extend(popupOptions(), { offset: [0, -14] })).setLatLng(latlng)
-        .setContent(actorPopup(ctx, recordOf(ctx.actors, i))).openOn(map);
-      ctx.popupOpened(i, popup);
-      var close = popup.getElement() && popup.getElement().querySelector('.leaflet-popup-close-button');
-      if (close) { close.focus(); }
     };
 
     /** Hook for other scripts (contribution forms): 'essmap:actorpopup' with the actor's record. */
     ctx.popupOpened = function (i, popup) {
+      ctx.openActor = { index: i, popup: popup };
+      popup.once('remove', function () {
+        if (ctx.openActor && ctx.openActor.popup === popup) { ctx.openActor = null; }
+      });
       map.fire('essmap:actorpopup', { index: i, record: recordOf(ctx.actors, i), popup: popup });
     };
 
-    // on a phone the controls make way for an open popup (they come back when it closes)
-    map.on('popupopen', function () {
-      if (Essmap.isSmallScreen()) { map.getContainer().classList.add('essmap-popup-open'); }
-    });
-    map.on('popupclose', function () { map.getContainer().classList.remove('essmap-popup-open'); });
+    Essmap.popupsClearControls(map);
 
     var base = {};
     if (options.tiles) { base[_('Fond de carte')] = options.tiles; }
     var compact = data.mode === 'embed';
-    L.control.layers(base, overlays, { collapsed: Essmap.isSmallScreen() || compact, position: 'topright' }).addTo(map);
+    var layers = L.control.layers(base, overlays, { collapsed: Essmap.isSmallScreen() || compact, position: 'topright' }).addTo(map);
+    // the filter closes the popup of an actor it hides, and the layers control counts what it shows
+    ctx.layer.on('categorieschange', function () {
+      var open = ctx.openActor;
+      if (open && !ctx.layer.enabledCategories().has(ctx.actors.category[open.index])) { map.closePopup(open.popup); }
+      layers.removeLayer(ctx.layer);
+      layers.addOverlay(ctx.layer, actorsLabel());
+    });
 
     var legend = new Essmap.Panel({
       position: 'topright', title: _('Légende et filtre'), shortTitle: _('Légende'), className: 'essmap-legend',
@@ -675,7 +723,8 @@
     });
 
     Essmap.addFullscreen(map);
-    Essmap.addLocate(map);
+    // a position farther than the maximum distance from every point keeps the data in view
+    Essmap.addLocate(map, { accept: function (latlng) { return !tooFar(ctx, latlng); } });
 
     function onListClick(ev) {
       var target = ev.target.closest('button[data-index]');
@@ -701,7 +750,7 @@
       L.DomEvent.on(ctx.nearestPanel.getBody(), 'click', onListClick);
     }
     map.on('click', function (e) { showNearest(ctx, e.latlng, _('Depuis le point choisi')); });
-    map.on('locationfound', function (e) { showNearest(ctx, e.latlng, _('Depuis votre position')); });
+    map.on('locationfound', function (e) { showNearest(ctx, e.latlng, _('Depuis votre position'), true); });
 
     if (data.unlocated.length && !compact) {
       var unlocated = new Essmap.Panel({

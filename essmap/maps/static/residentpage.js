@@ -301,6 +301,7 @@
     var latlng = L.latLng(option.lat, option.lon);
     global.EssmapResident.showNearest(ctx, latlng, fmt(_('Depuis « {address} »'), { address: option.label }));
     var best = global.EssmapResident.nearestSupply(ctx, latlng, 3);
+    if (!best.length) { return; }  // too far from every point: the nearest panel says so, the view stays
     var bounds = L.latLngBounds([latlng]);
     best.forEach(function (b) { bounds.extend([ctx.actors.lat[b.i], ctx.actors.lon[b.i]]); });
     ctx.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17, animate: false });
