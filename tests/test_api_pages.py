@@ -231,3 +231,12 @@ def test_a_malformed_hash_is_ignored_not_fatal(page: Page, api_url: str) -> None
     assert page.evaluate("essmapResident.map.getZoom()") == 15  # the readable part still applies
     all_categories = page.eval_on_selector_all("input.essmap-filter", "els => els.length")
     assert page.eval_on_selector_all("input.essmap-filter:checked", "els => els.length") == all_categories
+
+
+def test_the_pages_have_an_icon(client: httpx.Client) -> None:
+    """Browsers ask every site for /favicon.ico: a PNG, not a 404 in each page's console."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert "/favicon.ico" not in client.get("/openapi.json").json()["paths"]

@@ -12,6 +12,7 @@ import functools
 import mimetypes
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlencode
@@ -38,6 +39,8 @@ from essmap.store import Store
 
 ASSET_URL = "/maps/assets"
 URLSTATE_JS = Path(__file__).resolve().parent.parent / "static" / "urlstate.js"
+#: The pages' icon, among the maps' files (read without importing the maps, which are optional).
+FAVICON = Path(str(resources.files("essmap").joinpath("maps", "static", "favicon.png")))
 HTML_ONLY: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {"schema": {"type": "string"}}}}}
 
 
@@ -393,6 +396,13 @@ class PagesFactory(BaseFactory):
                     store, settings, q.threshold_m, walk_arguments(store, settings, cache, q.mode)
                 ),
                 lambda body: Response(body, media_type="text/csv; charset=utf-8", headers=headers),
+            )
+
+        @router.get("/favicon.ico", include_in_schema=False)
+        async def favicon() -> Response:
+            """The pages' icon (a PNG: browsers read it whatever the name says)."""
+            return FileResponse(
+                FAVICON, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
             )
 
         @router.get("/maps/urlstate.js", include_in_schema=False)

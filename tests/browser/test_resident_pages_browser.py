@@ -244,6 +244,13 @@ def test_basque_by_accept_language_and_by_the_switch_kept_in_the_url(browser: Br
         assert page.evaluate("document.documentElement.lang") == "eu"
         expect(page.get_by_role("combobox", name="Zure helbidea")).to_be_visible()
         expect(page.locator(".essmap-legend")).to_contain_text("Elkartea")
+        # the contribution form speaks Basque too, its marks of required fields included
+        page.get_by_role("button", name="Leku bat proposatu").click()
+        dialog = page.get_by_role("dialog", name="Leku bat proposatu")
+        expect(dialog.get_by_label("Lekuaren izena (derrigorrezkoa)")).to_be_visible()
+        expect(dialog).not_to_contain_text("obligatoire")
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
         page.get_by_role("link", name="Français").click()
         page.wait_for_function("window.essmapReady === true && document.documentElement.lang === 'fr'")
         assert "lang=fr" in page.url

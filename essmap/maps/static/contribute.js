@@ -51,7 +51,7 @@
     if (spec.value) { input.value = spec.value; }
     var described = [];
     var wrap = el('div', { class: 'essmap-field' }, [
-      el('label', { for: id, text: spec.label + (spec.required ? ' (obligatoire)' : '') })
+      el('label', { for: id, text: spec.label + (spec.required ? ' ' + _('(obligatoire)') : '') })
     ]);
     if (spec.hint) {
       var hint = el('p', { id: id + '-hint', class: 'essmap-field-hint', text: spec.hint });
@@ -130,7 +130,7 @@
     var firstInput = null;
     errors.forEach(function (e) {
       var input = e.field ? form.querySelector('[name="' + e.field + '"]') : null;
-      var label = input ? form.querySelector('label[for="' + input.id + '"]').textContent.replace(' (obligatoire)', '') : null;
+      var label = input ? form.querySelector('label[for="' + input.id + '"]').textContent.replace(' ' + _('(obligatoire)'), '') : null;
       list.appendChild(el('li', { text: (label ? label + ' : ' : '') + e.message }));
       if (input) {
         input.setAttribute('aria-invalid', 'true');
@@ -193,7 +193,7 @@
 
   function required(dialog, names) {
     var missing = names.filter(function (n) { return !dialog.value(n); }).map(function (n) {
-      return { field: n, message: 'à remplir' };
+      return { field: n, message: _('à remplir') };
     });
     if (missing.length) { dialog.showErrors(missing, _('Il manque des informations :')); }
     return !missing.length;
