@@ -498,7 +498,7 @@
     for (var i = 0; i < actors.n; i++) {
       var cat = actors.category[i];
       if (!ctx.supply.has(cat) || !enabled.has(cat)) { continue; }
-      var d = Essmap.haversine(latlng.lat, latlng.lng, actors.lat[i], actors.lon[i]);
+      var d = Essmap.distance(latlng.lat, latlng.lng, actors.lat[i], actors.lon[i]);
       if (best.length < k || d < best[best.length - 1].d) {
         best.push({ i: i, d: d });
         best.sort(function (a, b) { return a.d - b.d; });

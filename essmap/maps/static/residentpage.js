@@ -142,7 +142,7 @@
     var dist = null;
     if (origin) {
       dist = {};
-      rows.forEach(function (r) { dist[r] = Essmap.haversine(origin.latlng.lat, origin.latlng.lng, actors.lat[r], actors.lon[r]); });
+      rows.forEach(function (r) { dist[r] = Essmap.distance(origin.latlng.lat, origin.latlng.lng, actors.lat[r], actors.lon[r]); });
       rows.sort(function (a, b) { return dist[a] - dist[b]; });
     }
     var shown = rows.slice(0, LIST_MAX);
