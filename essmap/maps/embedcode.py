@@ -17,6 +17,8 @@ from essmap.maps.style import category_styles
 from essmap.settings import Settings
 
 TITLE: Final = N_("Intégrer la carte des circuits courts dans un site")
+#: The title of the embedded map's iframe (for screen readers), in the embedded map's language.
+IFRAME_TITLE: Final = N_("Carte des circuits courts")
 
 
 def render_embed_code_page(
@@ -29,7 +31,9 @@ def render_embed_code_page(
         "embedUrl": embed_url,
         "messages": messages_for(script_messages("embedcode"), lang),
         "categories": category_styles(lang=lang),
-        "languages": [{"code": c, "name": LANGUAGE_NAMES[c]} for c in LANGUAGES],
+        "languages": [
+            {"code": c, "name": LANGUAGE_NAMES[c], "iframeTitle": gettext(IFRAME_TITLE, c)} for c in LANGUAGES
+        ],
     }
     title = escape(gettext(TITLE, lang))
     return (

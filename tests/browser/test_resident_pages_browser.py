@@ -236,6 +236,38 @@ def test_embed_code_page_writes_the_iframe_for_the_chosen_filter_and_view(
     )
 
 
+def test_embed_code_page_checks_the_size_and_warns_without_categories(desktop: Visit, api_url: str) -> None:
+    page = desktop.page
+    page.goto(f"{api_url}/embed/code")
+    page.wait_for_selector("html[data-essmap-embed-code=ready]", state="attached")
+    snippet = page.locator("#essmap-embed-snippet")
+    width = page.get_by_label("Largeur (pixels ou %)")
+    width.fill("800px")  # as the label invites
+    expect(snippet).to_have_value(re.compile(r'width="800" height="450"'))
+    expect(width).not_to_have_attribute("aria-invalid", "true")
+    for bad in ("99999999", "abc", "0"):
+        width.fill(bad)
+        expect(width).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#essmap-embed-width-error")).to_contain_text("de 200 à 4000 pixels")
+        expect(snippet).to_have_value(re.compile(r'width="800"'))  # the last valid width is kept
+    width.fill("80 %")
+    expect(snippet).to_have_value(re.compile(r'width="80%"'))
+    expect(page.locator("#essmap-embed-width-error")).to_be_hidden()
+    height = page.get_by_label("Hauteur (pixels)")
+    height.fill("10")
+    expect(height).to_have_attribute("aria-invalid", "true")
+    expect(snippet).to_have_value(re.compile(r'height="450"'))
+    # no category ticked: said, not silently "all"
+    for box in page.locator("input[name=category]").all():
+        box.uncheck()
+    expect(page.locator("#essmap-embed-categories-warning")).to_contain_text("Aucune catégorie cochée")
+    # the iframe's title is in the embedded map's language
+    page.get_by_label("Langue").select_option("eu")
+    expect(snippet).to_have_value(re.compile(r'title="Zirkuitu laburren mapa"'))
+    results = run_axe(page)
+    assert serious_violations(results) == []
+
+
 # --- languages ------------------------------------------------------------------------------
 def test_basque_by_accept_language_and_by_the_switch_kept_in_the_url(browser: Browser, api_url: str) -> None:
     visit = Visit(browser, DESKTOP, locale="eu-ES")

@@ -26,9 +26,10 @@
       '<fieldset><legend>' + h(_('Catégories affichées')) + '</legend><ul class="essmap-legend-list">' + boxes + '</ul></fieldset>' +
       '<fieldset><legend>' + h(_('Présentation')) + '</legend>' +
       '<label for="essmap-embed-lang">' + h(_('Langue')) + '</label> <select id="essmap-embed-lang">' + languages + '</select> ' +
-      '<label for="essmap-embed-width">' + h(_('Largeur (pixels ou %)')) + '</label> <input id="essmap-embed-width" value="100%" size="6"> ' +
-      '<label for="essmap-embed-height">' + h(_('Hauteur (pixels)')) + '</label> <input id="essmap-embed-height" value="450" size="6" inputmode="numeric">' +
-      '</fieldset></form>' +
+      '<label for="essmap-embed-width">' + h(_('Largeur (pixels ou %)')) + '</label> <input id="essmap-embed-width" value="100%" size="6" aria-describedby="essmap-embed-width-error"> ' +
+      '<label for="essmap-embed-height">' + h(_('Hauteur (pixels)')) + '</label> <input id="essmap-embed-height" value="450" size="6" inputmode="numeric" aria-describedby="essmap-embed-height-error">' +
+      '<p id="essmap-embed-width-error" class="essmap-error" hidden></p><p id="essmap-embed-height-error" class="essmap-error" hidden></p>' +
+      '</fieldset><p id="essmap-embed-categories-warning" class="essmap-warning" role="status" hidden></p></form>' +
       '<h2>' + h(_('Aperçu')) + '</h2>' +
       '<iframe id="essmap-embed-preview" title="' + h(_('Aperçu de la carte intégrée')) + '" width="100%" height="420"></iframe>' +
       '<h2><label for="essmap-embed-snippet">' + h(_('Code à copier')) + '</label></h2>' +
@@ -49,17 +50,57 @@
       return params.toString();
     }
 
-    function size(value, fallback) {
-      var text = String(value || '').trim();
-      return /^\d{2,4}%?$/.test(text) ? text : fallback;
+    /**
+     * A size typed by the partner: "800", "800px" or "800 px" (pixels, within [min, max]) or, where
+     * percents are allowed, "80%" (10 to 100); null when it is none of these.
+     */
+    function parseSize(value, min, max, percent) {
+      var text = String(value || '').trim().toLowerCase().replace(/\s+/g, '');
+      var match = /^(\d{1,5})(px|%)?$/.exec(text);
+      if (!match) { return null; }
+      var n = Number(match[1]);
+      if (match[2] === '%') { return percent && n >= 10 && n <= 100 ? n + '%' : null; }
+      return n >= min && n <= max ? String(n) : null;
+    }
+
+    /** The size of an input, or its last valid value with the field marked invalid and why. */
+    var valid = { 'essmap-embed-width': '100%', 'essmap-embed-height': '450' };
+    var rules = {
+      'essmap-embed-width': [200, 4000, true, _('Largeur : de 200 à 4000 pixels, ou de 10 à 100 %. Le code garde la dernière largeur valable.')],
+      'essmap-embed-height': [200, 2000, false, _('Hauteur : de 200 à 2000 pixels. Le code garde la dernière hauteur valable.')]
+    };
+    function checkedSize(id) {
+      var input = document.getElementById(id);
+      var rule = rules[id];
+      var parsed = parseSize(input.value, rule[0], rule[1], rule[2]);
+      var error = document.getElementById(id + '-error');
+      if (parsed === null) {
+        input.setAttribute('aria-invalid', 'true');
+        error.textContent = rule[3];
+        error.hidden = false;
+        return valid[id];
+      }
+      input.removeAttribute('aria-invalid');
+      error.hidden = true;
+      valid[id] = parsed;
+      return parsed;
+    }
+
+    function languageOf(code) {
+      return data.languages.filter(function (l) { return l.code === code; })[0] || data.languages[0];
     }
 
     function write() {
       var src = global.location.origin + data.embedUrl + '?' + query() + (view ? '#map=' + view : '');
-      var width = size(document.getElementById('essmap-embed-width').value, '100%');
-      var height = size(document.getElementById('essmap-embed-height').value, '450');
+      var width = checkedSize('essmap-embed-width');
+      var height = checkedSize('essmap-embed-height');
+      var title = languageOf(document.getElementById('essmap-embed-lang').value).iframeTitle;
       snippet.value = '<iframe src="' + h(src) + '" width="' + h(width) + '" height="' + h(height) +
-        '" style="border:0" loading="lazy" title="' + h(_('Carte des circuits courts')) + '"></iframe>';
+        '" style="border:0" loading="lazy" title="' + h(title) + '"></iframe>';
+      var none = !form.querySelector('input[name=category]:checked');
+      var warning = document.getElementById('essmap-embed-categories-warning');
+      warning.textContent = none ? _('Aucune catégorie cochée : la carte intégrée les montrera toutes.') : '';
+      warning.hidden = !none;
     }
 
     function reload() {
