@@ -172,3 +172,29 @@ def test_a_resident_reports_an_error_from_an_actor_popup(
     assert proposal["message"] == "Ouvert aussi le samedi matin"
     # only the field the person changed is proposed
     assert [(d["field"], d["after"]) for d in proposal["differences"]] == [("schedule", "sam 9h-12h")]
+
+
+def test_an_actor_without_a_location_can_be_reported(page: Page, served: tuple[str, dict[str, str]]) -> None:
+    """The actors without a published address are the ones whose record most needs a correction."""
+    url, keys = served
+    _open_map(page, url)
+    panel = page.locator(".essmap-unlocated")
+    panel.locator(".essmap-panel-toggle").click()
+    items = panel.locator(".essmap-unlocated-list li")
+    expect(items.first).to_be_visible()
+    count = items.count()
+    expect(panel.locator(".essmap-report-open")).to_have_count(count)  # one per actor listed
+    first = items.first
+    actor_id = first.get_attribute("data-actor-id")
+    name = first.locator("strong").inner_text()
+    first.get_by_role("button", name=f"Signaler une erreur : {name}").click()
+    dialog = page.get_by_role("dialog", name="Signaler une erreur")
+    expect(dialog).to_contain_text(name)
+    dialog.get_by_label("Qu’est-ce qui est faux ou a changé ? (obligatoire)").fill("Adresse : 3 rue Pannecau")
+    dialog.get_by_role("button", name="Envoyer le signalement").click()
+    expect(dialog.get_by_role("status")).to_contain_text("Merci ! Votre signalement a été envoyé")
+    with httpx.Client(base_url=url, timeout=60) as http:
+        auth = {"Authorization": f"Bearer {keys['moderator']}"}
+        [proposal] = http.get("/proposals", headers=auth).json()["proposals"]
+    assert (proposal["kind"], proposal["actor_id"]) == ("report", actor_id)
+    assert proposal["message"] == "Adresse : 3 rue Pannecau"

@@ -354,8 +354,28 @@
     holder.appendChild(el('p', { class: 'essmap-report' }, [button]));
   }
 
+  /** "Signaler une erreur" beside each actor of the list of actors without a location (their
+   * address is what most needs a correction), whenever the list is drawn again. */
+  function addUnlocatedReportButtons(root) {
+    var items = root.querySelectorAll('.essmap-unlocated-list li[data-actor-id]');
+    Array.prototype.forEach.call(items, function (item) {
+      if (item.querySelector('.essmap-report-open')) { return; }
+      var actorId = item.getAttribute('data-actor-id');
+      var title = item.querySelector('strong');
+      var name = title ? title.textContent : actorId;
+      var button = el('button', { type: 'button', class: 'essmap-link essmap-report-open', text: _('Signaler une erreur') });
+      button.setAttribute('aria-label', _('Signaler une erreur') + ' : ' + name);
+      button.addEventListener('click', function () { reportError(actorId, name, button); });
+      item.appendChild(el('p', { class: 'essmap-report' }, [button]));
+    });
+  }
+
   function setUp(map) {
     addProposeButton(map);
+    var container = map.getContainer().parentNode || document.body;
+    addUnlocatedReportButtons(container);
+    new MutationObserver(function () { addUnlocatedReportButtons(container); })
+      .observe(container, { childList: true, subtree: true });
     map.on('click', function (e) { lastClick = e.latlng; });
     map.on('popupopen', function (e) {
       var element = e.popup.getElement();
