@@ -54,9 +54,20 @@ def fill_french(path: Path) -> int:
     return filled
 
 
+def messages(path: Path) -> list[tuple[object, tuple[str, ...]]]:
+    """The messages of a template, with their flags (what a change of the template is about)."""
+    with path.open("rb") as f:
+        return [(m.id, tuple(sorted(m.flags))) for m in read_po(f) if m.id]
+
+
 def main() -> int:
+    extracted = TEMPLATE.with_suffix(".pot.new")
     pybabel("extract", "-F", "babel.cfg", "-k", "N_", "--no-location", "--sort-output", "--no-wrap",
-            "-o", str(TEMPLATE.relative_to(TOP)), ".")  # fmt: skip
+            "-o", str(extracted.relative_to(TOP)), ".")  # fmt: skip
+    if TEMPLATE.exists() and messages(TEMPLATE) == messages(extracted):
+        extracted.unlink()  # the same messages: the files stay as they are (no new creation date)
+    else:
+        extracted.replace(TEMPLATE)
     pybabel("update", "--no-fuzzy-matching", "--no-wrap", "-i", str(TEMPLATE.relative_to(TOP)),
             "-d", str(LOCALE.relative_to(TOP)), "-D", "essmap")  # fmt: skip
     filled = fill_french(LOCALE / "fr" / "LC_MESSAGES" / "essmap.po")
