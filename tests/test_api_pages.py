@@ -240,3 +240,20 @@ def test_the_pages_have_an_icon(client: httpx.Client) -> None:
     assert response.headers["content-type"] == "image/png"
     assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert "/favicon.ico" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_without_addresses_the_residents_page_does_not_invite_an_address(
+    page: Page, api_url: str, api_settings: Settings
+) -> None:
+    """The demo set has no address file: the search looks among the actors and says why."""
+    from essmap.store import open_store
+
+    assert open_store(api_settings).address_count() == 0
+    page.goto(f"{api_url}/map")
+    page.wait_for_function("window.essmapReady === true")
+    assert page.evaluate("JSON.stringify(Object.keys(window.essmapResident.data.api))").count("geocode") == 0
+    search = page.locator("#essmap-search-input")
+    assert "avenue" not in (search.get_attribute("placeholder") or "")
+    assert page.locator("label[for=essmap-search-input]").inner_text() == "Chercher un acteur"
+    hint = page.locator("#essmap-search-hint").inner_text()
+    assert "Recherche d’adresse indisponible sur ce serveur" in hint

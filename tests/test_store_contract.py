@@ -296,8 +296,10 @@ def test_addresses_are_replaced_whole(any_store: Store) -> None:
         }
     )
     assert any_store.load_addresses().empty
+    assert any_store.address_count() == 0
     revision = any_store.revision()
     assert any_store.replace_addresses(rows) == 2
+    assert any_store.address_count() == 2
     assert any_store.revision() != revision
     stored = any_store.load_addresses()
     assert stored["label"].tolist() == rows["label"].tolist()

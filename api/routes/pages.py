@@ -93,6 +93,15 @@ PAGE_API = {
 }
 
 
+def page_api(store: Store, settings: Settings) -> dict[str, str]:
+    """The URLs the resident pages use; without the address search when this server has none to
+    offer (no address imported, no address service set): the page then says so and searches the
+    actors instead of inviting an address."""
+    if settings.geocoder_url or store.address_count():
+        return PAGE_API
+    return {name: url for name, url in PAGE_API.items() if name != "geocode"}
+
+
 def _with_contributions(html: str, lang: str) -> str:
     """The public contribution forms (``contribute.js``), with what they need from the API."""
     from essmap.maps.assets import script_messages
@@ -126,7 +135,7 @@ def resident_html(store: Store, settings: Settings, *, mode: str = "full", lang:
         asset_url=ASSET_URL,
         lang=lang,
         mode="embed" if mode == "embed" else "full",
-        api=PAGE_API,
+        api=page_api(store, settings),
         walk_network=network_info(store) is not None,
         communes=store.load_communes(),
     )

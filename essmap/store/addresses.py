@@ -84,6 +84,11 @@ class AddressStore(ModeratedStore):
             self._bump(tx)
         return len(rows)
 
+    def address_count(self) -> int:
+        """How many addresses were imported (without loading them)."""
+        rows = self._query("SELECT count(*) FROM addresses")
+        return int(rows[0][0]) if rows else 0  # no rows: a store not created yet
+
     def load_addresses(self) -> pd.DataFrame:
         """Every imported address (an empty table when none was imported)."""
         rows = self._query(f"SELECT {', '.join(ADDRESS_COLUMNS)} FROM addresses ORDER BY id")

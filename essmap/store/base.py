@@ -183,6 +183,10 @@ class Store(Protocol):
         """Replace every address of the local geocoder; returns how many."""
         ...
 
+    def address_count(self) -> int:
+        """How many addresses were imported (without loading them)."""
+        ...
+
     def load_addresses(self) -> pd.DataFrame:
         """Every imported address (id, label, housenumber, street, postcode, citycode, city, lon, lat)."""
         ...

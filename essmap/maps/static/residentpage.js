@@ -60,7 +60,9 @@
       '<ul id="essmap-search-list" role="listbox" aria-label="' + h(_('Suggestions')) + '" hidden></ul>' +
       '</div>' +
       '<p id="essmap-search-hint" class="essmap-hint">' + h(offline
-        ? _('Recherche d\u2019adresse indisponible dans ce fichier hors ligne : la recherche porte sur les noms et adresses des acteurs.')
+        ? (data.api
+          ? _('Recherche d\u2019adresse indisponible sur ce serveur : la recherche porte sur les noms et adresses des acteurs.')
+          : _('Recherche d\u2019adresse indisponible dans ce fichier hors ligne : la recherche porte sur les noms et adresses des acteurs.'))
         : _('Tapez une adresse puis choisissez une suggestion (flèches et Entrée) : les points d\u2019approvisionnement les plus proches s\u2019affichent.')) + '</p>' +
       '<p id="essmap-search-status" class="essmap-visually-hidden" role="status" aria-live="polite"></p>' +
       '</div>';
