@@ -92,6 +92,9 @@ SUMMARIES: dict[tuple[str, str], str] = {
         "acteurs à vérifier (HTML)"
     ),
     ("GET", "/map/planner.png"): N_("Carte des aménageurs en image PNG (couverture des QPV à un seuil)"),
+    ("GET", "/map/planner.csv"): N_(
+        "Tableau des aménageurs pour un tableur (en-têtes français, points-virgules, virgules décimales)"
+    ),
     ("GET", "/embed/code"): N_("Page qui écrit le code <iframe> de la carte à intégrer"),
     ("GET", "/geocode"): N_("Recherche d'adresses (format du service national d'adresses, complétion)"),
     ("GET", "/collections/actors/items/{featureId}/ical"): N_(
