@@ -36,11 +36,12 @@ V = TypeVar("V")
 async def cached(request: Request, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
     """The cached value of ``key`` (built with ``build`` when needed), without blocking the loop.
 
-    The values of :data:`READ_YOUR_WRITES` show every write this process acknowledged (they are
-    not answered from a revision read before it); the others may lag by one rebuild.
+    The values of :data:`READ_YOUR_WRITES` (:func:`reads_your_writes`) show every write this
+    process acknowledged (they are not answered from a revision read before it); the others may
+    lag by one rebuild.
     """
     cache: RevisionCache = request.app.state.cache
-    since = written_at(request) if key in READ_YOUR_WRITES else 0.0
+    since = written_at(request) if reads_your_writes(key) else 0.0
     while True:
         found = cache.lookup(key, build, since=since)
         if isinstance(found, Future):
@@ -70,10 +71,18 @@ def _collection_key(collection_id: str) -> tuple[str, str]:
     return ("collection", collection_id)
 
 
-#: What a write through the API changes and a client reads right after: the actors' items and the
-#: spatial index (``/nearest``…). After a write, this process answers them from a revision that
-#: holds it (waiting for their rebuild if needed).
-READ_YOUR_WRITES: frozenset[Hashable] = frozenset({PROXIMITY_KEY, _collection_key("actors")})
+#: What a write through the API changes and a client reads right after: the actors' items, the
+#: spatial index (``/nearest``…) and the residents' pages (keys starting with these). After a
+#: write, this process answers them from a revision that holds it (waiting for their rebuild if
+#: needed).
+READ_YOUR_WRITES: frozenset[Hashable] = frozenset(
+    {PROXIMITY_KEY, _collection_key("actors"), ("page", "resident")}
+)
+
+
+def reads_your_writes(key: Hashable) -> bool:
+    """Whether the cached value of ``key`` must show this process's acknowledged writes."""
+    return key in READ_YOUR_WRITES or (isinstance(key, tuple) and key[:2] in READ_YOUR_WRITES)
 
 
 async def get_proximity(request: Request) -> Proximity:

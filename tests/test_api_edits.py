@@ -80,6 +80,8 @@ def test_a_write_without_a_key_gets_401_with_an_editor_key_201(server: Server) -
         assert_problem(http.post(ITEMS, json=NEW_PLACE, headers={"Authorization": f"Bearer {secret}"}), 401)
     assert "epicerie-solidaire-du-polo" not in server.ids()
 
+    before = http.get("/map", headers={"Accept": "text/html"})  # the page, cached before the write
+    assert "Épicerie solidaire du Polo" not in before.text
     created = http.post(ITEMS, json=NEW_PLACE, headers=server.auth())
     assert created.status_code == 201, created.text
     assert created.headers["content-type"] == "application/geo+json"
@@ -95,6 +97,9 @@ def test_a_write_without_a_key_gets_401_with_an_editor_key_201(server: Server) -
     assert "epicerie-solidaire-du-polo" in server.ids()
     nearest = http.get("/nearest", params={"lon": -1.4702, "lat": 43.4951, "k": 1}).json()
     assert nearest["features"][0]["id"] == "epicerie-solidaire-du-polo"
+    page = http.get("/map", headers={"Accept": "text/html"})  # never the page cached before
+    assert page.status_code == 200
+    assert "Épicerie solidaire du Polo" in page.text
     [change] = server.history("epicerie-solidaire-du-polo")
     assert (change["action"], change["author"], change["version"]) == ("create", "editor-key", 1)
     # the same id again is a conflict, and reads need no key
