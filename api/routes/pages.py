@@ -347,10 +347,14 @@ class PagesFactory(BaseFactory):
                 variant=f"{q.mode}/{today}",
             )
 
-        class PlannerImageQuery(ModeQuery):
+        class PlannerTableQuery(ModeQuery):
+            """The planner's downloads: a mode and a threshold (unknown parameters refused)."""
+
             threshold_m: float | None = Field(
                 None, gt=0, le=settings.max_threshold_m, description="Seuil de distance en mètres"
             )
+
+        class PlannerImageQuery(PlannerTableQuery):
             qpv: str | None = Field(None, description="Code du quartier à cartographier (tous sinon)")
             generation: int | None = Field(None, description="Génération des QPV (la plus récente sinon)")
 
@@ -380,11 +384,6 @@ class PagesFactory(BaseFactory):
                     walk_arguments(store, settings, cache, q.mode),
                 ),
                 lambda png: Response(png, media_type="image/png", headers=headers),
-            )
-
-        class PlannerTableQuery(ModeQuery):
-            threshold_m: float | None = Field(
-                None, gt=0, le=settings.max_threshold_m, description="Seuil de distance en mètres"
             )
 
         @router.get(
