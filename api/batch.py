@@ -270,7 +270,7 @@ def _relation(proximity: Proximity, generation: int, rel: QPVRelation | None) ->
 
 
 def _supply(proximity: Proximity, hit: ActorHit) -> dict[str, Any]:
-    lonlat = proximity.lonlat[hit.row] or (math.nan, math.nan)
+    lonlat = proximity.lonlat(hit.row) or (math.nan, math.nan)
     return {
         "id": hit.id,
         "name": hit.name,

@@ -25,7 +25,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from api.caching import conditional
-from api.layers import COLLECTIONS, CollectionData, Proximity, collection_data
+from api.layers import COLLECTIONS, CollectionData, CollectionSource, Proximity, collection_data
 from essmap.cache import RevisionCache, Versioned
 from essmap.settings import Settings
 from essmap.store import Store
@@ -85,25 +85,50 @@ def reads_your_writes(key: Hashable) -> bool:
     return key in READ_YOUR_WRITES or (isinstance(key, tuple) and key[:2] in READ_YOUR_WRITES)
 
 
+def collection_source(store: Store, cache: RevisionCache, collection_id: str) -> CollectionSource:
+    """A collection as read from the store at its current revision, read once per revision (for
+    use inside a build): the actors' source serves both their collection and the spatial index."""
+    spec = COLLECTIONS[collection_id]
+    key = ("source", collection_id)
+    return cache.fresh(key, functools.partial(CollectionSource.load, spec, store)).value
+
+
+def build_proximity(store: Store, settings: Settings, cache: RevisionCache) -> Proximity:
+    """The spatial index of the store's current content (for use inside a build)."""
+    return Proximity.from_store(store, settings, actors=collection_source(store, cache, "actors"))
+
+
+def build_collection(store: Store, cache: RevisionCache, collection_id: str) -> CollectionData:
+    """One collection of the store's current content, ready to serve (for use inside a build)."""
+    return collection_data(COLLECTIONS[collection_id], collection_source(store, cache, collection_id))
+
+
 async def get_proximity(request: Request) -> Proximity:
     """The spatial index of the store (of the previous revision while a newer one is built)."""
     state = request.app.state
-    found = await cached(request, PROXIMITY_KEY, lambda: Proximity.from_store(state.store, state.settings))
+    found = await cached(
+        request, PROXIMITY_KEY, lambda: build_proximity(state.store, state.settings, state.cache)
+    )
     return found.value
 
 
 async def get_collection(request: Request, collection_id: str) -> Versioned[CollectionData]:
     """One serialised feature collection, with the store revision it was built from."""
-    store = request.app.state.store
-    spec = COLLECTIONS[collection_id]
-    return await cached(request, _collection_key(collection_id), lambda: collection_data(spec, store))
+    state = request.app.state
+    return await cached(
+        request,
+        _collection_key(collection_id),
+        lambda: build_collection(state.store, state.cache, collection_id),
+    )
 
 
 def warm_cache(store: Store, settings: Settings, cache: RevisionCache) -> None:
     """Build the spatial index and the collections before the first request (at start-up)."""
-    cache.fresh(PROXIMITY_KEY, lambda: Proximity.from_store(store, settings))
-    for collection_id, spec in COLLECTIONS.items():
-        cache.fresh(_collection_key(collection_id), functools.partial(collection_data, spec, store))
+    cache.fresh(PROXIMITY_KEY, lambda: build_proximity(store, settings, cache))
+    for collection_id in COLLECTIONS:
+        cache.fresh(
+            _collection_key(collection_id), functools.partial(build_collection, store, cache, collection_id)
+        )
 
 
 def written_at(request: Request) -> float:

@@ -60,10 +60,17 @@ def _json_values(column: pd.Series) -> list[Any]:
     return values
 
 
+def json_columns(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> dict[str, list[Any]]:
+    """Columns of a table as lists of JSON-ready values (missing values are None); by default
+    every column but the geometry."""
+    cols = list(columns) if columns is not None else [c for c in frame.columns if c != "geometry"]
+    return {c: _json_values(frame[c]) for c in cols}
+
+
 def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a table as JSON-ready dicts (missing values are None)."""
-    cols = list(columns) if columns is not None else [c for c in frame.columns if c != "geometry"]
-    data = {c: _json_values(frame[c]) for c in cols}
+    data = json_columns(frame, columns)
+    cols = list(data)
     return [dict(zip(cols, row, strict=True)) for row in zip(*data.values(), strict=True)] if cols else []
 
 

@@ -1,10 +1,12 @@
 """What the API serves from the store, prepared once per store revision (kept in the app's cache).
 
-- :class:`CollectionData`: one feature collection (``qpv`` or ``actors``) with every feature
-  written as GeoJSON text once, a shapely STRtree over the located features for ``bbox``, the
-  filter columns and the days of the temporal property for ``datetime``. A request then only
-  selects row numbers and joins strings.
-- :class:`Proximity`: the spatial index with each actor's GeoJSON written once.
+- :class:`CollectionSource`: one collection's table as read from the store, with each feature's
+  GeoJSON text (:class:`FeatureTexts`, written when first asked for, then kept). The actors'
+  source is read once per revision and shared by the two values below.
+- :class:`CollectionData`: one feature collection (``qpv`` or ``actors``) ready to serve: a
+  shapely STRtree over the located features for ``bbox``, the filter columns and the days of the
+  temporal property for ``datetime``. A request then only selects row numbers and joins strings.
+- :class:`Proximity`: the spatial index, with the actors' source for their GeoJSON.
 
 Actors carry their schedule as written, its French description and structured form (written
 once), and their next pick-up (``next_pickup``, ``next_pickup_description``), which changes with
@@ -15,7 +17,8 @@ the filter "open on DAY around TIME".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +29,7 @@ import pandas as pd
 import shapely
 
 from api.filters import BBox, Period
-from api.geojson import dumps, feature_json, geometries_json, jsonable, records
+from api.geojson import dumps, feature_json, geometries_json, json_columns, jsonable
 from essmap.errors import NotFoundError
 from essmap.index import ActorHit, SpatialIndex, build_index
 from essmap.labels import CATEGORY_LABELS_FR
@@ -46,7 +49,9 @@ class CollectionSpec:
     description: str
     load: Callable[[Store], gpd.GeoDataFrame]
     feature_ids: Callable[[gpd.GeoDataFrame], list[str]]
-    properties: Callable[[gpd.GeoDataFrame], list[dict[str, Any]]]  # JSON-ready, one per row
+    #: A feature's properties from its JSON-ready fields (the ``columns`` of its row).
+    properties: Callable[[Mapping[str, Any]], dict[str, Any]]
+    columns: tuple[str, ...] | None  # the fields properties are made of (None: every column)
     filters: tuple[str, ...]
     temporal: str | None = None  # the date property that ``datetime`` filters on, if any
     schedules: str | None = None  # the schedule column (next pick-up, open filter), if any
@@ -56,8 +61,8 @@ def _qpv_ids(table: gpd.GeoDataFrame) -> list[str]:
     return [f"{g}-{c}" for g, c in zip(table["generation"].tolist(), table["code"].tolist(), strict=True)]
 
 
-def _qpv_properties(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
-    return records(table)
+def _qpv_properties(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(fields)
 
 
 def _actor_ids(table: gpd.GeoDataFrame) -> list[str]:
@@ -78,10 +83,6 @@ def actor_properties(fields: Mapping[str, Any]) -> dict[str, Any]:
         elif name == "schedule":
             out.update(schedule_details(value))
     return out
-
-
-def _actor_properties(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
-    return [actor_properties(row) for row in records(table, ACTOR_COLUMNS)]
 
 
 def pickup_json(pickup: Pickup | None) -> str:
@@ -114,6 +115,7 @@ COLLECTIONS: dict[str, CollectionSpec] = {
         load=lambda store: store.load_neighbourhoods(),
         feature_ids=_qpv_ids,
         properties=_qpv_properties,
+        columns=None,
         filters=("generation", "code"),
     ),
     "actors": CollectionSpec(
@@ -125,7 +127,8 @@ COLLECTIONS: dict[str, CollectionSpec] = {
         ),
         load=lambda store: store.load_actors(),
         feature_ids=_actor_ids,
-        properties=_actor_properties,
+        properties=actor_properties,
+        columns=ACTOR_COLUMNS,
         filters=("category",),
         temporal="last_verified",
         schedules="schedule",
@@ -133,28 +136,122 @@ COLLECTIONS: dict[str, CollectionSpec] = {
 }
 
 
+class FeatureTexts:
+    """Each feature of a table as GeoJSON text, written when first asked for and then kept.
+
+    A request asks for a few features at a time (a page of items, the actors near a point):
+    writing every feature when a store revision is loaded took most of the rebuild that follows
+    an import (about 1.5 s per 100,000 actors, each time, in each server process), during which
+    the process answered fewer requests (bench/bench_abuse.py). Writing a feature is idempotent:
+    two threads asking for the same row at once keep the same text.
+
+    Parameters
+    ----------
+    ids
+        Each row's feature id.
+    geometries
+        Each row's geometry (WGS 84), missing or empty for an unlocated feature.
+    columns
+        JSON-ready fields, one list per column (see :func:`api.geojson.json_columns`).
+    properties
+        Makes a feature's properties from its row's fields.
+    """
+
+    def __init__(
+        self,
+        ids: list[str],
+        geometries: np.ndarray,
+        columns: dict[str, list[Any]],
+        properties: Callable[[Mapping[str, Any]], dict[str, Any]],
+    ) -> None:
+        self._ids = ids
+        self._geometries = geometries
+        self._columns = columns
+        self._properties = properties
+        self._texts = [""] * len(ids)  # "" until written
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, row: int) -> str:
+        (text,) = self.many([row])
+        return text
+
+    def many(self, rows: Iterable[int]) -> list[str]:
+        """The text of each of ``rows`` (the missing ones written together)."""
+        rows = [int(r) for r in rows]
+        texts = self._texts
+        missing = [r for r in rows if not texts[r]]
+        if missing:
+            columns = self._columns.items()
+            for row, geometry in zip(missing, geometries_json(self._geometries[missing]), strict=True):
+                fields = {name: values[row] for name, values in columns}
+                texts[row] = feature_json(self._ids[row], geometry, self._properties(fields))
+        return [texts[r] for r in rows]
+
+
+@dataclass
+class CollectionSource:
+    """One collection's table as read from the store at one revision, with its features' text and,
+    for a collection with schedules, their next pick-ups and weekly slots."""
+
+    table: gpd.GeoDataFrame
+    ids: list[str]
+    row_of: dict[str, int]
+    texts: FeatureTexts
+    schedules: list[object] | None = None
+    pickups: NextPickups[str] | None = None
+    weekly: WeeklySlots | None = None
+
+    @classmethod
+    def load(cls, spec: CollectionSpec, store: Store) -> CollectionSource:
+        """Read a collection from the store (its features are written when first asked for)."""
+        table = spec.load(store)
+        ids = spec.feature_ids(table)
+        texts = FeatureTexts(
+            ids, table.geometry.to_numpy(), json_columns(table, spec.columns), spec.properties
+        )
+        schedules = pickups = weekly = None
+        if spec.schedules is not None:
+            column = table[spec.schedules]
+            schedules = column.astype(object).where(column.notna(), None).tolist()
+            pickups, weekly = schedule_tables(schedules)
+        return cls(
+            table=table,
+            ids=ids,
+            row_of={fid: row for row, fid in enumerate(ids)},
+            texts=texts,
+            schedules=schedules,
+            pickups=pickups,
+            weekly=weekly,
+        )
+
+
 @dataclass
 class CollectionData:
     """One collection at one store revision, ready to serve."""
 
-    ids: list[str]
-    features: list[str]
-    row_of: dict[str, int]
+    source: CollectionSource
     filter_values: dict[str, np.ndarray]
     tree: shapely.STRtree
     tree_rows: np.ndarray
     extent: list[float] | None
     days: np.ndarray | None  # datetime64[D] of the temporal property (NaT when missing)
-    schedules: list[object] | None = None  # the schedule column, when the collection has one
-    pickups: NextPickups[str] | None = None
-    weekly: WeeklySlots | None = None
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.size = len(self.ids)
+        self.size = len(self.source.ids)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.source.ids
+
+    @property
+    def pickups(self) -> NextPickups[str] | None:
+        return self.source.pickups
 
     def row(self, feature_id: str) -> int:
-        row = self.row_of.get(feature_id)
+        row = self.source.row_of.get(feature_id)
         if row is None:
             raise NotFoundError(f"aucun objet d'identifiant « {feature_id} » dans cette collection")
         return row
@@ -162,12 +259,13 @@ class CollectionData:
     def texts(self, rows: Sequence[int] | np.ndarray, now: datetime) -> list[str]:
         """The features of ``rows`` as GeoJSON text, with their next pick-up at ``now``."""
         rows = [int(r) for r in rows]
-        if self.pickups is None:
-            return [self.features[r] for r in rows]
-        features = self.features
+        features = self.source.texts.many(rows)
+        pickups = self.source.pickups
+        if pickups is None:
+            return features
         return [
-            f"{features[r][:-2]},{fragment}}}}}"
-            for r, fragment in zip(rows, self.pickups.at(rows, now), strict=True)
+            f"{feature[:-2]},{fragment}}}}}"
+            for feature, fragment in zip(features, pickups.at(rows, now), strict=True)
         ]
 
     def select(
@@ -187,10 +285,11 @@ class CollectionData:
         """
         mask = np.ones(self.size, dtype=bool)
         if open_filter is not None:
-            if self.schedules is None or self.weekly is None:
+            schedules, weekly = self.source.schedules, self.source.weekly
+            if schedules is None or weekly is None:
                 mask[:] = False
             else:
-                mask &= open_rows(open_filter, self.schedules, self.weekly)
+                mask &= open_rows(open_filter, schedules, weekly)
         if period is not None and self.days is not None:
             start, end = period
             mask &= ~np.isnat(self.days)
@@ -218,14 +317,10 @@ def _boxes(bbox: BBox) -> list[shapely.Geometry]:
     return [shapely.box(minx, miny, 180.0, maxy), shapely.box(-180.0, miny, maxx, maxy)]
 
 
-def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
-    """Read one collection from the store and prepare it to serve."""
-    table = spec.load(store)
-    ids = spec.feature_ids(table)
+def collection_data(spec: CollectionSpec, source: CollectionSource) -> CollectionData:
+    """Prepare one collection, read from the store as ``source``, to serve."""
+    table = source.table
     geoms = table.geometry.to_numpy()
-    props = spec.properties(table)
-    geometry_text = geometries_json(geoms)
-    features = [feature_json(i, g, p) for i, g, p in zip(ids, geometry_text, props, strict=True)]
     located = ~shapely.is_missing(geoms)
     if len(geoms):
         located[located] = ~shapely.is_empty(geoms[located])
@@ -242,22 +337,13 @@ def collection_data(spec: CollectionSpec, store: Store) -> CollectionData:
     if spec.temporal is not None:
         parsed = pd.to_datetime(table[spec.temporal], errors="coerce", format="%Y-%m-%d")
         days = parsed.to_numpy(dtype="datetime64[D]")
-    schedules = pickups = weekly = None
-    if spec.schedules is not None:
-        schedules = table[spec.schedules].astype(object).where(table[spec.schedules].notna(), None).tolist()
-        pickups, weekly = schedule_tables(schedules)
     return CollectionData(
-        ids=ids,
-        features=features,
-        row_of={fid: row for row, fid in enumerate(ids)},
+        source=source,
         filter_values=filter_values,
         tree=shapely.STRtree(geoms[rows]),
         tree_rows=rows,
         extent=extent,
         days=days,
-        schedules=schedules,
-        pickups=pickups,
-        weekly=weekly,
     )
 
 
@@ -277,17 +363,16 @@ def actor_feature(record: ActorRecord, now: datetime) -> tuple[str, str]:
 # --- actors as GeoJSON for proximity answers ----------------------------------------------------
 @dataclass
 class Proximity:
-    """The spatial index of one store revision, with each actor's GeoJSON written once.
+    """The spatial index of one store revision, with the actors' source for their GeoJSON.
 
-    ``prefix[row]`` is the actor's whole Feature without the end of its properties object, so that
-    answering a query only appends its next pick-up and a distance: nothing is parsed or
-    serialised again.
+    An answer appends each actor's next pick-up and distance to its Feature text, written once
+    (:class:`FeatureTexts`): nothing is parsed or serialised again.
     """
 
     index: SpatialIndex
-    prefix: list[str]
-    lonlat: list[tuple[float, float] | None]
-    row_of: dict[str, int]
+    actors: CollectionSource
+    lon: np.ndarray  # each actor's longitude (NaN when it has no location)
+    lat: np.ndarray
     schedules: list[object]
     pickups: NextPickups[str]
     weekly: WeeklySlots
@@ -295,24 +380,18 @@ class Proximity:
     outline_sources: dict[tuple[int, str], str | None]
 
     @classmethod
-    def from_store(cls, store: Store, settings: Settings) -> Proximity:
-        """Build the spatial index of the store's content and write each actor's GeoJSON."""
-        index = build_index(store, settings)
-        actors = index.actors
-        geoms = actors.geometry.to_numpy()
-        ids = [str(i) for i in actors["id"].tolist()]
-        props = _actor_properties(actors)
-        prefix = []
-        for fid, geometry, prop in zip(ids, geometries_json(geoms), props, strict=True):
-            text = feature_json(fid, geometry, prop)[:-2]  # without the closing "}}"
-            prefix.append(text + ("," if prop else ""))
-        lonlat: list[tuple[float, float] | None] = [None] * len(actors)
-        for row, geom in enumerate(geoms):
-            if geom is not None and not geom.is_empty:
-                lonlat[row] = (float(geom.x), float(geom.y))
-        column = actors["schedule"]
-        schedules = column.astype(object).where(column.notna(), None).tolist()
-        pickups, weekly = schedule_tables(schedules)
+    def from_store(cls, store: Store, settings: Settings, *, actors: CollectionSource) -> Proximity:
+        """Build the spatial index of the store's QPVs and of ``actors`` (read from the store)."""
+        schedules, pickups, weekly = actors.schedules, actors.pickups, actors.weekly
+        if schedules is None or pickups is None or weekly is None:
+            raise ValueError("the actors' source has no schedules")
+        index = build_index(store, settings, actors=actors.table)
+        geoms = index.actors.geometry.to_numpy()
+        located = ~shapely.is_missing(geoms)
+        lon = np.full(len(geoms), np.nan)
+        lat = np.full(len(geoms), np.nan)
+        lon[located] = shapely.get_x(geoms[located])  # NaN for an empty point
+        lat[located] = shapely.get_y(geoms[located])
         qpv = index.neighbourhoods
         outline_sources = {
             (int(g), str(c)): (None if pd.isna(src) else str(src))
@@ -321,22 +400,37 @@ class Proximity:
         }
         return cls(
             index=index,
-            prefix=prefix,
-            lonlat=lonlat,
-            row_of={fid: row for row, fid in enumerate(ids)},
+            actors=actors,
+            lon=lon,
+            lat=lat,
             schedules=schedules,
             pickups=pickups,
             weekly=weekly,
             outline_sources=outline_sources,
         )
 
+    @property
+    def row_of(self) -> dict[str, int]:
+        """Each actor's row in the index's table, by id."""
+        return self.actors.row_of
+
+    def lonlat(self, row: int) -> tuple[float, float] | None:
+        """An actor's longitude and latitude, or None when it has no location."""
+        lon, lat = float(self.lon[row]), float(self.lat[row])
+        return None if math.isnan(lon) or math.isnan(lat) else (lon, lat)
+
+    def prefixes(self, rows: Sequence[int]) -> list[str]:
+        """The Feature text of each actor of ``rows`` without the end of its properties object
+        (``}}``) and with a comma, for members to be appended."""
+        return [f"{text[:-2]}," for text in self.actors.texts.many(rows)]
+
     def hit_features(self, hits: Sequence[ActorHit], now: datetime) -> list[str]:
         """Actors found by a proximity query, as GeoJSON Features with their next pick-up at
         ``now`` and ``distance_m``."""
-        fragments = self.pickups.at([h.row for h in hits], now)
+        rows = [h.row for h in hits]
         return [
-            f'{self.prefix[h.row]}{fragment},"distance_m":{h.distance_m:.1f}}}}}'
-            for h, fragment in zip(hits, fragments, strict=True)
+            f'{prefix}{fragment},"distance_m":{h.distance_m:.1f}}}}}'
+            for h, prefix, fragment in zip(hits, self.prefixes(rows), self.pickups.at(rows, now), strict=True)
         ]
 
     def open_mask(self, open_filter: OpenAround) -> np.ndarray:

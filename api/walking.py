@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from api.deps import PROXIMITY_KEY, cached
+from api.deps import PROXIMITY_KEY, build_proximity, cached
 from api.geojson import dumps, with_members
 from api.layers import Proximity
 from essmap.cache import RevisionCache
@@ -79,7 +79,7 @@ async def get_walking(request: Request) -> WalkingIndex:
 
     def build() -> WalkingIndex:
         # inside a build: the index and the network of the same revision, built here if needed
-        proximity = cache.fresh(PROXIMITY_KEY, lambda: Proximity.from_store(store, settings)).value
+        proximity = cache.fresh(PROXIMITY_KEY, lambda: build_proximity(store, settings, cache)).value
         return WalkingIndex(proximity.index, store_network(store, cache), WalkOptions.from_settings(settings))
 
     found = await cached(request, WALKING_KEY, build)
@@ -115,9 +115,11 @@ def walk_features(
 ) -> list[str]:
     """Actors found on foot, as GeoJSON Features: the walking distance as ``distance_m``, with
     ``mode``, ``walk_minutes``, ``distance_method``, ``straight_m`` and a directions link."""
-    fragments = proximity.pickups.at([h.row for h in hits], now)
+    rows = [h.row for h in hits]
     out = []
-    for hit, fragment in zip(hits, fragments, strict=True):
+    for hit, prefix, fragment in zip(
+        hits, proximity.prefixes(rows), proximity.pickups.at(rows, now), strict=True
+    ):
         to_lon, to_lat = walking.actor_lonlat(hit.row)
         link = directions_url(
             settings.directions_url, from_lon=origin[0], from_lat=origin[1], to_lon=to_lon, to_lat=to_lat
@@ -127,7 +129,7 @@ def walk_features(
             f'"distance_method":{dumps(hit.distance_method)},"straight_m":{hit.straight_m:.1f},'
             f'"directions_url":{dumps(link)}'
         )
-        out.append(f"{proximity.prefix[hit.row]}{fragment},{walk}}}}}")
+        out.append(f"{prefix}{fragment},{walk}}}}}")
     return out
 
 

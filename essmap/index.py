@@ -639,15 +639,16 @@ def _first_per_point(points: np.ndarray, ranks: np.ndarray) -> np.ndarray:
 # --- building from a store ------------------------------------------------------------------
 
 
-def build_index(store: Store, settings: Settings) -> SpatialIndex:
+def build_index(store: Store, settings: Settings, *, actors: gpd.GeoDataFrame | None = None) -> SpatialIndex:
     """The spatial index of a store's current content, with the limits of ``settings``.
 
     Nothing is cached here: a long-lived process (the API) keeps the index of each store revision
-    in its own cache; a command builds it once.
+    in its own cache, and may pass the ``actors`` it has already read from the store (by default
+    they are read here); a command builds it once.
     """
     return SpatialIndex.build(
         store.load_neighbourhoods(),
-        store.load_actors(),
+        store.load_actors() if actors is None else actors,
         band_m=settings.band_m,
         max_k=settings.max_k,
         max_radius_m=settings.max_radius_m,

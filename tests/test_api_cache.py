@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import httpx
 import pandas as pd
 import pytest
@@ -47,11 +48,13 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> CountedBuilds:
     counted.gate.set()
     real = api.layers.build_index
 
-    def build_index(store: Store, settings: Settings) -> SpatialIndex:
+    def build_index(
+        store: Store, settings: Settings, *, actors: gpd.GeoDataFrame | None = None
+    ) -> SpatialIndex:
         counted.calls += 1
         counted.started.set()
         assert counted.gate.wait(60), "the test never opened the gate"
-        return real(store, settings)
+        return real(store, settings, actors=actors)
 
     monkeypatch.setattr(api.layers, "build_index", build_index)
     return counted

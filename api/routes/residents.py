@@ -52,7 +52,7 @@ def ical_response(proximity: Proximity, feature_id: str, now: datetime) -> Respo
     if row is None:
         raise NotFoundError(f"aucun acteur d'identifiant « {feature_id} »")
     fields = proximity.index.actors.iloc[row].to_dict()
-    lonlat = proximity.lonlat[row]
+    lonlat = proximity.lonlat(row)
     data = actor_ical(
         fields,
         lon=None if lonlat is None else lonlat[0],
