@@ -94,9 +94,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     store = await run_in_threadpool(open_seeded_store, settings)
-    # one builder thread: values derived from the store are built one at a time, beside the
-    # requests, which keep being answered from the previous revision meanwhile
-    cache = RevisionCache(store.revision, max_entries=settings.cache_entries, builders=1)
+    # one builder thread, at a lower CPU priority: values derived from the store are built one at
+    # a time, beside the requests, which keep being answered from the previous revision meanwhile
+    cache = RevisionCache(
+        store.revision,
+        max_entries=settings.cache_entries,
+        builders=1,
+        niceness=settings.background_niceness,
+    )
     app.state.store = store
     app.state.cache = cache
     app.state.written_at = 0.0  # when this process last acknowledged a write (api.deps.after_write)

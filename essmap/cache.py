@@ -17,11 +17,16 @@ from; a value of an older revision is rebuilt on first use after the data change
   get the error), so a broken store does not start one build per request;
 - when the store cannot tell its revision (a database down, a broken file), callers keep getting
   the last value built, and only a caller with no value gets the error;
-- at most ``max_entries`` keys are kept, the least recently used dropped first.
+- at most ``max_entries`` keys are kept, the least recently used dropped first;
+- builds run in threads of a lower CPU priority (``niceness``, :mod:`essmap.priority`), so
+  that on a busy machine they use the time the requests leave, and they pause the garbage
+  collector (:mod:`essmap.collector`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import threading
 import time
@@ -30,6 +35,9 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from essmap.collector import collector_paused
+from essmap.priority import lower_priority
 
 __all__ = ["RevisionCache", "Versioned"]
 
@@ -68,12 +76,23 @@ class RevisionCache:
         Keys kept at most; the least recently used are dropped first.
     builders
         Threads that build values (different keys build in parallel up to this number).
+    niceness
+        CPU priority of the builder threads, as ``nice`` sets it (0, the default: the usual one;
+        applied on Linux, which keeps a priority per thread).
     """
 
-    def __init__(self, revision: Callable[[], str], *, max_entries: int = 64, builders: int = 1) -> None:
+    def __init__(
+        self,
+        revision: Callable[[], str],
+        *,
+        max_entries: int = 64,
+        builders: int = 1,
+        niceness: int = 0,
+    ) -> None:
         if max_entries < 1 or builders < 1:
             raise ValueError("max_entries and builders must be at least 1")
         self._revision = revision
+        self._niceness = niceness
         self._max_entries = max_entries
         self._builders = builders
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
@@ -188,7 +207,12 @@ class RevisionCache:
             outer = getattr(self._local, "building", False)
             self._local.building = True
             try:
-                value = build()
+                with contextlib.nullcontext() if outer else collector_paused():
+                    started = time.perf_counter()
+                    value = build()
+                log.warning(
+                    "built %r for store revision %s in %.2f s", key, revision, time.perf_counter() - started
+                )
             except BaseException as exc:
                 log.warning("building %r for store revision %s failed: %s", key, revision, exc)
                 with self._lock:
@@ -210,7 +234,11 @@ class RevisionCache:
     def _submit(self, run: Callable[[], None], entry: _Entry, future: Future[Versioned[Any]]) -> None:
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(self._builders, thread_name_prefix="essmap-build")
+                self._executor = ThreadPoolExecutor(
+                    self._builders,
+                    thread_name_prefix="essmap-build",
+                    initializer=functools.partial(lower_priority, self._niceness, this_thread_only=True),
+                )
             executor = self._executor
 
         def cancelled(job: Future[None]) -> None:  # a queued build dropped by close()

@@ -20,11 +20,9 @@ and :meth:`SpatialIndex.served_mask` tells which they are.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import geopandas as gpd
@@ -43,6 +41,7 @@ from essmap.analysis.zones import (
     served_mask,
     to_metric_geoms,
 )
+from essmap.collector import collector_paused
 from essmap.errors import InvalidParameterError
 from essmap.geo import metric_crs, transformer
 from essmap.model import WGS84
@@ -89,24 +88,6 @@ class NearestAnswer(NamedTuple):
     hits: list[ActorHit]
     max_distance_m: float  # the bound used: the query's, else the index's default
     beyond_m: float | None  # only when ``hits`` is empty: distance of the nearest actor, if any
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while bulk results are built.
-
-    Each result is a small container (a tuple, a list, a dict); building 100,000 of them in one
-    go triggers repeated collections that walk every live object, the index included: about
-    40 % of a bulk nearest query (bench/bench_engine.py). Reference counting still frees
-    everything; the collector is switched back on afterwards (if it was on).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def check_lonlat(lon: object, lat: object) -> tuple[float, float]:
@@ -506,7 +487,7 @@ class SpatialIndex:
         k = self.check_k(k)
         bound = self._bound(max_distance_m)
         cats = None if categories is None else check_categories(categories)
-        with _no_gc():
+        with collector_paused():
             out: list[list[ActorHit]] = [[] for _ in range(len(lon))]
             for code, idx in self._groups(lon, lat, self._actor_crs):
                 zone = self._actor_zones[code]
@@ -597,7 +578,7 @@ class SpatialIndex:
         :meth:`served_mask`).
         """
         lon, lat = _check_lonlat_arrays(lons, lats)
-        with _no_gc():
+        with collector_paused():
             out: list[dict[int, QPVRelation | None]] = [dict.fromkeys(self.generations) for _ in lon]
             self._locate_groups(lon, lat, out)
         return out

@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     cache_entries: int = Field(
         default=64, ge=1, description="Values derived from the store kept by the API (LRU), per process"
     )
+    background_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description=(
+            "How much lower the CPU priority of background work is (as nice sets it): `essmap import`, "
+            "and the server's rebuilds after a data change, so that requests keep being answered on a "
+            "busy machine; 0 keeps the usual priority"
+        ),
+    )
     public_url: str | None = Field(
         default=None,
         description=(

@@ -3,6 +3,10 @@ value is built, failures remembered per revision, a bounded number of keys."""
 
 from __future__ import annotations
 
+import gc
+import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -179,3 +183,36 @@ def test_a_build_may_ask_the_cache_for_another_value(store: Store) -> None:
         assert cache.get("outer", outer).value == "outer+value of r1"
     finally:
         cache.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_builds_run_at_a_lower_cpu_priority_than_the_requests(store: Store) -> None:
+    """A server's rebuild takes the time its requests leave (issue 10: after a 100,000-actor import,
+    rebuilds at the usual priority cut the answers by two thirds): the builder thread runs at the
+    cache's niceness, the threads that ask for values keep theirs, and the collector is paused
+    during the build."""
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    cache = RevisionCache(store.revision, niceness=caller + 5)
+    try:
+
+        def build() -> tuple[int, bool]:
+            return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), gc.isenabled()
+
+        niceness, collecting = cache.get("value", build).value
+        assert niceness == min(caller + 5, 19)
+        assert not collecting
+        assert gc.isenabled()  # back on after the build
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller
+    finally:
+        cache.close()
+
+
+def test_lower_priority_never_raises_it_again() -> None:
+    code = (
+        "import os\nfrom essmap.priority import lower_priority\n"
+        "assert lower_priority(12)\nassert lower_priority(3)\n"
+        "print('NICE', os.getpriority(os.PRIO_PROCESS, 0))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["NICE", str(max(12, os.getpriority(os.PRIO_PROCESS, 0)))]

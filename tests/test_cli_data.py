@@ -535,3 +535,30 @@ def test_import_communes_for_the_backdrop(tmp_path: Path) -> None:
     store = GeoPackageStore(data / "essmap.gpkg")
     assert len(store.load_communes()) == 2
     store.close()
+
+
+@pytest.mark.parametrize("niceness", [0, 7])
+def test_an_import_runs_at_the_configured_lower_cpu_priority(tmp_path: Path, niceness: int) -> None:
+    """``essmap import`` yields the processor to servers on the same machine (issue 10: a
+    100,000-actor import halved the server's answers); ESSMAP_BACKGROUND_NICENESS sets how much."""
+    source = tmp_path / "actors.csv"
+    source.write_text("id,name,category,lon,lat\na1,Marché,market,-1.47,43.49\n", encoding="utf-8")
+    report = (
+        "import os, sys\nfrom essmap.cli import main\n"
+        f"sys.argv = ['essmap', 'import', 'actors', {str(source)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\nelse:\n    code = 0\n"
+        "print('NICE', code, os.getpriority(os.PRIO_PROCESS, 0))\n"
+    )
+    env = {
+        **os.environ,
+        "ESSMAP_DATA_DIR": str(tmp_path / "data"),
+        "ESSMAP_BACKGROUND_NICENESS": str(niceness),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", report], env=env, capture_output=True, text=True, timeout=300
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("NICE "))
+    _, code, nice = line.split()
+    assert code == "0", done.stderr
+    assert int(nice) == max(niceness, os.getpriority(os.PRIO_PROCESS, 0))
+    assert "acteurs créés : 1" in done.stdout
