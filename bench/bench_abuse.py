@@ -15,7 +15,11 @@ every few milliseconds on a few connections, latency measured per request), and 
 Targets: p99 at most 100 ms during the heavy phase, no 5xx in either, and no one-second window
 with fewer than half the usual answers (the median second before the import).
 
+The import and the server's rebuilds run at the background niceness (``ESSMAP_BACKGROUND_NICENESS``,
+10 by default); ``--background-niceness 0`` measures them at the usual priority, for comparison.
+
     python bench/bench_abuse.py [--actors 20000] [--import-actors 100000] [--heavy-seconds 20]
+                                [--background-niceness N]
 """
 
 from __future__ import annotations
@@ -212,6 +216,12 @@ def main() -> int:
     parser.add_argument("--import-actors", type=int, default=100_000)
     parser.add_argument("--heavy-seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--background-niceness",
+        type=int,
+        default=None,
+        help="ESSMAP_BACKGROUND_NICENESS for the server and the import (default: the setting's, 10)",
+    )
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--probe-seconds", type=float, default=10, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -222,6 +232,9 @@ def main() -> int:
         print("wrk is missing: install it with `apt-get install -y wrk` (Debian)", file=sys.stderr)
         return 2
 
+    if args.background_niceness is not None:  # the server and the import inherit it
+        os.environ["ESSMAP_BACKGROUND_NICENESS"] = str(args.background_niceness)
+    niceness = Settings().background_niceness
     folder = Path(tempfile.mkdtemp(prefix="essmap-bench-abuse-"))
     checks: list[tuple[str, bool]] = []
     try:
@@ -232,7 +245,8 @@ def main() -> int:
         try:
             print(
                 f"essmap availability benchmark: `essmap serve --workers {args.workers}`, "
-                f"{os.cpu_count()} cores; demo set + {args.actors} actors"
+                f"{os.cpu_count()} cores; demo set + {args.actors} actors; background niceness {niceness} "
+                "(imports and rebuilds)"
             )
             # --- 1. heavy requests ---------------------------------------------------------------
             heavy = start_wrk(

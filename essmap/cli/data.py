@@ -12,20 +12,11 @@ import typer
 from rich.table import Table
 
 from essmap.analysis.summary import stale_actors, summarise
-from essmap.cli.app import (
-    app,
-    console,
-    err_console,
-    print_json,
-    progress_stages,
-    settings,
-    store,
-)
+from essmap.cli.app import app, console, err_console, print_json, progress_stages, settings, store
 from essmap.cli.language import EssmapTyper
 from essmap.i18n import ngettext
 from essmap.importing import ImportReport, import_actors, import_population, import_qpv
 from essmap.labels import CATEGORY_LABELS_FR, GEOMETRY_SOURCE_LABELS_FR, PRECISION_LABELS_FR, label_of
-from essmap.priority import lower_priority
 from essmap.sources import table_to_file
 
 import_app = EssmapTyper(
@@ -34,15 +25,6 @@ import_app = EssmapTyper(
 )
 export_app = EssmapTyper(help="Exporter des données en GeoJSON, CSV ou GeoPackage.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-
-
-@import_app.callback()
-def _imports() -> None:
-    """Every import runs at a lower CPU priority (``ESSMAP_BACKGROUND_NICENESS``), so that a server
-    on the same machine keeps answering while it works."""
-    lower_priority(settings().background_niceness)
-
-
 app.add_typer(export_app, name="export")
 
 JsonOption = Annotated[
