@@ -243,10 +243,6 @@ class CollectionData:
         self.size = len(self.source.ids)
 
     @property
-    def ids(self) -> list[str]:
-        return self.source.ids
-
-    @property
     def pickups(self) -> NextPickups[str] | None:
         return self.source.pickups
 

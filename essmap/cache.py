@@ -210,7 +210,7 @@ class RevisionCache:
                 with contextlib.nullcontext() if outer else collector_paused():
                     started = time.perf_counter()
                     value = build()
-                log.warning(
+                log.info(
                     "built %r for store revision %s in %.2f s", key, revision, time.perf_counter() - started
                 )
             except BaseException as exc:

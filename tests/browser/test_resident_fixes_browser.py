@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.resident_support import Visit, api_settings, browser, desktop, phone
+from tests.browser.resident_support import Visit, api_settings, boxes_intersect, browser, desktop, phone
 
 pytestmark = pytest.mark.browser
 __all__ = ["api_settings", "browser", "desktop", "phone"]  # the fixtures this module uses
@@ -163,3 +163,23 @@ def test_16_locating_far_from_every_point_says_so_and_keeps_the_data_in_view(
     page.click(".leaflet-control-locate a")
     expect(nearest).to_contain_text("Depuis votre position")
     expect(page.locator(".essmap-nearest-list li")).to_have_count(3)
+
+
+# --- the tester's last item: on a phone, the first view leaves the corner buttons free --------
+def test_on_a_phone_no_actor_starts_under_the_buttons_of_the_top_right_corner(
+    phone: Visit, api_url: str
+) -> None:
+    page = phone.open(f"{api_url}/map")
+    expect(page.locator(".essmap-unlocated")).to_be_visible()  # the "Sans adresse" button is there
+    page.wait_for_selector("html[data-essmap-urlstate=ready]", state="attached")
+    corner = page.locator(".leaflet-top.leaflet-right").bounding_box()
+    assert corner
+    assert corner["width"] > 0
+    markers = page.locator(".leaflet-marker-pane .leaflet-marker-icon")
+    assert markers.count() > 0
+    covered = [
+        box
+        for box in (markers.nth(i).bounding_box() for i in range(markers.count()))
+        if box is not None and boxes_intersect(box, corner)
+    ]
+    assert not covered, (corner, covered)

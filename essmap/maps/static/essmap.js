@@ -136,14 +136,18 @@
 
   /**
    * Fit the map to the data, leaving room for the panels on the right on a large screen
-   * (``rightPadding`` pixels when given, at most half the map).
+   * (``rightPadding`` pixels when given, at most half the map), and on a small one for the column
+   * of buttons in the top right corner (the controls added so far).
    */
   Essmap.fitData = function (map, bounds, rightPadding) {
     if (!bounds) {
       map.setView([46.6, 2.4], 6);
       return;
     }
-    var right = Essmap.isSmallScreen() ? 10 : Math.min(rightPadding || 360, map.getSize().x / (rightPadding ? 2 : 3));
+    var corner = map.getContainer().querySelector('.leaflet-top.leaflet-right');
+    var right = Essmap.isSmallScreen()
+      ? Math.min((corner ? corner.offsetWidth : 0) + 10, map.getSize().x / 3)
+      : Math.min(rightPadding || 360, map.getSize().x / (rightPadding ? 2 : 3));
     // without animation: a zoom animation still running would undo a view set just after (the URL's)
     map.fitBounds(bounds, { paddingTopLeft: [50, 20], paddingBottomRight: [right, 20], maxZoom: 16, animate: false });
   };

@@ -770,6 +770,8 @@
       ctx.unlocatedPanel = unlocated;
     }
 
+    // on a phone the buttons of the top right corner cover the map's edge: fit again beside them
+    if (Essmap.isSmallScreen()) { Essmap.fitData(map, data.bounds); }
     if (page && data.mode !== 'embed') { page.connect(ctx); }
     return ctx;
   }
