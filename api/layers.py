@@ -17,6 +17,7 @@ the filter "open on DAY around TIME".
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,15 +70,17 @@ def _actor_ids(table: gpd.GeoDataFrame) -> list[str]:
     return [str(i) for i in table["id"].tolist()]
 
 
-def actor_properties(fields: Mapping[str, Any]) -> dict[str, Any]:
+def actor_properties(fields: Mapping[str, Any], *, json_ready: bool = False) -> dict[str, Any]:
     """The properties of one actor as served: its stored fields but the id, JSON-ready, with the
     French label of its category after the category, and the description and structured form of
-    its schedule after the schedule."""
+    its schedule after the schedule. ``json_ready``: the fields are JSON-ready already (as
+    :func:`api.geojson.json_columns` makes them), they are not converted again."""
     out: dict[str, Any] = {}
     for name in ACTOR_COLUMNS:
         if name == "id":
             continue
-        value = out[name] = jsonable(fields.get(name))
+        value = fields.get(name)
+        value = out[name] = value if json_ready else jsonable(value)
         if name == "category":
             out["category_label"] = None if value is None else CATEGORY_LABELS_FR.get(str(value))
         elif name == "schedule":
@@ -127,7 +130,7 @@ COLLECTIONS: dict[str, CollectionSpec] = {
         ),
         load=lambda store: store.load_actors(),
         feature_ids=_actor_ids,
-        properties=actor_properties,
+        properties=functools.partial(actor_properties, json_ready=True),
         columns=ACTOR_COLUMNS,
         filters=("category",),
         temporal="last_verified",
