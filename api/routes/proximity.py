@@ -176,10 +176,14 @@ async def walk_within(
     members |= q.open_members() | {"mode": "walk", "distance_method": method}
     if address is not None:
         members["address"] = address
-    features = walk_features(
-        proximity, walking, page, now=datetime.now(PARIS), settings=settings, origin=(lon, lat)
-    )
-    return GeoJSONResponse(walk_collection(features, members))
+
+    def body() -> bytes:  # a page of up to items_max_limit features, some written for the first time
+        features = walk_features(
+            proximity, walking, page, now=datetime.now(PARIS), settings=settings, origin=(lon, lat)
+        )
+        return walk_collection(features, members)
+
+    return GeoJSONResponse(await run_heavy(request, body))
 
 
 @dataclass
@@ -302,7 +306,8 @@ class ProximityFactory(BaseFactory):
             members |= q.open_members()
             if address is not None:
                 members["address"] = address
-            return GeoJSONResponse(hits_collection(proximity, page, members))
+            # a page of up to items_max_limit features, some written for the first time (FeatureTexts)
+            return GeoJSONResponse(await run_heavy(request, hits_collection, proximity, page, members))
 
         @router.get("/locate", response_class=FastJSONResponse, responses={200: content(LocateResult)})
         async def locate(request: Request, q: Annotated[LocateQuery, Query()]) -> Response:
