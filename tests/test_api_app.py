@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -243,3 +244,5 @@ def test_serve_with_two_workers(api_settings: Settings, free_port: int) -> None:
     assert "Noms d'hôte acceptés : localhost, 127.0.0.1" in text
     pids = {line.split("[")[-1].rstrip("]") for line in text.splitlines() if "Started server process" in line}
     assert len(pids) == 2, text
+    # essmap's own log goes where uvicorn's does: each process says what it built and how long it took
+    assert re.search(r"INFO: +built .* for store revision \S+ in \d+\.\d\d s", text), text

@@ -6,6 +6,7 @@ same ``ESSMAP_*`` environment, and the library never imports the API package.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import os
 import socket
@@ -18,6 +19,16 @@ from essmap.settings import Settings
 
 APP = "api.main:app"
 ANY_ADDRESS = {"0.0.0.0", "::", ""}
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with essmap's own messages (index builds and their durations, failed
+    builds, store migrations, server errors) written by the same handler, at info level."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["essmap"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _trusted_hosts(cfg: Settings, host: str) -> list[str]:
@@ -80,6 +91,7 @@ def serve(
         "port": port,
         "workers": workers,
         "log_level": "info",
+        "log_config": _log_config(),
         "access_log": access_log,
         # X-Forwarded-For/-Proto only from the configured reverse proxies
         "proxy_headers": bool(cfg.forwarded_allow_ips),
