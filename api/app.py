@@ -101,6 +101,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_entries=settings.cache_entries,
         builders=1,
         niceness=settings.background_niceness,
+        share=settings.background_share,
     )
     app.state.store = store
     app.state.cache = cache

@@ -35,6 +35,7 @@ from essmap.errors import NotFoundError
 from essmap.index import ActorHit, SpatialIndex, build_index
 from essmap.labels import CATEGORY_LABELS_FR
 from essmap.model import ACTOR_COLUMNS
+from essmap.priority import pace
 from essmap.schedules import NextPickups, OpenAround, Pickup, WeeklySlots, describe_pickup, schedule_details
 from essmap.settings import Settings
 from essmap.store import Store
@@ -210,15 +211,19 @@ class CollectionSource:
     def load(cls, spec: CollectionSpec, store: Store) -> CollectionSource:
         """Read a collection from the store (its features are written when first asked for)."""
         table = spec.load(store)
+        pace()
         ids = spec.feature_ids(table)
         texts = FeatureTexts(
             ids, table.geometry.to_numpy(), json_columns(table, spec.columns), spec.properties
         )
+        pace()
         schedules = pickups = weekly = None
         if spec.schedules is not None:
             column = table[spec.schedules]
             schedules = column.astype(object).where(column.notna(), None).tolist()
+            pace()
             pickups, weekly = schedule_tables(schedules)
+            pace()
         return cls(
             table=table,
             ids=ids,

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import numpy as np
@@ -138,9 +139,10 @@ def start_floor(folder: Path, port: int, workers: int) -> subprocess.Popen[bytes
 
 
 def start_server(
-    data_dir: Path, port: int, workers: int, database_url: str | None = None
+    data_dir: Path, port: int, workers: int, database_url: str | None = None, log: IO[bytes] | None = None
 ) -> subprocess.Popen[bytes]:
-    """``essmap serve`` as a user runs it, without the access log (one line per request)."""
+    """``essmap serve`` as a user runs it, without the access log (one line per request); its
+    log goes to ``log`` (this process's standard error by default)."""
     env = {**os.environ, "ESSMAP_DATA_DIR": str(data_dir)}
     if database_url:
         env["ESSMAP_DATABASE_URL"] = database_url
@@ -148,7 +150,7 @@ def start_server(
         sys.executable, "-m", "essmap", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
     ]  # fmt: skip
-    return wait_for(subprocess.Popen(cmd, env=env, cwd=TOP, stdout=subprocess.DEVNULL), port)
+    return wait_for(subprocess.Popen(cmd, env=env, cwd=TOP, stdout=subprocess.DEVNULL, stderr=log), port)
 
 
 def wait_for(proc: subprocess.Popen[bytes], port: int) -> subprocess.Popen[bytes]:

@@ -20,7 +20,10 @@ from; a value of an older revision is rebuilt on first use after the data change
 - at most ``max_entries`` keys are kept, the least recently used dropped first;
 - builds run in threads of a lower CPU priority (``niceness``, :mod:`essmap.priority`), so
   that on a busy machine they use the time the requests leave, and they pause the garbage
-  collector (:mod:`essmap.collector`).
+  collector (:mod:`essmap.collector`);
+- builds nobody waits for (callers get the previous value meanwhile) are paced: they compute at
+  most ``share`` of the time (:func:`essmap.priority.paced`), leaving the interpreter lock to
+  the threads answering requests; a build a caller waits for runs at full speed.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from essmap.collector import collector_paused
-from essmap.priority import lower_priority
+from essmap.priority import lower_priority, paced
 
 __all__ = ["RevisionCache", "Versioned"]
 
@@ -88,9 +91,15 @@ class RevisionCache:
         max_entries: int = 64,
         builders: int = 1,
         niceness: int = 0,
+        share: float = 1.0,
     ) -> None:
         if max_entries < 1 or builders < 1:
             raise ValueError("max_entries and builders must be at least 1")
+        if not share > 0:
+            raise ValueError(f"share must be positive, not {share}")
+        self._share = share
+        #: Builds under way that a caller waits for (they are not paced).
+        self._awaited: set[Future[Any]] = set()
         self._revision = revision
         self._niceness = niceness
         self._max_entries = max_entries
@@ -150,6 +159,8 @@ class RevisionCache:
             pending = entry.pending
             if pending is None:
                 pending, run = self._prepare(key, entry, revision, read_at, build)
+            if current is None:
+                self._awaited.add(pending)
         if run is not None:
             if getattr(self._local, "building", False):
                 run()  # asked from inside a build: waiting for another builder could wait for this one
@@ -193,6 +204,10 @@ class RevisionCache:
             executor.shutdown(wait=False, cancel_futures=True)
 
     # --- internals --------------------------------------------------------------------------
+    def _hurried(self) -> bool:
+        """Whether a caller waits for a build under way or queued (builds then run unpaced)."""
+        return bool(self._awaited)
+
     def _prepare(
         self, key: Hashable, entry: _Entry, revision: str, read_at: float, build: Callable[[], V]
     ) -> tuple[Future[Versioned[V]], Callable[[], None]]:
@@ -207,7 +222,11 @@ class RevisionCache:
             outer = getattr(self._local, "building", False)
             self._local.building = True
             try:
-                with contextlib.nullcontext() if outer else collector_paused():
+                log.info("building %r for store revision %s", key, revision)
+                with (
+                    contextlib.nullcontext() if outer else collector_paused(),
+                    paced(self._share, hurry=self._hurried),
+                ):
                     started = time.perf_counter()
                     value = build()
                 log.info(
@@ -218,6 +237,7 @@ class RevisionCache:
                 with self._lock:
                     entry.pending = None
                     entry.failed = (revision, exc)
+                    self._awaited.discard(future)
                 future.set_exception(exc)
             else:
                 result = Versioned(value, revision, read_at)
@@ -225,6 +245,7 @@ class RevisionCache:
                     entry.pending = None
                     entry.failed = None
                     entry.current = result
+                    self._awaited.discard(future)
                 future.set_result(result)
             finally:
                 self._local.building = outer
@@ -245,6 +266,7 @@ class RevisionCache:
             if job.cancelled():
                 with self._lock:
                     entry.pending = None
+                    self._awaited.discard(future)
                 future.set_exception(RuntimeError("the cache was closed before this value was built"))
 
         executor.submit(run).add_done_callback(cancelled)

@@ -45,6 +45,7 @@ from essmap.collector import collector_paused
 from essmap.errors import InvalidParameterError
 from essmap.geo import metric_crs, transformer
 from essmap.model import WGS84
+from essmap.priority import pace
 from essmap.settings import Settings
 from essmap.store.base import Store
 from essmap.trees import ActorZone, PointTree, QpvTree
@@ -188,6 +189,7 @@ class SpatialIndex:
         self.actors = actors
         self.neighbourhoods = neighbourhoods
         self._build_actors(as_wgs84(actors, "des acteurs"))
+        pace()
         self._build_qpv(as_wgs84(neighbourhoods, "des quartiers"))
         self._data_crs = self._actor_crs | self._qpv_crs
         return self
@@ -204,6 +206,7 @@ class SpatialIndex:
         rank[order] = np.arange(n)
         self._rank = rank
         rows, lon, lat = present_points(actors)
+        pace()
         crs = metric_crs(lon, lat)
         cats = np.asarray(self._cats, dtype=object)
         for code in dict.fromkeys(crs.tolist()):
@@ -220,6 +223,7 @@ class SpatialIndex:
             zone.categories = cats[zone.all.rows]
             zcats = cats[zrows]
             for cat in sorted(set(zcats.tolist())):
+                pace()
                 csel = zcats == cat
                 zone.by_category[cat] = self._tree(xy[csel], zrows[csel])
             self._actor_zones[code] = zone

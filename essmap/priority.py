@@ -10,11 +10,24 @@ speed on an idle machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
-__all__ = ["lower_priority"]
+__all__ = ["fetch_all", "lower_priority", "pace", "paced"]
+
+#: Rows converted between two checkpoints by :func:`fetch_all`.
+FETCH_ROWS = 10_000
+
+_local = threading.local()
+
+
+class _Cursor(Protocol):
+    def fetchmany(self, size: int, /) -> Any: ...
 
 
 def lower_priority(niceness: int, *, this_thread_only: bool = False) -> bool:
@@ -45,3 +58,55 @@ def lower_priority(niceness: int, *, this_thread_only: bool = False) -> bool:
     except OSError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def paced(share: float, *, hurry: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    """Run the block as paced background work: at each :func:`pace` checkpoint the calling
+    thread sleeps so as to have used at most ``share`` of a processor since the block began.
+
+    ``hurry`` is asked at each checkpoint: while it answers True (someone waits for the result)
+    the thread does not sleep. A ``share`` of 1 or more paces nothing. A block inside another
+    paced block of the same thread is paced as the outer one.
+    """
+    if share <= 0:
+        raise ValueError(f"share must be positive, not {share}")
+    if getattr(_local, "pacing", None) is not None or share >= 1:
+        yield
+        return
+    _local.pacing = (share, hurry)
+    _local.mark = time.thread_time()
+    try:
+        yield
+    finally:
+        _local.pacing = None
+
+
+def pace() -> None:
+    """A checkpoint of background work, between two of its steps: in a :func:`paced` block, sleep
+    for what the steps since the last checkpoint computed, times ``(1 - share) / share``;
+    elsewhere (a request, a command), return at once.
+
+    Computing time is the thread's own processor time: waiting for the interpreter lock or for a
+    processor does not count as work.
+    """
+    pacing = getattr(_local, "pacing", None)
+    if pacing is None:
+        return
+    share, hurry = pacing
+    worked = time.thread_time() - _local.mark
+    if worked > 0 and not hurry():
+        time.sleep(worked * (1 - share) / share)
+    _local.mark = time.thread_time()
+
+
+def fetch_all(cursor: _Cursor) -> list[Any]:
+    """All the rows of a database cursor (sqlite3, psycopg), fetched :data:`FETCH_ROWS` at a time
+    with a :func:`pace` checkpoint between: reading a large table is a build's longest step."""
+    rows: list[Any] = []
+    while True:
+        chunk = cursor.fetchmany(FETCH_ROWS)
+        rows.extend(chunk)
+        if len(chunk) < FETCH_ROWS:
+            return rows
+        pace()

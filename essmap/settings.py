@@ -132,6 +132,15 @@ class Settings(BaseSettings):
             "busy machine; 0 keeps the usual priority"
         ),
     )
+    background_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description=(
+            "Largest share of a processor a server process's rebuilds after a data change take while "
+            "it answers from the previous data (they pause between steps); 1 does not pace them"
+        ),
+    )
     public_url: str | None = Field(
         default=None,
         description=(

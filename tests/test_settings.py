@@ -95,3 +95,15 @@ def test_tiles_are_off_by_default_and_need_their_credit(tmp_path: Path) -> None:
         data_dir=tmp_path, tile_url="https://tiles.example.org/{z}/{x}/{y}.png", tile_attribution="© Exemple"
     )
     assert tiled.tile_attribution == "© Exemple"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", "greater than 0"), ("1.5", "less than or equal to 1")])
+def test_background_share_is_a_share_of_one_processor(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("ESSMAP_BACKGROUND_SHARE", "0.5")
+    assert Settings().background_share == 0.5
+    monkeypatch.setenv("ESSMAP_BACKGROUND_SHARE", value)
+    with pytest.raises(ValidationError, match=expected) as err:
+        Settings()
+    assert err.value.errors()[0]["loc"][0] == "background_share"

@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
+from essmap.priority import fetch_all, pace
 from essmap.store import gpkg_format, moderation
 from essmap.store.addresses import ADDRESSES_SQL
 from essmap.store.base import (
@@ -278,7 +279,7 @@ class GeoPackageStore(CommuneStore):
         if conn is None:
             return []
         try:
-            return conn.execute(sql, params).fetchall()
+            return fetch_all(conn.execute(sql, params))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"le stockage {self.path} est illisible : {exc}") from exc
 
@@ -438,7 +439,10 @@ def _actor_table(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
     frame["location_approximate"] = frame["location_approximate"].map(
         lambda v: None if v is None or v != v else bool(v)
     )
-    return actor_frame(frame, gpkg_format.decode([r[0] for r in rows]))
+    pace()
+    geometry = gpkg_format.decode([r[0] for r in rows])
+    pace()
+    return actor_frame(frame, geometry)
 
 
 def _values(row: Mapping[str, Any]) -> list[Any]:

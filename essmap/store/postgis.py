@@ -30,6 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from essmap.errors import StoreError
 from essmap.model import ACTOR_COLUMNS, QPV_COLUMNS, actor_frame, neighbourhood_frame
+from essmap.priority import fetch_all
 from essmap.store.addresses import ADDRESSES_SQL
 from essmap.store.base import (
     SCHEMA_VERSION,
@@ -238,7 +239,7 @@ class PostGISStore(CommuneStore):
     # --- reading -------------------------------------------------------------------------------
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connection() as conn:
-            return conn.execute(sql, params).fetchall()
+            return fetch_all(conn.execute(sql, params))
 
     def load_neighbourhoods(self) -> gpd.GeoDataFrame:
         rows = self._rows(
