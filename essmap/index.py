@@ -155,6 +155,7 @@ class SpatialIndex:
         self._ids: list[str] = []
         self._names: list[str] = []
         self._cats: list[str] = []
+        self._id_array = self._name_array = self._category_array = np.empty(0, dtype=object)
         self._rank = np.empty(0, dtype=np.int64)
         self._lock = threading.Lock()  # guards the trees of category sets built on demand
 
@@ -201,7 +202,11 @@ class SpatialIndex:
         self._cats = (
             actors["category"].astype(object).where(actors["category"].notna(), "").astype(str).tolist()
         )
-        order = np.argsort(np.asarray(self._ids, dtype=object), kind="stable")
+        # as object arrays too, for each tree's fields in its own order
+        self._id_array = np.asarray(self._ids, dtype=object)
+        self._name_array = np.asarray(self._names, dtype=object)
+        self._category_array = np.asarray(self._cats, dtype=object)
+        order = np.argsort(self._id_array, kind="stable")
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
         self._rank = rank
@@ -232,8 +237,9 @@ class SpatialIndex:
     def _tree(self, xy: np.ndarray, rows: np.ndarray) -> PointTree:
         tree = PointTree(xy, rows.astype(np.int64))
         tree.rank_list = self._rank[tree.rows].tolist()
-        ids, names, cats = self._ids, self._names, self._cats
-        tree.info = [(r, ids[r], names[r], cats[r]) for r in tree.rows_list]
+        tree.ids = self._id_array[tree.rows].tolist()
+        tree.names = self._name_array[tree.rows].tolist()
+        tree.categories = self._category_array[tree.rows].tolist()
         return tree
 
     def _build_qpv(self, qpv: gpd.GeoDataFrame) -> None:
@@ -341,12 +347,12 @@ class SpatialIndex:
             # hot path, kept lean: enough actors, and no tie among the k + 1 nearest
             dl, il = t.query_one(x, y, k + 1, bound)
             if dl[k] != dl[k - 1] and len(set(dl[:k])) == k:
-                info = t.info
+                rows, ids, names, cats = t.rows_list, t.ids, t.names, t.categories
                 hits = []
                 for dd, ii in zip(dl, il[:k]):  # noqa: B905 (dl is one longer on purpose)
                     if dd > bound:  # also stops at a missing neighbour (infinite distance)
                         break
-                    hits.append(ActorHit(*info[ii], dd))
+                    hits.append(ActorHit(rows[ii], ids[ii], names[ii], cats[ii], dd))
                 return hits
         return self._hits(self._nearest_xy(t, x, y, k, bound))
 
@@ -513,7 +519,7 @@ class SpatialIndex:
         d[d > bound] = _INF
         finite = np.isfinite(d)
         ties = np.any((d[:, 1:] == d[:, :-1]) & finite[:, 1:], axis=1)
-        info = t.info
+        rows, ids, names, cats = t.rows_list, t.ids, t.names, t.categories
         drow: list[float]
         irow: list[int]
         for j, drow, irow in zip(idx.tolist(), d[:, :k].tolist(), i[:, :k].tolist(), strict=True):
@@ -521,7 +527,7 @@ class SpatialIndex:
             for dd, ii in zip(drow, irow, strict=True):
                 if dd == _INF:
                     break
-                hits.append(ActorHit(*info[ii], dd))
+                hits.append(ActorHit(rows[ii], ids[ii], names[ii], cats[ii], dd))
             out[j] = hits
         for j in np.flatnonzero(ties).tolist():
             x, y = float(xy[j, 0]), float(xy[j, 1])

@@ -42,14 +42,16 @@ def _one_openmp_thread() -> None:
 
 
 class PointTree:
-    """Some actors of one zone, with tree position → actor row, id rank and info.
+    """Some actors of one zone, with tree position → actor row, id rank, id, name and category.
 
     The points are stored in the tree's own leaf order, so that the neighbours of a query sit
-    side by side in memory, and so do their result fields (``info``): on a large index this
-    saves a cache miss per field and per neighbour, a large share of a single query's cost.
+    side by side in memory, and so do their result fields: on a large index this saves a cache
+    miss per field and per neighbour, a large share of a single query's cost. The fields are
+    one list each, not a tuple per actor: a tree of 100,000 actors adds four objects, not 100,000,
+    for the garbage collector to walk after a rebuild (a pause for the requests).
     """
 
-    __slots__ = ("_single", "info", "n", "rank_list", "rows", "rows_list", "tree", "xy")
+    __slots__ = ("_single", "categories", "ids", "n", "names", "rank_list", "rows", "rows_list", "tree", "xy")
 
     def __init__(self, xy: np.ndarray, rows: np.ndarray) -> None:
         order = cKDTree(xy).indices
@@ -59,7 +61,9 @@ class PointTree:
         self.rows = rows[order]
         self.rows_list: list[int] = self.rows.tolist()
         self.rank_list: list[int] = []
-        self.info: list[tuple[int, str, str, str]] = []
+        self.ids: list[str] = []
+        self.names: list[str] = []
+        self.categories: list[str] = []
         self._single: Any = None
 
     def query_one(self, x: float, y: float, k: int, bound: float) -> tuple[list[float], list[int]]:
