@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -340,7 +341,7 @@ def main() -> int:
             phase = (
                 "import"
                 if second <= int(import_end)
-                else ("rebuild" if second <= int(rebuilt_at) else "after")
+                else ("rebuild" if math.isnan(rebuilt_at) or second <= int(rebuilt_at) else "after")
             )
         mark = "  <- below half" if count < usual / 2 else ""
         print(f"   {second - int(import_start):>+6}  {count:>7}  {phase}{mark}")
@@ -355,6 +356,12 @@ def main() -> int:
         )
     )
     checks.append((f"import: 5xx = {fivexx} (target 0)", fivexx == 0))
+    checks.append(
+        (
+            "import: new data answered, and rebuilds ended, within 600 s (NaN: not)",
+            not math.isnan(served_at) and not math.isnan(rebuilt_at),
+        )
+    )
     checks.append((f"import: rc {done.returncode} (target 0)", done.returncode == 0))
     print()
     for text, ok in checks:

@@ -23,7 +23,12 @@ from; a value of an older revision is rebuilt on first use after the data change
   collector (:mod:`essmap.collector`);
 - builds nobody waits for (callers get the previous value meanwhile) are paced: they compute at
   most ``share`` of the time (:func:`essmap.priority.paced`), leaving the interpreter lock to
-  the threads answering requests; a build a caller waits for runs at full speed.
+  the threads answering requests; a build a caller waits for runs at full speed (a pause under
+  way ends when a caller comes to wait), and so does a build that another build needs;
+- a build asked for by another build, and queued behind it, is run by that build: with one
+  builder thread, waiting for it would wait forever;
+- after a build, the garbage collector walks what it made (:func:`essmap.collector.settle`) in
+  the builder thread, before a pause, not in the threads answering requests.
 """
 
 from __future__ import annotations
@@ -39,8 +44,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from essmap.collector import collector_paused
-from essmap.priority import lower_priority, paced
+from essmap.collector import collector_paused, settle
+from essmap.priority import lower_priority, pace, paced
 
 __all__ = ["RevisionCache", "Versioned"]
 
@@ -60,11 +65,13 @@ class Versioned(Generic[V]):
 
 
 class _Entry:
-    __slots__ = ("current", "failed", "pending")
+    __slots__ = ("current", "failed", "pending", "queued")
 
     def __init__(self) -> None:
         self.current: Versioned[Any] | None = None
         self.pending: Future[Versioned[Any]] | None = None
+        #: The pending build's function while no thread has started it.
+        self.queued: Callable[[], None] | None = None
         self.failed: tuple[str, BaseException] | None = None
 
 
@@ -82,6 +89,9 @@ class RevisionCache:
     niceness
         CPU priority of the builder threads, as ``nice`` sets it (0, the default: the usual one;
         applied on Linux, which keeps a priority per thread).
+    share
+        Largest share of a processor a build nobody waits for computes (1, the default: not
+        paced; see :func:`essmap.priority.paced`).
     """
 
     def __init__(
@@ -98,8 +108,10 @@ class RevisionCache:
         if not share > 0:
             raise ValueError(f"share must be positive, not {share}")
         self._share = share
-        #: Builds under way that a caller waits for (they are not paced).
+        #: Builds under way or queued that a caller waits for, and whether there is any: paced
+        #: builds do not pause meanwhile (a pause under way ends).
         self._awaited: set[Future[Any]] = set()
+        self._rush = threading.Event()
         self._revision = revision
         self._niceness = niceness
         self._max_entries = max_entries
@@ -159,10 +171,11 @@ class RevisionCache:
             pending = entry.pending
             if pending is None:
                 pending, run = self._prepare(key, entry, revision, read_at, build)
-            if current is None:
-                self._awaited.add(pending)
+            inside_build = getattr(self._local, "building", False)
+            if current is None and not inside_build:  # (a build's own look-ups are part of it)
+                self._await(pending)
         if run is not None:
-            if getattr(self._local, "building", False):
+            if inside_build:
                 run()  # asked from inside a build: waiting for another builder could wait for this one
             else:
                 self._submit(run, entry, pending)
@@ -180,7 +193,7 @@ class RevisionCache:
     def get(self, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
         """The value of ``key`` (see :meth:`lookup`), waiting for its build when there is no other."""
         found = self.lookup(key, build)
-        return found.result() if isinstance(found, Future) else found
+        return self._wait(key, found) if isinstance(found, Future) else found
 
     def fresh(self, key: Hashable, build: Callable[[], V]) -> Versioned[V]:
         """The value of ``key`` for the store's current revision, waiting for its build if needed."""
@@ -190,11 +203,13 @@ class RevisionCache:
                 entry = self._entries.get(key)
                 pending = entry.pending if entry is not None else None
                 failed = entry.failed if entry is not None else None
+                if pending is not None and not getattr(self._local, "building", False):
+                    self._await(pending)
             if pending is not None:
                 found = pending
             elif failed is not None and failed[0] != found.revision:
                 raise failed[1]
-        return found.result() if isinstance(found, Future) else found
+        return self._wait(key, found) if isinstance(found, Future) else found
 
     def close(self) -> None:
         """Stop the builder threads (builds under way finish; queued ones are cancelled)."""
@@ -204,9 +219,30 @@ class RevisionCache:
             executor.shutdown(wait=False, cancel_futures=True)
 
     # --- internals --------------------------------------------------------------------------
-    def _hurried(self) -> bool:
-        """Whether a caller waits for a build under way or queued (builds then run unpaced)."""
-        return bool(self._awaited)
+    def _await(self, future: Future[Versioned[Any]]) -> None:
+        """Note that a caller waits for ``future`` (lock held): builds stop pausing."""
+        if not future.done():
+            self._awaited.add(future)
+            self._rush.set()
+
+    def _done(self, entry: _Entry, future: Future[Versioned[Any]]) -> None:
+        """A build has ended (lock held)."""
+        if entry.pending is future:
+            entry.pending = None
+        self._awaited.discard(future)
+        if not self._awaited:
+            self._rush.clear()
+
+    def _wait(self, key: Hashable, future: Future[Versioned[V]]) -> Versioned[V]:
+        """Wait for a build. From inside another build, a build of ``key`` that no thread has
+        started yet is run here: the builder threads may all be waiting for this one."""
+        if getattr(self._local, "building", False):
+            with self._lock:
+                entry = self._entries.get(key)
+                queued = entry.queued if entry is not None and entry.pending is future else None
+            if queued is not None:
+                queued()
+        return future.result()
 
     def _prepare(
         self, key: Hashable, entry: _Entry, revision: str, read_at: float, build: Callable[[], V]
@@ -219,37 +255,43 @@ class RevisionCache:
         self.builds[key] += 1
 
         def run() -> None:
+            with self._lock:
+                if entry.queued is not run:  # already run by a build that needed it (_wait)
+                    return
+                entry.queued = None
             outer = getattr(self._local, "building", False)
             self._local.building = True
             try:
                 log.info("building %r for store revision %s", key, revision)
                 with (
                     contextlib.nullcontext() if outer else collector_paused(),
-                    paced(self._share, hurry=self._hurried),
+                    paced(self._share, rush=self._rush),
                 ):
                     started = time.perf_counter()
                     value = build()
+                    if not outer:
+                        settle()  # the collector's walk of what the build made, before a pause
+                        pace()
                 log.info(
                     "built %r for store revision %s in %.2f s", key, revision, time.perf_counter() - started
                 )
             except BaseException as exc:
                 log.warning("building %r for store revision %s failed: %s", key, revision, exc)
                 with self._lock:
-                    entry.pending = None
+                    self._done(entry, future)
                     entry.failed = (revision, exc)
-                    self._awaited.discard(future)
                 future.set_exception(exc)
             else:
                 result = Versioned(value, revision, read_at)
                 with self._lock:
-                    entry.pending = None
+                    self._done(entry, future)
                     entry.failed = None
                     entry.current = result
-                    self._awaited.discard(future)
                 future.set_result(result)
             finally:
                 self._local.building = outer
 
+        entry.queued = run
         return future, run
 
     def _submit(self, run: Callable[[], None], entry: _Entry, future: Future[Versioned[Any]]) -> None:
@@ -263,11 +305,14 @@ class RevisionCache:
             executor = self._executor
 
         def cancelled(job: Future[None]) -> None:  # a queued build dropped by close()
-            if job.cancelled():
-                with self._lock:
-                    entry.pending = None
-                    self._awaited.discard(future)
-                future.set_exception(RuntimeError("the cache was closed before this value was built"))
+            if not job.cancelled():
+                return
+            with self._lock:
+                if entry.queued is not run:  # run by a build that needed it (_wait)
+                    return
+                entry.queued = None
+                self._done(entry, future)
+            future.set_exception(RuntimeError("the cache was closed before this value was built"))
 
         executor.submit(run).add_done_callback(cancelled)
 

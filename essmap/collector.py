@@ -17,7 +17,10 @@ import gc
 import threading
 from collections.abc import Iterator
 
-__all__ = ["collector_paused"]
+__all__ = ["collector_paused", "settle"]
+
+#: Objects made during a pause from which :func:`settle` collects.
+SETTLE_FROM = 10_000
 
 _lock = threading.Lock()
 _depth = 0
@@ -40,3 +43,17 @@ def collector_paused() -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _was_enabled:
                 gc.enable()
+
+
+def settle(minimum: int = SETTLE_FROM) -> None:
+    """Collect now if at least ``minimum`` objects were made since the last collection (during a
+    pause too).
+
+    Objects made during a pause all sit in the youngest generation: once the collector is back
+    on, the first thread that makes an object walks them all, then the next older generations
+    walk them again, with the interpreter held each time (about 50 ms for a 120,000-actor index;
+    up to 0.2 s on a busy machine). A builder calls this at the end of its build, where it can
+    pause afterwards, rather than leave three walks to the threads answering requests.
+    """
+    if gc.get_count()[0] >= minimum:
+        gc.collect()

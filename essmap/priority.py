@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 __all__ = ["fetch_all", "lower_priority", "pace", "paced"]
@@ -61,20 +61,20 @@ def lower_priority(niceness: int, *, this_thread_only: bool = False) -> bool:
 
 
 @contextlib.contextmanager
-def paced(share: float, *, hurry: Callable[[], bool] = lambda: False) -> Iterator[None]:
+def paced(share: float, *, rush: threading.Event | None = None) -> Iterator[None]:
     """Run the block as paced background work: at each :func:`pace` checkpoint the calling
-    thread sleeps so as to have used at most ``share`` of a processor since the block began.
+    thread pauses so as to have used at most ``share`` of a processor since the block began.
 
-    ``hurry`` is asked at each checkpoint: while it answers True (someone waits for the result)
-    the thread does not sleep. A ``share`` of 1 or more paces nothing. A block inside another
-    paced block of the same thread is paced as the outer one.
+    While ``rush`` is set (someone waits for the result) the thread does not pause, and a pause
+    under way ends when it is set. A ``share`` of 1 paces nothing. A block inside another paced
+    block of the same thread is paced as the outer one.
     """
     if share <= 0:
         raise ValueError(f"share must be positive, not {share}")
-    if getattr(_local, "pacing", None) is not None or share >= 1:
+    if getattr(_local, "pacing", None) is not None:
         yield
         return
-    _local.pacing = (share, hurry)
+    _local.pacing = (min(share, 1.0), rush)
     _local.mark = time.thread_time()
     try:
         yield
@@ -83,7 +83,7 @@ def paced(share: float, *, hurry: Callable[[], bool] = lambda: False) -> Iterato
 
 
 def pace() -> None:
-    """A checkpoint of background work, between two of its steps: in a :func:`paced` block, sleep
+    """A checkpoint of background work, between two of its steps: in a :func:`paced` block, pause
     for what the steps since the last checkpoint computed, times ``(1 - share) / share``;
     elsewhere (a request, a command), return at once.
 
@@ -93,10 +93,13 @@ def pace() -> None:
     pacing = getattr(_local, "pacing", None)
     if pacing is None:
         return
-    share, hurry = pacing
-    worked = time.thread_time() - _local.mark
-    if worked > 0 and not hurry():
-        time.sleep(worked * (1 - share) / share)
+    share, rush = pacing
+    pause = (time.thread_time() - _local.mark) * (1 - share) / share
+    if pause > 0:
+        if rush is None:
+            time.sleep(pause)
+        elif not rush.is_set():
+            rush.wait(pause)
     _local.mark = time.thread_time()
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 
 from essmap.cache import RevisionCache, Versioned
+from essmap.collector import SETTLE_FROM, collector_paused, settle
 from essmap.priority import FETCH_ROWS, fetch_all, pace, paced
 
 
@@ -303,3 +304,99 @@ def test_fetch_all_reads_every_row_across_its_chunks(rows: int) -> None:
         assert fetch_all(conn.execute("SELECT n FROM t ORDER BY n")) == [(i,) for i in range(rows)]
     finally:
         conn.close()
+
+
+def test_a_caller_that_comes_to_wait_ends_the_pause_under_way(store: Store) -> None:
+    """A build paced while callers got the previous value runs at full speed as soon as one
+    caller must wait for it (it read its own write): at a share of 1 %, the pause after a 0.1 s
+    step would last 10 s."""
+    cache = RevisionCache(store.revision, share=0.01)
+    try:
+        assert cache.get("index", lambda: "first").value == "first"
+        store.rev = "r2"
+        stepped = threading.Event()
+
+        def build() -> str:
+            _compute(0.1, 1)  # then pauses for ~10 s
+            stepped.set()
+            _compute(0.1, 1)
+            return "second"
+
+        assert cache.get("index", build).value == "first"
+        time.sleep(0.3)  # the build is in its first pause
+        found = cache.lookup("index", build, since=time.monotonic())
+        assert isinstance(found, Future)
+        started = time.perf_counter()
+        assert found.result(30).value == "second"
+        assert time.perf_counter() - started < 5
+        assert stepped.is_set()
+    finally:
+        cache.close()
+
+
+def test_a_build_needing_a_value_queued_behind_it_builds_it_itself(store: Store) -> None:
+    """One builder thread: the walking index's build asks for the spatial index of the same
+    revision, whose build a request queued behind it. Waiting for it would wait forever; the
+    build runs it itself, once, and the queued turn does nothing."""
+    cache = RevisionCache(store.revision, builders=1)
+    try:
+        cache.get("proximity", lambda: f"proximity {store.rev}")
+        cache.get("walking", lambda: f"walking {store.rev}")
+        store.rev = "r2"
+        gate = threading.Event()
+
+        def walking() -> str:
+            assert gate.wait(30)
+            return "walking on " + cache.fresh("proximity", lambda: f"proximity {store.rev}").value
+
+        assert cache.get("walking", walking).value == "walking r1"  # stale; its build under way
+        assert cache.get("proximity", lambda: f"proximity {store.rev}").value == "proximity r1"  # queued
+        gate.set()
+        deadline = time.monotonic() + 30
+        while cache.get("walking", walking).revision != "r2":
+            assert time.monotonic() < deadline, "the builds are stuck waiting for each other"
+            time.sleep(0.02)
+        assert cache.get("walking", walking).value == "walking on proximity r2"
+        while cache.get("proximity", lambda: "unused").revision != "r2":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert cache.builds["proximity"] == 2  # r1 and r2: built once per revision
+    finally:
+        cache.close()
+
+
+def test_a_build_asking_for_a_value_it_makes_stays_paced(store: Store) -> None:
+    """A value built inside another build (the actors' source, inside the index) is part of it:
+    that it had no previous value does not make the outer build hurry."""
+    cache = RevisionCache(store.revision, share=0.25)
+    try:
+        assert cache.get("index", lambda: "first").value == "first"
+        store.rev = "r2"
+
+        def build() -> tuple[float, float]:
+            inner = cache.fresh("source", lambda: _compute(0.1, 2)).value
+            outer = _compute(0.1, 2)
+            return inner[0] + outer[0], inner[1] + outer[1]
+
+        assert cache.get("index", build).value == "first"
+        deadline = time.monotonic() + 30
+        while not isinstance(value := cache.get("index", lambda: "unused").value, tuple):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        cpu, wall = value
+        assert wall >= cpu / 0.25 * 0.99, (cpu, wall)
+    finally:
+        cache.close()
+
+
+def test_settle_collects_what_a_pause_left_in_the_youngest_generation() -> None:
+    with collector_paused():
+        made = [[i] for i in range(SETTLE_FROM * 2)]  # containers the collector tracks
+        assert gc.get_count()[0] >= SETTLE_FROM
+        settle()
+        assert gc.get_count()[0] < SETTLE_FROM / 10
+        few = [[i] for i in range(100)]
+        before = gc.get_count()[0]
+        settle()  # too few to be worth a walk
+        assert gc.get_count()[0] >= before
+    assert len(made) + len(few) == SETTLE_FROM * 2 + 100
