@@ -24,7 +24,7 @@ from; a value of an older revision is rebuilt on first use after the data change
 - builds nobody waits for (callers get the previous value meanwhile) are paced: they compute at
   most ``share`` of the time (:func:`essmap.priority.paced`), leaving the interpreter lock to
   the threads answering requests; a build a caller waits for runs at full speed (a pause under
-  way ends when a caller comes to wait), and so does a build that another build needs;
+  way ends when a caller comes to wait); a value built inside another build is paced with it;
 - a build asked for by another build, and queued behind it, is run by that build: with one
   builder thread, waiting for it would wait forever;
 - after a build, the garbage collector walks what it made (:func:`essmap.collector.settle`) in

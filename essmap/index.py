@@ -213,7 +213,7 @@ class SpatialIndex:
         rows, lon, lat = present_points(actors)
         pace()
         crs = metric_crs(lon, lat)
-        cats = np.asarray(self._cats, dtype=object)
+        cats = self._category_array
         for code in dict.fromkeys(crs.tolist()):
             sel = crs == code
             zone = ActorZone(code)
