@@ -6,6 +6,14 @@ revision). On a busy machine, at the usual priority, they took it from the API's
 server answered a third of its usual requests during an import and the rebuild after it
 (bench/bench_abuse.py). At a lower priority they use the time the requests leave, and run at full
 speed on an idle machine.
+
+A server's rebuilds share more than the processor with its requests: Python's interpreter lock.
+A lower priority does not stop a builder thread from taking the lock each time the thread
+answering requests lets it go, and a saturated process rebuilding a 100,000-actor index answered
+a third of its usual requests. So rebuilds are also *paced* (:func:`paced`): at each checkpoint
+(:func:`pace`, between the steps of a build; :func:`fetch_all` while reading rows), the builder
+pauses long enough to have computed at most a given share of the time, unless someone waits for
+what it builds.
 """
 
 from __future__ import annotations
