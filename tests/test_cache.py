@@ -250,7 +250,9 @@ def test_a_build_nobody_waits_for_is_paced_to_its_share_of_a_processor(store: St
             time.sleep(0.05)
         cpu, wall = value
         assert cpu >= 0.19
-        assert wall >= cpu / 0.25 * 0.99, (cpu, wall)
+        # a margin for the clocks: on a virtual machine a thread's CPU time can run a little ahead
+        # of the wall clock (unpaced, the wall time would be about the CPU time: 4x less)
+        assert wall >= cpu / 0.25 * 0.9, (cpu, wall)
     finally:
         cache.close()
 
@@ -291,7 +293,7 @@ def test_pace_outside_a_paced_block_returns_at_once() -> None:
 def test_paced_blocks_nest_as_the_outer_one() -> None:
     with paced(0.5), paced(0.01):  # a build asked for from inside another build
         cpu, wall = _compute(0.1, 2)
-    assert wall >= cpu / 0.5 * 0.99
+    assert wall >= cpu / 0.5 * 0.9  # (margin for the clocks; unpaced: half of it)
     assert wall < cpu / 0.01 / 2
 
 
@@ -384,7 +386,9 @@ def test_a_build_asking_for_a_value_it_makes_stays_paced(store: Store) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         cpu, wall = value
-        assert wall >= cpu / 0.25 * 0.99, (cpu, wall)
+        # a margin for the clocks: on a virtual machine a thread's CPU time can run a little ahead
+        # of the wall clock (unpaced, the wall time would be about the CPU time: 4x less)
+        assert wall >= cpu / 0.25 * 0.9, (cpu, wall)
     finally:
         cache.close()
 
